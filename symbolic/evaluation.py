@@ -1,0 +1,285 @@
+"""Exact policy evaluation (SPEC §1): values, occupancies, returns, advantages, regret.
+
+``J*`` and ``J^min`` come from exact policy iteration, never from
+enumeration; the policy it stops at is *uniformly* optimal (resp. pessimal):
+every advantage is ≤ 0 (resp. ≥ 0) in every state, reachable or not, which
+is exactly what a certificate checker re-verifies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Callable, Iterator, Sequence
+
+from flint import fmpq, fmpq_mat
+
+from .errors import ModelError, ResourceLimit
+from .linalg import column, column_values, dynamics, solve, to_fmpq, to_fraction
+from .model import MDP, DeterministicPolicy, Vector
+
+Progress = Callable[[int, int], None]
+"""``progress(done, total)``, called now and then during long enumerations."""
+
+StochasticPolicy = tuple[tuple[Fraction, ...], ...]
+"""``π(a|s)`` as one row of probabilities per state."""
+
+
+# -- policies ----------------------------------------------------------------
+
+def check_deterministic(mdp: MDP, policy: Sequence[int]) -> DeterministicPolicy:
+    policy = tuple(policy)
+    if len(policy) != mdp.n_states or not all(isinstance(a, int) and 0 <= a < mdp.n_actions for a in policy):
+        raise ModelError(f"a deterministic policy needs one action index in [0, {mdp.n_actions}) "
+                         f"for each of the {mdp.n_states} states")
+    return policy
+
+
+def check_stochastic(mdp: MDP, probs: Sequence[Sequence[Fraction]]) -> StochasticPolicy:
+    rows = tuple(tuple(row) for row in probs)
+    if len(rows) != mdp.n_states:
+        raise ModelError(f"a stochastic policy needs {mdp.n_states} rows, got {len(rows)}")
+    for s, row in enumerate(rows):
+        where = f"policy.{mdp.states[s]}"
+        if len(row) != mdp.n_actions:
+            raise ModelError(f"expected {mdp.n_actions} probabilities", table=where)
+        if not all(isinstance(p, Fraction) for p in row):
+            raise ModelError("probabilities must be exact rationals (Fraction)", table=where)
+        if any(p < 0 for p in row):
+            raise ModelError("negative probability", table=where)
+        if sum(row) != 1:
+            raise ModelError(f"probabilities sum to {sum(row)}, not 1", table=where)
+    return rows
+
+
+def deterministic_as_stochastic(mdp: MDP, policy: DeterministicPolicy) -> StochasticPolicy:
+    return tuple(tuple(Fraction(int(a == chosen)) for a in range(mdp.n_actions)) for chosen in policy)
+
+
+def _reward_fmpq(mdp: MDP, reward: Sequence[Fraction] | None) -> list[fmpq]:
+    reward = mdp.reward if reward is None else reward
+    if len(reward) != mdp.n_pairs:
+        raise ModelError(f"a reward needs {mdp.n_pairs} entries, one per state-action pair")
+    return [to_fmpq(r) for r in reward]
+
+
+def _system(mdp: MDP, policy) -> tuple[fmpq_mat, bool]:
+    """``I − γP_π`` for a deterministic (tuple of ints) or stochastic (rows) policy."""
+    dyn = dynamics(mdp)
+    if policy and isinstance(policy[0], int):
+        return dyn.bellman_matrix(check_deterministic(mdp, policy)), True
+    return dyn.bellman_matrix_stochastic(check_stochastic(mdp, policy)), False
+
+
+def _policy_reward(mdp: MDP, policy, reward: list[fmpq], deterministic: bool) -> list[fmpq]:
+    m = mdp.n_actions
+    if deterministic:
+        return [reward[s * m + a] for s, a in enumerate(policy)]
+    out = []
+    for s, row in enumerate(policy):
+        total = fmpq(0)
+        for a, p in enumerate(row):
+            if p:
+                total += to_fmpq(p) * reward[s * m + a]
+        out.append(total)
+    return out
+
+
+def _values_fmpq(mdp: MDP, policy, reward: list[fmpq]) -> list[fmpq]:
+    matrix, deterministic = _system(mdp, policy)
+    rhs = column(_policy_reward(mdp, policy, reward, deterministic))
+    return column_values(solve(matrix, rhs))
+
+
+# -- evaluation ----------------------------------------------------------------
+
+def state_values(mdp: MDP, policy, reward: Sequence[Fraction] | None = None) -> Vector:
+    """``V^π_R = (I − γ P_π)^{-1} R_π`` exactly."""
+    return tuple(map(to_fraction, _values_fmpq(mdp, policy, _reward_fmpq(mdp, reward))))
+
+
+def expected_return(mdp: MDP, policy, reward: Sequence[Fraction] | None = None) -> Fraction:
+    """``J_R(π) = μ0 · V^π_R``."""
+    values = _values_fmpq(mdp, policy, _reward_fmpq(mdp, reward))
+    mu0 = dynamics(mdp).mu0
+    return to_fraction(sum((p * v for p, v in zip(mu0, values) if p), fmpq(0)))
+
+
+def state_occupancy(mdp: MDP, policy) -> Vector:
+    """``d^π`` with ``(I − γ P_π)^T d = μ0`` (total mass ``1/(1−γ)``)."""
+    matrix, _ = _system(mdp, policy)
+    d = solve(matrix.transpose(), column(dynamics(mdp).mu0))
+    return tuple(map(to_fraction, column_values(d)))
+
+
+def occupancy(mdp: MDP, policy) -> Vector:
+    """``η^π(s, a) = d^π(s) π(a|s)`` over pairs."""
+    d = state_occupancy(mdp, policy)
+    m = mdp.n_actions
+    eta = [Fraction(0)] * mdp.n_pairs
+    if policy and isinstance(policy[0], int):
+        for s, a in enumerate(policy):
+            eta[s * m + a] = d[s]
+    else:
+        for s, row in enumerate(policy):
+            for a, p in enumerate(row):
+                eta[s * m + a] = d[s] * p
+    return tuple(eta)
+
+
+def policy_distribution(mdp: MDP, policy) -> Vector:
+    """``D^π = (1 − γ) η^π``, a distribution over pairs."""
+    scale = 1 - mdp.gamma
+    return tuple(scale * e for e in occupancy(mdp, policy))
+
+
+def support(mdp: MDP, policy) -> frozenset[int]:
+    """``supp D^π``: the pairs the policy visits with positive probability."""
+    return frozenset(x for x, e in enumerate(occupancy(mdp, policy)) if e)
+
+
+def advantages(mdp: MDP, policy: DeterministicPolicy, reward: Sequence[Fraction] | None = None) -> Vector:
+    """``A^π_R(s,a) = R(s,a) + γ Σ τ(s'|s,a) V^π(s') − V^π(s)`` for a deterministic π."""
+    rew = _reward_fmpq(mdp, reward)
+    values = _values_fmpq(mdp, check_deterministic(mdp, policy), rew)
+    q = dynamics(mdp).q_values(rew, values)
+    m = mdp.n_actions
+    return tuple(to_fraction(q[x] - values[x // m]) for x in range(mdp.n_pairs))
+
+
+def is_uniformly_optimal(mdp: MDP, policy: DeterministicPolicy, reward: Sequence[Fraction] | None = None) -> bool:
+    return all(adv <= 0 for adv in advantages(mdp, policy, reward))
+
+
+def is_uniformly_pessimal(mdp: MDP, policy: DeterministicPolicy, reward: Sequence[Fraction] | None = None) -> bool:
+    return all(adv >= 0 for adv in advantages(mdp, policy, reward))
+
+
+# -- optimisation ----------------------------------------------------------------
+
+def policy_iteration(mdp: MDP, reward: Sequence[fmpq], *, maximise: bool = True,
+                     allowed: Sequence[Sequence[int]] | None = None,
+                     start: Sequence[int] | None = None) -> tuple[DeterministicPolicy, list[fmpq]]:
+    """Exact Howard policy iteration on fmpq data.
+
+    Returns a deterministic policy that is uniformly optimal (``maximise``) or
+    uniformly pessimal among the ``allowed`` actions of each state, and its
+    values.  Exact arithmetic makes the improvement test exact, so the loop
+    ends in finitely many steps (each step strictly improves some value).
+    """
+    dyn = dynamics(mdp)
+    n, m = dyn.n, dyn.m
+    sign = 1 if maximise else -1
+    if allowed is None:
+        allowed = [range(m)] * n
+    if start is None:
+        policy = [max(allowed[s], key=lambda a: sign * reward[s * m + a]) for s in range(n)]
+    else:
+        policy = [a if a in allowed[s] else allowed[s][0] for s, a in enumerate(start)]
+    while True:
+        matrix = dyn.bellman_matrix(policy)
+        values = column_values(solve(matrix, column([reward[s * m + a] for s, a in enumerate(policy)])))
+        q = dyn.q_values(reward, values)
+        changed = False
+        for s in range(n):
+            current = q[s * m + policy[s]]
+            best_a, best_q = policy[s], current
+            for a in allowed[s]:
+                if sign * (q[s * m + a] - best_q) > 0:
+                    best_a, best_q = a, q[s * m + a]
+            if best_a != policy[s]:
+                policy[s] = best_a
+                changed = True
+        if not changed:
+            return tuple(policy), values
+
+
+@dataclass(frozen=True)
+class ReturnBounds:
+    """``J*_R`` and ``J^min_R`` with a uniformly optimal and a uniformly pessimal policy."""
+
+    optimal_policy: DeterministicPolicy
+    pessimal_policy: DeterministicPolicy
+    optimal_return: Fraction
+    pessimal_return: Fraction
+
+    @property
+    def range(self) -> Fraction:
+        """``range J_R = J* − J^min``."""
+        return self.optimal_return - self.pessimal_return
+
+    @property
+    def degenerate(self) -> bool:
+        """Every policy has the same return: regret is 0 for all of them."""
+        return self.optimal_return == self.pessimal_return
+
+    def regret_of_return(self, value: Fraction) -> Fraction:
+        """Normalised regret of a policy with return ``value``."""
+        if self.degenerate:
+            return Fraction(0)
+        return (self.optimal_return - value) / self.range
+
+    def regret_threshold(self, bound: Fraction) -> Fraction:
+        """``J* − L · range J``: regret ≥ L  ⇔  return ≤ this value."""
+        return self.optimal_return - bound * self.range
+
+
+def return_bounds(mdp: MDP, reward: Sequence[Fraction] | None = None) -> ReturnBounds:
+    """``J*`` and ``J^min`` by exact policy iteration (no enumeration)."""
+    rew = _reward_fmpq(mdp, reward)
+    mu0 = dynamics(mdp).mu0
+    best, v_best = policy_iteration(mdp, rew, maximise=True)
+    worst, v_worst = policy_iteration(mdp, rew, maximise=False)
+    j_best = sum((p * v for p, v in zip(mu0, v_best) if p), fmpq(0))
+    j_worst = sum((p * v for p, v in zip(mu0, v_worst) if p), fmpq(0))
+    return ReturnBounds(best, worst, to_fraction(j_best), to_fraction(j_worst))
+
+
+def optimal_policy(mdp: MDP, reward: Sequence[Fraction] | None = None) -> DeterministicPolicy:
+    return policy_iteration(mdp, _reward_fmpq(mdp, reward), maximise=True)[0]
+
+
+def pessimal_policy(mdp: MDP, reward: Sequence[Fraction] | None = None) -> DeterministicPolicy:
+    return policy_iteration(mdp, _reward_fmpq(mdp, reward), maximise=False)[0]
+
+
+def regret(mdp: MDP, policy, bounds: ReturnBounds | None = None) -> Fraction:
+    """Normalised regret ``(J* − J(π)) / range J`` (0 when every return is equal)."""
+    bounds = bounds or return_bounds(mdp)
+    return bounds.regret_of_return(expected_return(mdp, policy))
+
+
+# -- enumeration -------------------------------------------------------------------
+
+MAX_ENUMERATION = 10_000_000
+
+
+@dataclass(frozen=True)
+class PolicyEvaluation:
+    policy: DeterministicPolicy
+    expected_return: Fraction
+    regret: Fraction
+
+
+def enumerate_policies(mdp: MDP, bounds: ReturnBounds | None = None, *,
+                       progress: Progress | None = None) -> Iterator[PolicyEvaluation]:
+    """Every deterministic policy with its exact return and regret."""
+    total = mdp.n_deterministic_policies
+    if total > MAX_ENUMERATION:
+        raise ResourceLimit(f"{mdp.n_actions}^{mdp.n_states} = {total} deterministic policies; "
+                            f"enumeration is limited to {MAX_ENUMERATION}")
+    bounds = bounds or return_bounds(mdp)
+    dyn = dynamics(mdp)
+    rew = _reward_fmpq(mdp, None)
+    mu0 = column(dyn.mu0)
+    m = mdp.n_actions
+    step = max(1, total // 200)
+    for done, policy in enumerate(mdp.deterministic_policies()):
+        # J = μ0ᵀ (I − γP_π)^{-1} R_π = d_πᵀ R_π with d_π from the transposed system.
+        d = column_values(solve(dyn.bellman_matrix(policy).transpose(), mu0))
+        value = to_fraction(sum((d[s] * rew[s * m + a] for s, a in enumerate(policy)), fmpq(0)))
+        if progress and done % step == 0:
+            progress(done, total)
+        yield PolicyEvaluation(policy, value, bounds.regret_of_return(value))
+    if progress:
+        progress(total, total)

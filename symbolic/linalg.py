@@ -1,0 +1,132 @@
+"""Exact rational linear algebra: FLINT's fmpq_mat for speed, stdlib Fraction as the reference.
+
+FLINT (through python-flint) solves rational systems with fraction-free and
+multimodular methods in C; ``fraction_solve`` is plain Gaussian elimination
+over ``fractions.Fraction`` and exists only so that tests and benchmarks have
+an independent computation to compare against.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Sequence
+
+from flint import fmpq, fmpq_mat
+
+from .errors import RewardcertError
+
+
+def to_fmpq(value: Fraction | int) -> fmpq:
+    if isinstance(value, int):
+        return fmpq(value)
+    return fmpq(value.numerator, value.denominator)
+
+
+def to_fraction(value: fmpq) -> Fraction:
+    return Fraction(int(value.p), int(value.q))
+
+
+def column(values: Sequence[Fraction | fmpq | int]) -> fmpq_mat:
+    return fmpq_mat(len(values), 1, [v if isinstance(v, fmpq) else to_fmpq(v) for v in values])
+
+
+def column_values(matrix: fmpq_mat) -> list[fmpq]:
+    return [matrix[i, 0] for i in range(matrix.nrows())]
+
+
+def solve(matrix: fmpq_mat, rhs: fmpq_mat) -> fmpq_mat:
+    """Solve ``matrix · X = rhs`` exactly; a singular matrix is an internal error."""
+    try:
+        return matrix.solve(rhs)
+    except ZeroDivisionError:
+        raise RewardcertError("internal error: singular linear system in an exact solve") from None
+
+
+@dataclass(frozen=True)
+class ExactDynamics:
+    """τ, μ0 and γ of an MDP as fmpq data, built once per MDP.
+
+    ``succ[x]`` is the sparse list ``[(s', γ·τ(s'|x)), ...]`` (already scaled by
+    γ, empty when γ = 0): all the engines ever need is ``γ τ(·|x) · V``.
+    """
+
+    n: int
+    m: int
+    gamma: fmpq
+    succ: tuple[tuple[tuple[int, fmpq], ...], ...]
+    mu0: tuple[fmpq, ...]
+
+    def bellman_matrix(self, policy: Sequence[int]) -> fmpq_mat:
+        """``I − γ P_π`` for a deterministic policy (n × n)."""
+        n, m = self.n, self.m
+        entries = [fmpq(0)] * (n * n)
+        for s, a in enumerate(policy):
+            entries[s * n + s] += 1
+            for t, gp in self.succ[s * m + a]:
+                entries[s * n + t] -= gp
+        return fmpq_mat(n, n, entries)
+
+    def bellman_matrix_stochastic(self, probs: Sequence[Sequence[Fraction]]) -> fmpq_mat:
+        n, m = self.n, self.m
+        entries = [fmpq(0)] * (n * n)
+        for s in range(n):
+            entries[s * n + s] += 1
+            for a in range(m):
+                p = probs[s][a]
+                if p:
+                    pq = to_fmpq(p)
+                    for t, gp in self.succ[s * m + a]:
+                        entries[s * n + t] -= pq * gp
+        return fmpq_mat(n, n, entries)
+
+    def q_values(self, reward: Sequence[fmpq], values: Sequence[fmpq]) -> list[fmpq]:
+        """``Q(x) = R(x) + γ τ(·|x) · V`` for every pair."""
+        q = list(reward)
+        for x, row in enumerate(self.succ):
+            if row:
+                total = q[x]
+                for t, gp in row:
+                    total += gp * values[t]
+                q[x] = total
+        return q
+
+
+def dynamics(mdp) -> ExactDynamics:
+    """The (cached) exact dynamics of ``mdp``."""
+    cached = mdp.__dict__.get("_dynamics")
+    if cached is not None:
+        return cached
+    gamma = to_fmpq(mdp.gamma)
+    if mdp.gamma == 0:
+        succ = tuple(() for _ in range(mdp.n_pairs))
+    else:
+        succ = tuple(tuple((t, gamma * to_fmpq(p)) for t, p in row) for row in mdp.transitions)
+    result = ExactDynamics(mdp.n_states, mdp.n_actions, gamma, succ, tuple(to_fmpq(p) for p in mdp.initial))
+    object.__setattr__(mdp, "_dynamics", result)  # derived data; the MDP itself never changes
+    return result
+
+
+def fraction_solve(matrix: Sequence[Sequence[Fraction]], rhs: Sequence[Fraction]) -> list[Fraction]:
+    """Reference Gaussian elimination over ``Fraction`` (partial pivoting on non-zeros)."""
+    n = len(matrix)
+    rows = [list(map(Fraction, row)) + [Fraction(b)] for row, b in zip(matrix, rhs)]
+    for col in range(n):
+        pivot = next((r for r in range(col, n) if rows[r][col] != 0), None)
+        if pivot is None:
+            raise RewardcertError("singular matrix in fraction_solve")
+        rows[col], rows[pivot] = rows[pivot], rows[col]
+        head = rows[col]
+        inv = 1 / head[col]
+        for r in range(col + 1, n):
+            factor = rows[r][col]
+            if factor:
+                factor *= inv
+                target = rows[r]
+                for c in range(col, n + 1):
+                    target[c] -= factor * head[c]
+    solution = [Fraction(0)] * n
+    for r in range(n - 1, -1, -1):
+        total = rows[r][n] - sum(rows[r][c] * solution[c] for c in range(r + 1, n))
+        solution[r] = total / rows[r][r]
+    return solution
