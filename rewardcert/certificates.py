@@ -1,0 +1,132 @@
+"""Write certificates (``docs/certificate-format.md``) from exact engine results.
+
+This is the untrusted producer; ``proofs/checker.py`` is the trusted checker
+and shares no code with it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from fractions import Fraction
+from typing import Any, Sequence
+
+from symbolic.errors import RewardcertError
+from symbolic.io import data_to_document, model_to_document
+from symbolic.model import MDP
+from symbolic.numbers import format_rational
+from symbolic.results import Verdict, Witness
+from symbolic.safety import Closure, ThresholdResult
+
+FORMAT = "rewardcert/certificate-1"
+
+
+def _instance(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction | None, regret_bound: Fraction) -> dict:
+    return {
+        "model": model_to_document(mdp),
+        "data": data_to_document(mdp, data)["data"],
+        "epsilon": "inf" if epsilon is None else format_rational(epsilon),
+        "regret_bound": format_rational(regret_bound),
+    }
+
+
+def _sparse_table(mdp: MDP, values: Sequence[Fraction]) -> dict:
+    m = mdp.n_actions
+    table: dict[str, dict[str, str]] = {}
+    for x, v in enumerate(values):
+        if v:
+            state, action = mdp.pair_name(x)
+            table.setdefault(state, {})[action] = format_rational(v)
+    return table
+
+
+def witness_document(mdp: MDP, witness: Witness) -> dict:
+    return {"reward": mdp.pair_table(witness.reward), "policy": mdp.policy_to_mapping(witness.policy)}
+
+
+def family_tree(mdp: MDP, closures: Sequence[Closure], order: Sequence[int]) -> dict:
+    """Nest the closed families (each fixes the states ``order[:k]``) into a split tree."""
+    leaves = {c.family: c for c in closures}
+    n, m = mdp.n_states, mdp.n_actions
+
+    def node(family: tuple, depth: int) -> dict:
+        leaf = leaves.get(family)
+        if leaf is not None:
+            if leaf.kind == "regret":
+                return {"close": "regret", "policy": mdp.policy_to_mapping(leaf.policy)}
+            return {"close": "dual", "y": _sparse_table(mdp, leaf.dual)}
+        if depth >= n:
+            raise RewardcertError(f"internal error: policy {family} is not covered by the search")
+        s = order[depth]
+        children = {}
+        for a in range(m):
+            child = list(family)
+            child[s] = a
+            children[mdp.actions[a]] = node(tuple(child), depth + 1)
+        return {"split": mdp.states[s], "children": children}
+
+    return node((None,) * n, 0)
+
+
+def _return_evidence(mdp: MDP, result: ThresholdResult) -> dict:
+    return {"optimal_policy": mdp.policy_to_mapping(result.bounds.optimal_policy),
+            "pessimal_policy": mdp.policy_to_mapping(result.bounds.pessimal_policy)}
+
+
+def threshold_certificate(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
+                          result: ThresholdResult) -> dict:
+    """Certificate of ``ε*(D) = result.critical_epsilon`` (a complete search only)."""
+    if not result.complete:
+        raise RewardcertError("the search did not finish, so there is no threshold to certify")
+    evidence = _return_evidence(mdp, result)
+    if result.witness is not None:
+        evidence["witness"] = witness_document(mdp, result.witness)
+    if not result.bounds.degenerate:
+        evidence["tree"] = family_tree(mdp, result.closures, result.branch_order)
+    return {"format": FORMAT, "instance": _instance(mdp, data, result.critical_epsilon, regret_bound),
+            "verdict": "threshold", "evidence": evidence}
+
+
+def safety_certificate(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, regret_bound: Fraction,
+                       result: ThresholdResult) -> dict:
+    """Certificate of the verdict at ``epsilon`` (``safe`` or ``unsafe``) from a search result."""
+    verdict = result.verdict(epsilon)
+    evidence = _return_evidence(mdp, result)
+    if verdict is Verdict.UNSAFE:
+        evidence["witness"] = witness_document(mdp, result.witness)
+    elif verdict is Verdict.SAFE:
+        if not result.bounds.degenerate:
+            evidence["tree"] = family_tree(mdp, result.closures + result.open_leaves, result.branch_order)
+    else:
+        raise RewardcertError("the verdict is unknown, so there is nothing to certify")
+    return {"format": FORMAT, "instance": _instance(mdp, data, epsilon, regret_bound),
+            "verdict": verdict.value, "evidence": evidence}
+
+
+def unsafe_certificate(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, regret_bound: Fraction,
+                       witness: Witness, bounds) -> dict:
+    """An ``unsafe`` certificate from any verified witness (e.g. one found by the SMT layer)."""
+    evidence = {"optimal_policy": mdp.policy_to_mapping(bounds.optimal_policy),
+                "pessimal_policy": mdp.policy_to_mapping(bounds.pessimal_policy),
+                "witness": witness_document(mdp, witness)}
+    return {"format": FORMAT, "instance": _instance(mdp, data, epsilon, regret_bound),
+            "verdict": "unsafe", "evidence": evidence}
+
+
+def write_certificate(path: str | os.PathLike, certificate: dict) -> None:
+    path = os.fspath(path)
+    directory = os.path.dirname(path)
+    try:
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(certificate, handle, indent=1, ensure_ascii=False)
+            handle.write("\n")
+    except OSError as exc:
+        raise RewardcertError(f"cannot write certificate: {exc.strerror}", file=path) from None
+
+
+def check_certificate_document(certificate: dict[str, Any]) -> tuple[str, str, dict]:
+    """Run the standalone checker on an in-memory certificate."""
+    from proofs import checker
+    return checker.check_document(json.loads(json.dumps(certificate)))

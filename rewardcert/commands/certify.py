@@ -1,0 +1,212 @@
+"""``rewardcert certify``, ``threshold`` and ``check``: exact verdicts with certificates."""
+
+from __future__ import annotations
+
+import argparse
+from fractions import Fraction
+
+from symbolic.errors import ModelError
+from symbolic.evaluation import expected_return
+from symbolic.io import load_model, resolve_data
+from symbolic.numbers import format_epsilon, format_rational
+from symbolic.results import Verdict, Witness
+from symbolic.safety import ThresholdResult, critical_epsilon
+
+from ..certificates import check_certificate_document, safety_certificate, threshold_certificate, write_certificate
+from ..progress import ProgressBar
+from . import (EXIT_BAD_INPUT, EXIT_OK, EXIT_UNKNOWN, EXIT_UNSAFE, command, policy_text, print_json,
+               rational_arg, table)
+
+
+def _instance_arguments(p: argparse.ArgumentParser, *, epsilon: bool) -> None:
+    p.add_argument("model", metavar="MODEL", help="model file (TOML or JSON, format rewardcert/mdp-1)")
+    p.add_argument("--data", metavar="DATA",
+                   help="data distribution: a rewardcert/data-1 file or 'uniform' "
+                        "(default: the model's own [data] table)")
+    if epsilon:
+        p.add_argument("--epsilon", required=True, type=rational_arg("--epsilon"), metavar="E",
+                       help="error bound eps > 0, exact (e.g. 1/5 or 0.2)")
+    p.add_argument("--regret", required=True, type=rational_arg("--regret"), metavar="L",
+                   help="regret bound L with 0 < L <= 1, exact")
+    p.add_argument("--out", metavar="CERT", help="write the certificate (JSON) here")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="give up after this long; the answer is then 'unknown' with an interval")
+    p.add_argument("--max-nodes", type=int, metavar="N", help="give up after this many search nodes")
+
+
+def _load(args: argparse.Namespace):
+    loaded = load_model(args.model)
+    data = resolve_data(args.data, loaded)
+    if not (0 < args.regret <= 1):
+        raise ModelError(f"L = {format_rational(args.regret)} must satisfy 0 < L <= 1", entry="--regret")
+    if getattr(args, "epsilon", None) is not None and args.epsilon <= 0:
+        raise ModelError(f"epsilon = {format_rational(args.epsilon)} must be > 0", entry="--epsilon")
+    if args.timeout is not None and args.timeout <= 0:
+        raise ModelError("must be a positive number of seconds", entry="--timeout")
+    return loaded, data
+
+
+def _search(args, mdp, data) -> ThresholdResult:
+    bar = ProgressBar("policies closed", min_total=256)
+    try:
+        return critical_epsilon(mdp, data, args.regret, progress=bar, max_seconds=args.timeout,
+                                max_nodes=args.max_nodes)
+    finally:
+        bar.close()
+
+
+def _write_checked(path: str, certificate: dict) -> str:
+    """Replay the certificate in the standalone checker before anyone sees it."""
+    status, message, _ = check_certificate_document(certificate)
+    if status != "verified":
+        raise RuntimeError(f"the certificate produced was {status} by proofs/checker.py: {message}")
+    write_certificate(path, certificate)
+    return status
+
+
+def witness_json(mdp, witness: Witness, bounds) -> dict:
+    return {"reward": mdp.pair_table(witness.reward), "policy": mdp.policy_to_mapping(witness.policy),
+            "error": format_rational(witness.error),
+            "regret": format_rational(bounds.regret_of_return(expected_return(mdp, witness.policy)))}
+
+
+def witness_lines(mdp, data, witness: Witness, bounds) -> list[str]:
+    rows = []
+    for x in range(mdp.n_pairs):
+        state, action = mdp.pair_name(x)
+        r, rh = mdp.reward[x], witness.reward[x]
+        rows.append((state, action, format_rational(r), format_rational(rh),
+                     format_rational(rh - r) if rh != r else "0", format_rational(data[x])))
+    regret = bounds.regret_of_return(expected_return(mdp, witness.policy))
+    return (table(rows, ("state", "action", "R", "R^", "R^-R", "D"))
+            + [f"optimal for R^: {policy_text(mdp, witness.policy)}   regret under R: {format_rational(regret)}",
+               f"error E_D|R^-R| / range R = {format_rational(witness.error)}"])
+
+
+def _stats(result: ThresholdResult) -> dict:
+    s = result.stats
+    return {"nodes": s.nodes, "regret_closures": s.regret_closures, "dual_closures": s.dual_closures,
+            "policies_solved": s.leaf_policies, "lp_solves": s.lp_solves, "pivots": s.pivots,
+            "seconds": round(s.seconds, 3), "complete": result.complete}
+
+
+def _stats_line(result: ThresholdResult) -> str:
+    s = result.stats
+    return (f"search: {s.nodes} families, {s.regret_closures} closed by regret, {s.dual_closures} by duals, "
+            f"{s.lp_solves} exact LPs, {s.seconds:.2f} s")
+
+
+def _critical_text(result: ThresholdResult) -> str:
+    if result.complete:
+        return format_epsilon(result.critical_epsilon)
+    upper = format_epsilon(result.upper_bound)
+    return f"in [{format_rational(result.lower_bound)}, {upper}] (search stopped early)"
+
+
+# -- certify ---------------------------------------------------------------------
+
+@command("certify", "decide whether D is safe for error eps and regret bound L, with a certificate",
+         lambda p: _instance_arguments(p, epsilon=True))
+def run_certify(args: argparse.Namespace) -> int:
+    loaded, data = _load(args)
+    mdp = loaded.mdp
+    result = _search(args, mdp, data)
+    verdict = result.verdict(args.epsilon)
+    certificate_path = None
+    if args.out and verdict is not Verdict.UNKNOWN:
+        _write_checked(args.out, safety_certificate(mdp, data, args.epsilon, args.regret, result))
+        certificate_path = args.out
+    show_witness = verdict is Verdict.UNSAFE
+    if args.json:
+        print_json({
+            "model": mdp.name or loaded.path,
+            "verdict": verdict.value,
+            "epsilon": format_rational(args.epsilon),
+            "regret_bound": format_rational(args.regret),
+            "critical_epsilon": format_epsilon(result.critical_epsilon) if result.complete else None,
+            "critical_epsilon_interval": None if result.complete else
+                [format_rational(result.lower_bound), format_epsilon(result.upper_bound)],
+            "witness": witness_json(mdp, result.witness, result.bounds) if show_witness else None,
+            "certificate": certificate_path,
+            "search": _stats(result),
+        })
+    else:
+        out = [f"{mdp.name or loaded.path}: epsilon = {format_rational(args.epsilon)}, "
+               f"L = {format_rational(args.regret)}",
+               f"critical error eps*(D) = {_critical_text(result)}"]
+        if verdict is Verdict.SAFE:
+            out.append("verdict: SAFE - every reward model within error epsilon on D leads to regret < L")
+        elif verdict is Verdict.UNSAFE:
+            out.append("verdict: UNSAFE - this reward model is within error epsilon on D, "
+                       "and its optimal policy has regret >= L:")
+            out += ["  " + line for line in witness_lines(mdp, data, result.witness, result.bounds)]
+        else:
+            out.append("verdict: UNKNOWN - the search stopped before it could decide (raise --timeout)")
+        if certificate_path:
+            out.append(f"certificate: {certificate_path} (verified by proofs/checker.py)")
+        out.append(_stats_line(result))
+        print("\n".join(out))
+    return {Verdict.SAFE: EXIT_OK, Verdict.UNSAFE: EXIT_UNSAFE, Verdict.UNKNOWN: EXIT_UNKNOWN}[verdict]
+
+
+# -- threshold ---------------------------------------------------------------------
+
+@command("threshold", "compute the critical error eps*(D) exactly, with its witness and a certificate",
+         lambda p: _instance_arguments(p, epsilon=False))
+def run_threshold(args: argparse.Namespace) -> int:
+    loaded, data = _load(args)
+    mdp = loaded.mdp
+    result = _search(args, mdp, data)
+    certificate_path = None
+    if args.out and result.complete:
+        _write_checked(args.out, threshold_certificate(mdp, data, args.regret, result))
+        certificate_path = args.out
+    if args.json:
+        print_json({
+            "model": mdp.name or loaded.path,
+            "regret_bound": format_rational(args.regret),
+            "critical_epsilon": format_epsilon(result.critical_epsilon) if result.complete else None,
+            "critical_epsilon_interval": None if result.complete else
+                [format_rational(result.lower_bound), format_epsilon(result.upper_bound)],
+            "policy": mdp.policy_to_mapping(result.witness.policy) if result.witness else None,
+            "witness": witness_json(mdp, result.witness, result.bounds) if result.witness else None,
+            "certificate": certificate_path,
+            "search": _stats(result),
+        })
+    else:
+        out = [f"{mdp.name or loaded.path}: L = {format_rational(args.regret)}",
+               f"critical error eps*(D) = {_critical_text(result)}"]
+        if result.complete and result.critical_epsilon is None:
+            out.append("no policy has regret >= L, so D is safe for every epsilon")
+        elif result.complete:
+            out.append(f"D is safe exactly for epsilon < {format_rational(result.critical_epsilon)}; "
+                       "at eps*(D) this reward model already breaks it:")
+        if result.witness is not None:
+            out += ["  " + line for line in witness_lines(mdp, data, result.witness, result.bounds)]
+        if certificate_path:
+            out.append(f"certificate: {certificate_path} (verified by proofs/checker.py)")
+        out.append(_stats_line(result))
+        print("\n".join(out))
+    return EXIT_OK if result.complete else EXIT_UNKNOWN
+
+
+# -- check ---------------------------------------------------------------------------
+
+def _configure_check(p: argparse.ArgumentParser) -> None:
+    p.add_argument("certificate", metavar="CERT", help="certificate file (JSON, rewardcert/certificate-1)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+@command("check", "check a certificate with the standalone checker (exit 0 verified, 1 rejected, 2 unreadable)",
+         _configure_check)
+def run_check(args: argparse.Namespace) -> int:
+    from proofs import checker
+    status, message, facts = checker.check_file(args.certificate)
+    if args.json:
+        print_json({"result": status, "message": message, **facts})
+    elif status == "verified":
+        print("VERIFIED")
+    else:
+        print(f"{status.upper()}: {message}")
+    return {"verified": EXIT_OK, "rejected": EXIT_UNSAFE}.get(status, EXIT_BAD_INPUT)

@@ -1,0 +1,193 @@
+"""Exact simplex for the error LP of a policy family (SPEC §3, dual form).
+
+For a family ``F`` of deterministic policies (per state: a forced action or
+"free") the LP is
+
+    maximise  R · y
+    subject to  Σ_a y(s',a) − γ Σ_{s,a} τ(s'|s,a) y(s,a) = 0      (one row per state)
+                lower(x) ≤ y(x) ≤ D(x),
+                lower(x) = −D(x) if F forces x's action in x's state, else 0.
+
+When every state is forced this is exactly the dual of ``f_π(D)``; for a
+larger family any feasible ``y`` is a lower bound on ``f_π(D)`` for *every*
+member (weak duality, see ``symbolic/duals.py``).  The constraint matrix has
+only ``|S|`` rows, so a bounded-variable primal simplex keeps an ``|S|×|S|``
+basis inverse and every non-basic variable sits at one of its bounds (or at 0
+between them, at the start).  All arithmetic is exact (FLINT ``fmpq``), so
+"optimal" means optimal.  The simplex multipliers of an optimal basis are the
+primal values ``V``: the reward model ``R̂ = A V − γ P V`` on the policy's
+pairs, ``min(R, ·)`` elsewhere, attains the same error (complementary
+slackness), which is how the witness is read off.
+
+Anti-cycling: largest-coefficient pricing, switching to Bland's rule during
+runs of degenerate pivots; Bland's rule cannot cycle, so the method ends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from flint import fmpq, fmpq_mat
+
+from .linalg import ExactDynamics
+
+ZERO = fmpq(0)
+
+
+@dataclass
+class LPState:
+    """A basic feasible solution.  Mutable on purpose: children warm-start from a copy."""
+
+    basis: list[int]                 # basic variable (pair index) per row
+    y: list[fmpq]                    # all variable values
+    binv: list[list[fmpq]]           # inverse of the basis matrix, row-major
+    objective: fmpq
+    optimal: bool = False
+    pivots: int = 0
+
+    def copy(self) -> "LPState":
+        return LPState(list(self.basis), list(self.y), [list(row) for row in self.binv],
+                       self.objective, self.optimal, 0)
+
+
+class FamilyLP:
+    """The LP above for one MDP, data distribution and reward; solved per family."""
+
+    def __init__(self, dyn: ExactDynamics, reward: Sequence[fmpq], data: Sequence[fmpq]):
+        self.n, self.m = dyn.n, dyn.m
+        self.N = self.n * self.m
+        self.reward = list(reward)
+        self.upper = list(data)
+        # Column x of the constraint matrix: +1 at its own state, −γτ(s'|x) at s'.
+        self.columns: list[list[tuple[int, fmpq]]] = []
+        for x in range(self.N):
+            entries: dict[int, fmpq] = {x // self.m: fmpq(1)}
+            for t, gp in dyn.succ[x]:
+                entries[t] = entries.get(t, ZERO) - gp
+            self.columns.append([(k, v) for k, v in entries.items() if v != 0])
+
+    def lower_bounds(self, family: Sequence[int | None]) -> list[fmpq]:
+        lower = [ZERO] * self.N
+        for s, a in enumerate(family):
+            if a is not None:
+                x = s * self.m + a
+                lower[x] = -self.upper[x]
+        return lower
+
+    def initial_state(self, basis_policy: Sequence[int]) -> LPState:
+        """``y = 0`` with the columns of a full policy as basis (``I − γP_π``ᵀ is invertible)."""
+        n, m = self.n, self.m
+        basis = [s * m + a for s, a in enumerate(basis_policy)]
+        entries = [ZERO] * (n * n)
+        for i, x in enumerate(basis):
+            for k, v in self.columns[x]:
+                entries[k * n + i] = v
+        inverse = fmpq_mat(n, n, entries).inv()
+        binv = [[inverse[i, j] for j in range(n)] for i in range(n)]
+        return LPState(basis, [ZERO] * self.N, binv, ZERO)
+
+    def multipliers(self, state: LPState) -> list[fmpq]:
+        """Simplex multipliers ``V = c_Bᵀ B⁻¹`` (the primal potential)."""
+        n = self.n
+        values = [ZERO] * n
+        for i, x in enumerate(state.basis):
+            c = self.reward[x]
+            if c:
+                row = state.binv[i]
+                for k in range(n):
+                    if row[k]:
+                        values[k] += c * row[k]
+        return values
+
+    def solve(self, state: LPState, lower: Sequence[fmpq], *, stop_at: fmpq | None = None,
+              strict: bool = False, max_pivots: int = 1_000_000) -> LPState:
+        """Pivot ``state`` (feasible for ``lower``) to optimality, in place.
+
+        With ``stop_at`` the method returns as soon as the objective reaches it
+        (``>``, if ``strict``): any feasible ``y`` already proves that bound.
+        """
+        n, N = self.n, self.N
+        reward, upper, columns = self.reward, self.upper, self.columns
+        y, basis, binv = state.y, state.basis, state.binv
+        in_basis = [False] * N
+        for x in basis:
+            in_basis[x] = True
+        degenerate_run = 0
+        while True:
+            if stop_at is not None and (state.objective > stop_at or (not strict and state.objective == stop_at)):
+                return state
+            if state.pivots >= max_pivots:
+                raise RuntimeError("simplex pivot limit reached")  # unreachable with Bland's rule
+            values = self.multipliers(state)
+            bland = degenerate_run > 0
+            entering, best, direction = -1, ZERO, 0
+            for x in range(N):
+                if in_basis[x]:
+                    continue
+                d = reward[x]
+                for k, v in columns[x]:
+                    d -= v * values[k]
+                if d > 0 and y[x] < upper[x]:
+                    score = d
+                    sign = 1
+                elif d < 0 and y[x] > lower[x]:
+                    score = -d
+                    sign = -1
+                else:
+                    continue
+                if bland:
+                    entering, best, direction = x, score, sign
+                    break
+                if score > best:
+                    entering, best, direction = x, score, sign
+            if entering < 0:
+                state.optimal = True
+                return state
+            # w = B⁻¹ g_entering; basic values move by −direction·θ·w.
+            col = columns[entering]
+            w = []
+            for i in range(n):
+                row = binv[i]
+                total = ZERO
+                for k, v in col:
+                    if row[k]:
+                        total += v * row[k]
+                w.append(total)
+            theta = (upper[entering] - y[entering]) if direction > 0 else (y[entering] - lower[entering])
+            leave_row = -1
+            for i in range(n):
+                wi = w[i] * direction
+                if wi == 0:
+                    continue
+                xb = basis[i]
+                room = (y[xb] - lower[xb]) / wi if wi > 0 else (upper[xb] - y[xb]) / (-wi)
+                if room < theta or (room == theta and leave_row >= 0 and xb < basis[leave_row]):
+                    theta, leave_row = room, i
+            step = direction * theta
+            if theta:
+                y[entering] += step
+                for i in range(n):
+                    if w[i]:
+                        y[basis[i]] -= step * w[i]
+                state.objective += best * theta
+                degenerate_run = 0
+            else:
+                degenerate_run += 1
+            state.pivots += 1
+            if leave_row < 0:
+                continue  # the entering variable moved from one bound to the other
+            leaving = basis[leave_row]
+            # Snap the leaving variable exactly onto the bound it reached.
+            wi = w[leave_row] * direction
+            y[leaving] = lower[leaving] if wi > 0 else upper[leaving]
+            pivot = w[leave_row]
+            head = [v / pivot for v in binv[leave_row]]
+            binv[leave_row] = head
+            for i in range(n):
+                if i != leave_row and w[i]:
+                    factor = w[i]
+                    row = binv[i]
+                    binv[i] = [row[k] - factor * head[k] for k in range(n)]
+            basis[leave_row] = entering
+            in_basis[leaving], in_basis[entering] = False, True

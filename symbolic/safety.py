@@ -1,0 +1,281 @@
+"""Exact safety decisions without regularisation (SPEC §2–§3, §6 family certificates).
+
+``policy_error`` solves ``f_π(D)`` (the least expected error of a reward model
+that makes ``π`` optimal) exactly, with the witness ``R̂`` and the dual ``y``.
+
+``critical_epsilon`` computes ``ε*(D) = min_{π ∈ Π_L} f_π(D) / range R`` by a
+depth-first branch and bound over product families of deterministic policies
+(per state: forced action or free).  A family is closed, without looking at
+its members, by one of two exact arguments:
+
+* **regret**: a uniformly pessimal policy of the family (exact policy
+  iteration restricted to the family's actions) has return above
+  ``J* − L · range J``, so every member has regret ``< L``;
+* **dual**: a ``y`` feasible for every member (``y ≥ 0`` on every pair whose
+  action the family does not force) with ``y · R`` at least the final
+  critical error; weak duality bounds every member's ``f_π`` below by it.
+
+Both arguments are sound for every member at once, so the closed leaves prove
+``f_π(D) ≥ ε*(D) · range R`` for every ``π ∈ Π_L``; the incumbent's exact
+witness proves the matching upper bound.  By Theorem E, ``D`` is safe for
+``ε`` exactly when ``ε < ε*(D)``.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Callable, Sequence
+
+from flint import fmpq
+
+from .errors import ModelError
+from .evaluation import Progress, ReturnBounds, check_deterministic, policy_iteration, return_bounds
+from .exactlp import FamilyLP, LPState
+from .linalg import dynamics, to_fmpq, to_fraction
+from .model import MDP, DeterministicPolicy, Vector, validate_distribution
+from .results import Family, Verdict, Witness, family_size
+
+
+# -- one policy ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PolicyError:
+    """``f_π(D)`` with its primal witness and its dual certificate."""
+
+    policy: DeterministicPolicy
+    value: Fraction          # min E_D|R̂ − R| over R̂ making π optimal (absolute, not normalised)
+    reward_model: Vector     # a minimiser R̂ (π is uniformly optimal for it)
+    dual: Vector             # y with y · R = value
+
+
+def _witness_reward(lp: FamilyLP, state: LPState, policy: Sequence[int], reward: Sequence[Fraction]) -> Vector:
+    """R̂ from the optimal multipliers V: ``g_V(x) = V(s) − γτ(x)·V`` on the policy's
+    pairs, ``min(R(x), g_V(x))`` elsewhere (complementary slackness gives the error)."""
+    values = lp.multipliers(state)
+    m = lp.m
+    out = []
+    for x, col in enumerate(lp.columns):
+        g = to_fraction(sum((v * values[k] for k, v in col), fmpq(0)))
+        s, a = divmod(x, m)
+        out.append(g if policy[s] == a else min(reward[x], g))
+    return tuple(out)
+
+
+def policy_error(mdp: MDP, data: Sequence[Fraction], policy: Sequence[int]) -> PolicyError:
+    """Exact ``f_π(D)`` (SPEC §3) with a minimising reward model and an optimal dual."""
+    policy = check_deterministic(mdp, policy)
+    data = validate_distribution(mdp, data)
+    lp = FamilyLP(dynamics(mdp), [to_fmpq(r) for r in mdp.reward], [to_fmpq(d) for d in data])
+    state = lp.solve(lp.initial_state(policy), lp.lower_bounds(policy))
+    return PolicyError(policy, to_fraction(state.objective), _witness_reward(lp, state, policy, mdp.reward),
+                       tuple(map(to_fraction, state.y)))
+
+
+# -- the search ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Closure:
+    """A closed leaf of the search tree: why no member of ``family`` beats the answer."""
+
+    family: Family
+    kind: str                                # "regret" or "dual"
+    policy: DeterministicPolicy | None = None  # regret: a uniformly pessimal member
+    dual: Vector | None = None               # dual: the y
+    bound: Fraction | None = None            # dual: y · R; regret: the pessimal return
+
+
+@dataclass(frozen=True)
+class SearchStats:
+    nodes: int
+    regret_closures: int
+    dual_closures: int
+    leaf_policies: int
+    lp_solves: int
+    pivots: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class ThresholdResult:
+    """``ε*(D)`` for regret bound ``L`` with everything needed to certify it.
+
+    ``critical_epsilon is None`` means ``+∞`` (no policy has regret ≥ L) when
+    ``complete``; an incomplete search (budget exhausted) only brackets it:
+    ``lower_bound ≤ ε*(D) ≤ upper_bound``.
+    """
+
+    critical_epsilon: Fraction | None
+    witness: Witness | None
+    closures: tuple[Closure, ...]
+    bounds: ReturnBounds
+    stats: SearchStats
+    complete: bool = True
+    open_leaves: tuple[Closure, ...] = ()      # families a budget left unexplored, with their duals
+    lower_bound: Fraction | None = None
+    upper_bound: Fraction | None = None
+    branch_order: tuple[int, ...] = field(default=())
+
+    def verdict(self, epsilon: Fraction) -> Verdict:
+        """Theorem E: safe iff ``ε < ε*(D)``; UNKNOWN if the bracket does not decide."""
+        if self.complete:
+            return Verdict.SAFE if self.critical_epsilon is None or epsilon < self.critical_epsilon \
+                else Verdict.UNSAFE
+        if self.upper_bound is not None and epsilon >= self.upper_bound:
+            return Verdict.UNSAFE
+        if self.lower_bound is not None and epsilon < self.lower_bound:
+            return Verdict.SAFE
+        return Verdict.UNKNOWN
+
+
+class _Budget(Exception):
+    pass
+
+
+def _branch_order(mdp: MDP, bounds: ReturnBounds) -> tuple[int, ...]:
+    """Branch first on the states the optimal and pessimal policies visit most:
+    forcing them early lets the family duals use the pairs that matter."""
+    from .evaluation import state_occupancy
+    weight = [a + b for a, b in zip(state_occupancy(mdp, bounds.optimal_policy),
+                                    state_occupancy(mdp, bounds.pessimal_policy))]
+    return tuple(sorted(range(mdp.n_states), key=lambda s: (-weight[s], s)))
+
+
+def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction, *,
+                     bounds: ReturnBounds | None = None, progress: Progress | None = None,
+                     max_seconds: float | None = None, max_nodes: int | None = None,
+                     stop_below: Fraction | None = None) -> ThresholdResult:
+    """Exact ``ε*(D)`` by branch and bound, with the closures that certify it.
+
+    ``stop_below``: stop as soon as a witness with normalised error ``≤ stop_below``
+    is found (it decides "unsafe at that ε" early); the result is then incomplete.
+    """
+    data = validate_distribution(mdp, data)
+    if not (0 < regret_bound <= 1):
+        raise ModelError(f"the regret bound L must satisfy 0 < L <= 1, got {regret_bound}", entry="regret")
+    started = time.monotonic()
+    bounds = bounds or return_bounds(mdp)
+    n, m = mdp.n_states, mdp.n_actions
+    total = mdp.n_deterministic_policies
+    if bounds.degenerate:
+        stats = SearchStats(0, 0, 0, 0, 0, 0, time.monotonic() - started)
+        return ThresholdResult(None, None, (), bounds, stats)
+
+    dyn = dynamics(mdp)
+    reward = [to_fmpq(r) for r in mdp.reward]
+    lp = FamilyLP(dyn, reward, [to_fmpq(d) for d in data])
+    threshold = to_fmpq(bounds.regret_threshold(regret_bound))
+    range_r = mdp.range_reward
+    order = _branch_order(mdp, bounds)
+    mu0 = dyn.mu0
+
+    closures: list[Closure] = []
+    incumbent: list = [None, None]      # [value (fmpq), (policy, LPState)]
+    stop_value = to_fmpq(stop_below * range_r) if stop_below is not None else None
+    counters = {"nodes": 0, "regret": 0, "dual": 0, "leaves": 0, "lps": 0, "pivots": 0}
+    covered = [0]
+    open_leaves: list[tuple[Family, LPState]] = []   # families a budget left unexplored
+
+    def report(size: int) -> None:
+        covered[0] += size
+        if progress:
+            progress(covered[0], total)
+
+    def check_budget() -> None:
+        if max_seconds is not None and time.monotonic() - started > max_seconds:
+            raise _Budget
+        if max_nodes is not None and counters["nodes"] >= max_nodes:
+            raise _Budget
+
+    def pessimal(family: list[int | None], start: Sequence[int]):
+        allowed = [range(m) if a is None else (a,) for a in family]
+        policy, values = policy_iteration(mdp, reward, maximise=False, allowed=allowed, start=start)
+        return policy, sum((p * v for p, v in zip(mu0, values) if p), fmpq(0))
+
+    def bound(family: list[int | None], parent: LPState | None, basis_policy: Sequence[int]) -> LPState:
+        state = parent.copy() if parent is not None else lp.initial_state(basis_policy)
+        cap = incumbent[0]
+        state = lp.solve(state, lp.lower_bounds(family), stop_at=cap)
+        counters["lps"] += 1
+        counters["pivots"] += state.pivots
+        return state
+
+    def close_dual(family, state: LPState) -> None:
+        counters["dual"] += 1
+        closures.append(Closure(tuple(family), "dual", dual=tuple(map(to_fraction, state.y)),
+                                bound=to_fraction(state.objective)))
+
+    def visit(family: list[int | None], depth: int, state: LPState, pess_policy) -> None:
+        """``family`` passed the regret test; ``state`` is its (possibly early-stopped) LP."""
+        try:
+            check_budget()
+        except _Budget:
+            open_leaves.append((tuple(family), state))
+            raise
+        size = m ** (n - depth)
+        if incumbent[0] is not None and state.objective >= incumbent[0]:
+            close_dual(family, state)
+            report(size)
+            return
+        if depth == n:
+            # A single policy of Π_L whose f_π is below the incumbent: the LP ran to optimality.
+            counters["leaves"] += 1
+            incumbent[0] = state.objective
+            incumbent[1] = (tuple(family), state)
+            close_dual(family, state)
+            report(size)
+            if stop_value is not None and state.objective <= stop_value:
+                raise _Budget
+            return
+        s = order[depth]
+        children = []
+        for a in range(m):
+            counters["nodes"] += 1
+            child = list(family)
+            child[s] = a
+            start = list(pess_policy)
+            start[s] = a
+            child_pess, j_min = pessimal(child, start)
+            if j_min > threshold:
+                counters["regret"] += 1
+                closures.append(Closure(tuple(child), "regret", policy=child_pess, bound=to_fraction(j_min)))
+                report(m ** (n - depth - 1))
+                continue
+            child_state = bound(child, state, child_pess)
+            children.append((child_state.objective, a, child, child_state, child_pess))
+        children.sort(key=lambda item: (item[0], item[1]))
+        for index, (_, _, child, child_state, child_pess) in enumerate(children):
+            try:
+                visit(child, depth + 1, child_state, child_pess)
+            except _Budget:
+                open_leaves.extend((tuple(rest), rest_state) for _, _, rest, rest_state, _ in children[index + 1:])
+                raise
+
+    root: list[int | None] = [None] * n
+    counters["nodes"] += 1
+    complete = True
+    try:
+        root_state = bound(root, None, bounds.pessimal_policy)
+        visit(root, 0, root_state, bounds.pessimal_policy)
+    except _Budget:
+        complete = False
+
+    stats = SearchStats(counters["nodes"], counters["regret"], counters["dual"], counters["leaves"],
+                        counters["lps"], counters["pivots"], time.monotonic() - started)
+    witness = None
+    value = None
+    if incumbent[1] is not None:
+        policy, state = incumbent[1]
+        reward_model = _witness_reward(lp, state, policy, mdp.reward)
+        value = to_fraction(incumbent[0]) / range_r
+        witness = Witness(reward_model, policy, value)
+    if complete:
+        return ThresholdResult(value, witness, tuple(closures), bounds, stats, branch_order=order)
+    # Incomplete: ε* lies between the smallest bound still open and the incumbent.
+    opened = tuple(Closure(family, "dual", dual=tuple(map(to_fraction, state.y)),
+                           bound=to_fraction(state.objective)) for family, state in open_leaves)
+    lows = [c.bound / range_r for c in opened] + ([value] if value is not None else [])
+    lower = min(lows) if lows else Fraction(0)
+    return ThresholdResult(None, witness, tuple(closures), bounds, stats, complete=False,
+                           open_leaves=opened, lower_bound=lower, upper_bound=value, branch_order=order)
