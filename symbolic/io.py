@@ -14,7 +14,7 @@ from fractions import Fraction
 from typing import Any, Mapping
 
 from .errors import ModelError, ResourceLimit, RewardcertError
-from .model import MAX_TRANSITION_ENTRIES, MDP, Vector, uniform_distribution, validate_distribution
+from .model import MAX_PAIRS, MAX_TRANSITION_ENTRIES, MDP, Vector, uniform_distribution, validate_distribution
 from .numbers import format_rational, parse_rational
 
 MODEL_FORMAT = "rewardcert/mdp-1"
@@ -59,33 +59,81 @@ def read_document(path: str | os.PathLike) -> dict[str, Any]:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ModelError(f"TOML syntax error: {exc}", file=path) from None
+    except ValueError as exc:  # an integer literal beyond Python's digit limit
+        raise ModelError(f"TOML number too long: {_digit_limit(exc)}", file=path) from None
+    except RecursionError:
+        raise ModelError("TOML nested too deeply", file=path) from None
 
 
 def parse_json(text: str, *, file: str | None = None) -> dict[str, Any]:
     """Strict JSON: duplicate keys and non-finite constants are errors; floats stay floats
     (so that reading them as numbers fails with a "quote it" message)."""
+    flagged = []
 
+    # Both problems are refused after parsing, once the enclosing table can be named.
     def no_duplicates(pairs):
         result = {}
         for key, value in pairs:
             if key in result:
-                raise ModelError(f"duplicate key {key!r}", file=file, entry=key)
+                flagged.append(key)
+                return _DuplicateKey(key)
             result[key] = value
         return result
 
     def no_constants(name):
-        raise ModelError(f"{name} is not a number", file=file)
+        flagged.append(name)
+        return _NonFinite(name)
 
     try:
         document = json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constants)
     except json.JSONDecodeError as exc:
         raise ModelError(f"JSON syntax error: {exc.msg} (line {exc.lineno}, column {exc.colno})",
                          file=file) from None
+    except ValueError as exc:  # an integer literal beyond Python's digit limit
+        raise ModelError(f"JSON number too long: {_digit_limit(exc)}", file=file) from None
     except RecursionError:
         raise ModelError("JSON nested too deeply", file=file) from None
+    if flagged:
+        path, marker = _first_marker(document)
+        if isinstance(marker, _DuplicateKey):
+            raise ModelError(f"duplicate key {marker.key!r}", file=file,
+                             table=".".join(path) or None, entry=marker.key)
+        raise ModelError(f"{marker.name} is not a finite number; write an exact rational such as \"2/5\"",
+                         file=file, table=".".join(path[:-1]) or None, entry=path[-1] if path else None)
     if not isinstance(document, dict):
         raise ModelError("the document must be a JSON object", file=file)
     return document
+
+
+class _DuplicateKey:
+    """Stands in for a JSON object that repeats ``key`` until its location is known."""
+
+    def __init__(self, key: str):
+        self.key = key
+
+
+class _NonFinite:
+    """Stands in for a JSON ``NaN``/``Infinity``/``-Infinity`` until its location is known."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+
+def _first_marker(document: Any) -> tuple[tuple[str, ...], Any]:
+    """Key path and marker of the first stand-in in document order (iterative: no depth limit)."""
+    stack: list[tuple[Any, tuple[str, ...]]] = [(document, ())]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, (_DuplicateKey, _NonFinite)):
+            return path, value
+        items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        stack.extend(reversed([(item, path + (str(key),)) for key, item in items]))
+    raise AssertionError("a JSON hook flagged a value that is not in the document")
+
+
+def _digit_limit(exc: ValueError) -> str:
+    # Python's message ends with advice to call sys.set_int_max_str_digits, which a user cannot act on.
+    return str(exc).split(";")[0]
 
 
 def load_model(path: str | os.PathLike) -> LoadedModel:
@@ -106,6 +154,7 @@ def load_data(path: str | os.PathLike, mdp: MDP) -> Vector:
     try:
         _check_format(document, DATA_FORMAT)
         _check_keys(document, _DATA_KEYS, "data file")
+        _check_text(document)
         if "data" not in document:
             raise ModelError("missing [data] table")
         return data_from_table(mdp, document["data"])
@@ -139,9 +188,8 @@ def model_from_document(document: Mapping[str, Any]) -> tuple[MDP, Vector | None
     for key in ("gamma", "states", "actions", "initial", "reward"):
         if key not in document:
             raise ModelError(f"missing required key {key!r}", entry=key)
+    _check_text(document)
     name = document.get("name", "")
-    if not isinstance(name, str):
-        raise ModelError("name must be a string", entry="name")
 
     try:
         gamma = parse_rational(document["gamma"], what="discount factor")
@@ -155,6 +203,9 @@ def model_from_document(document: Mapping[str, Any]) -> tuple[MDP, Vector | None
     actions = _name_list(document["actions"], "actions")
     # A throwaway MDP gives name look-ups (and size checks) before the tables are read.
     n, m = len(states), len(actions)
+    if n * m > MAX_PAIRS:  # before the skeleton allocates n * m rewards
+        raise ResourceLimit(f"{n} states x {m} actions = {n * m} pairs; at most {MAX_PAIRS} are supported",
+                            entry="actions")
     skeleton = MDP(states, actions, Fraction(0), (Fraction(1),) + (Fraction(0),) * (n - 1),
                    (Fraction(0),) * (n * m), None, name)
 
@@ -234,6 +285,12 @@ def _check_keys(document: Mapping[str, Any], allowed: set[str], what: str) -> No
         if key not in allowed:
             raise ModelError(f"unknown key {key!r} in a {what} (allowed: {', '.join(sorted(allowed))})",
                              entry=str(key))
+
+
+def _check_text(document: Mapping[str, Any]) -> None:
+    for key in ("name", "description"):
+        if key in document and not isinstance(document[key], str):
+            raise ModelError(f"{key} must be a string", entry=key)
 
 
 def _name_list(value: Any, what: str) -> tuple[str, ...]:

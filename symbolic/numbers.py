@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from fractions import Fraction
 
@@ -10,9 +11,10 @@ from .errors import ModelError
 # Longest number literal accepted; a longer one is a size error, not a parse.
 MAX_NUMBER_CHARS = 2000
 
-_INTEGER = re.compile(r"[+-]?\d+")
-_FRACTION = re.compile(r"([+-]?\d+)\s*/\s*(\d+)")
-_DECIMAL = re.compile(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?")
+# ASCII only: Python's int() and Fraction() would also read other scripts' digits ("١٢").
+_INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
+_FRACTION = re.compile(r"([+-]?\d+)\s*/\s*(\d+)", re.ASCII)
+_DECIMAL = re.compile(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?", re.ASCII)
 
 
 def parse_rational(value: object, *, what: str = "number") -> Fraction:
@@ -30,6 +32,9 @@ def parse_rational(value: object, *, what: str = "number") -> Fraction:
     if isinstance(value, Fraction):
         return value
     if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ModelError(f"{value!r} is not a finite number; write an exact {what} such as "
+                             '"2/5" or "0.4"')
         raise ModelError(
             f"{value!r} is a floating-point number, which is inexact; "
             f'quote it instead, e.g. "{value!r}" or a fraction "p/q"')
