@@ -28,9 +28,9 @@ MAX_PAIRS = 100_000
 MAX_TREE_NODES = 10_000_000
 MAX_NUMBER_CHARS = 2000
 
-_INTEGER = re.compile(r"[+-]?\d+")
-_FRACTION = re.compile(r"([+-]?\d+)/(\d+)")
-_DECIMAL = re.compile(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eE]([+-]?\d+))?")
+_INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
+_FRACTION = re.compile(r"([+-]?\d+)/(\d+)", re.ASCII)
+_DECIMAL = re.compile(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eE]([+-]?\d+))?", re.ASCII)
 
 
 class Reject(Exception):
@@ -99,6 +99,8 @@ class Instance:
         require(model.get("format") == MODEL_FORMAT, "model", f"instance.model.format must be {MODEL_FORMAT!r}")
         keys_within(model, {"format", "name", "description", "gamma", "states", "actions", "initial",
                             "reward", "transitions"}, "model", "instance.model")
+        for key in ("name", "description"):
+            require(isinstance(model.get(key, ""), str), "model", f"instance.model.{key} must be a string")
         self.gamma = rational(model.get("gamma"), "model", "gamma")
         require(0 <= self.gamma < 1, "model", "gamma must satisfy 0 <= gamma < 1")
         self.states = name_list(model.get("states"), "model", "states", MAX_STATES)

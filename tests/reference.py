@@ -1,0 +1,116 @@
+"""Independent reference computations for tests: stdlib ``Fraction`` and brute force only.
+
+Nothing here calls ``symbolic`` beyond reading the MDP's fields, so agreement
+with the toolkit is evidence, not tautology.
+"""
+
+from __future__ import annotations
+
+import itertools
+from fractions import Fraction
+
+
+def _solve(rows: list[list[Fraction]], rhs: list[Fraction]) -> list[Fraction]:
+    n = len(rows)
+    a = [list(row) + [b] for row, b in zip(rows, rhs)]
+    for col in range(n):
+        pivot = next(r for r in range(col, n) if a[r][col] != 0)
+        a[col], a[pivot] = a[pivot], a[col]
+        for r in range(n):
+            if r != col and a[r][col]:
+                f = a[r][col] / a[col][col]
+                a[r] = [u - f * v for u, v in zip(a[r], a[col])]
+    return [a[i][n] / a[i][i] for i in range(n)]
+
+
+def successors(mdp, x):
+    if mdp.transitions is None:
+        return [(x // mdp.n_actions, Fraction(1))]
+    return list(mdp.transitions[x])
+
+
+def values(mdp, policy, reward=None):
+    """V^π for a deterministic policy, by elimination over Fraction."""
+    reward = mdp.reward if reward is None else reward
+    n, m = mdp.n_states, mdp.n_actions
+    rows = []
+    for s, a in enumerate(policy):
+        row = [Fraction(0)] * n
+        row[s] += 1
+        for t, p in successors(mdp, s * m + a):
+            row[t] -= mdp.gamma * p
+        rows.append(row)
+    return _solve(rows, [reward[s * m + a] for s, a in enumerate(policy)])
+
+
+def ret(mdp, policy, reward=None):
+    return sum(p * v for p, v in zip(mdp.initial, values(mdp, policy, reward)))
+
+
+def advantages(mdp, policy, reward=None):
+    reward = mdp.reward if reward is None else reward
+    v = values(mdp, policy, reward)
+    m = mdp.n_actions
+    return [reward[x] + mdp.gamma * sum(p * v[t] for t, p in successors(mdp, x)) - v[x // m]
+            for x in range(mdp.n_pairs)]
+
+
+def policies(mdp):
+    return list(itertools.product(range(mdp.n_actions), repeat=mdp.n_states))
+
+
+def returns(mdp, reward=None):
+    return {pi: ret(mdp, pi, reward) for pi in policies(mdp)}
+
+
+def regrets(mdp):
+    """Normalised regret of every deterministic policy (0 for all when the range is 0)."""
+    js = returns(mdp)
+    best, worst = max(js.values()), min(js.values())
+    if best == worst:
+        return {pi: Fraction(0) for pi in js}
+    return {pi: (best - j) / (best - worst) for pi, j in js.items()}
+
+
+def error(mdp, data, reward_model):
+    """E_D |R̂ − R| (absolute)."""
+    return sum(d * abs(a - b) for d, a, b in zip(data, reward_model, mdp.reward))
+
+
+def range_reward(mdp):
+    return max(mdp.reward) - min(mdp.reward)
+
+
+def constant_model_bound(mdp, data):
+    """min_c E_D|c − R| / range R, the error of the best constant reward model (every policy optimal)."""
+    return min(error(mdp, data, [c] * mdp.n_pairs) for c in set(mdp.reward)) / range_reward(mdp)
+
+
+def is_witness(mdp, data, epsilon, regret_bound, reward_model, policy):
+    """P1, P2 (π maximises J_R̂ over all deterministic policies) and not P3, by brute force."""
+    if error(mdp, data, reward_model) > epsilon * range_reward(mdp):
+        return False
+    model_returns = returns(mdp, reward_model)
+    if model_returns[tuple(policy)] != max(model_returns.values()):
+        return False
+    return regrets(mdp)[tuple(policy)] >= regret_bound
+
+
+def dual_value(mdp, data, forced, y):
+    """y · R if y is a dual valid for the family ``forced`` (per state: action or None), else None."""
+    n, m = mdp.n_states, mdp.n_actions
+    flow = [Fraction(0)] * n
+    for x, v in enumerate(y):
+        s, a = divmod(x, m)
+        if abs(v) > data[x] or (v < 0 and forced[s] != a):
+            return None
+        flow[s] += v
+        for t, p in successors(mdp, x):
+            flow[t] -= mdp.gamma * p * v
+    if any(flow):
+        return None
+    return sum(v * r for v, r in zip(y, mdp.reward))
+
+
+def uniformly_optimal(mdp, policy, reward):
+    return all(a <= 0 for a in advantages(mdp, policy, reward))
