@@ -352,17 +352,19 @@ def check_certificate(document) -> dict:
     require(document.get("format") == FORMAT, "format", f"format must be {FORMAT!r}")
     keys_within(document, {"format", "instance", "verdict", "evidence", "comment"}, "format", "certificate")
     verdict = document.get("verdict")
-    require(verdict in ("safe", "unsafe", "threshold"), "verdict", f"unknown verdict {verdict!r}")
+    require(verdict in ("safe", "unsafe", "threshold", "safest"), "verdict", f"unknown verdict {verdict!r}")
     inst = Instance(obj(document.get("instance"), "model", "instance"), verdict)
     evidence = obj(document.get("evidence"), "evidence", "evidence")
-    keys_within(evidence, {"optimal_policy", "pessimal_policy", "witness", "tree"}, "evidence", "evidence")
+    keys_within(evidence, {"optimal_policy", "pessimal_policy", "witness", "tree", "cover"}, "evidence", "evidence")
+    require(("cover" in evidence) == (verdict == "safest" and doc_epsilon(document) != "inf"), "cover-weights",
+            "a finite safest claim needs a cover, and only it")
     j_star, j_min = check_return_bounds(inst, evidence)
     range_j = j_star - j_min
     facts = {"verdict": verdict, "states": inst.n, "actions": inst.m}
     if range_j == 0:
         # Every policy has regret 0 < L: safe for every epsilon.
         require(verdict != "unsafe", "degenerate", "every policy has the same return, so none has regret >= L")
-        require(verdict != "threshold" or inst.epsilon is None, "degenerate",
+        require(verdict not in ("threshold", "safest") or inst.epsilon is None, "degenerate",
                 "every policy has the same return: the critical error is inf")
         return facts
     threshold = j_star - inst.regret_bound * range_j
@@ -379,7 +381,46 @@ def check_certificate(document) -> dict:
     target = inst.epsilon * inst.range_reward
     check_witness(inst, evidence.get("witness"), threshold, exact_error=target)
     facts.update(check_tree(inst, evidence.get("tree"), threshold, target, False))
+    if verdict == "safest":
+        facts["cover"] = check_cover(inst, evidence.get("cover"), threshold, target)
     return facts
+
+
+def doc_epsilon(document: dict):
+    instance = document.get("instance")
+    return instance.get("epsilon") if isinstance(instance, dict) else None
+
+
+def check_cover(inst: Instance, cover, threshold: Fraction, target: Fraction) -> int:
+    """Rules ``cover-weights``, ``cover-witness``, ``cover-bound``: no D tolerates more error.
+
+    Each witness (R̂_k, π_k) is an attack on every D with error D·|R̂_k − R|, so
+    ε*(D)·range R ≤ Σ_k w_k D·|R̂_k − R| ≤ max_x Σ_k w_k |R̂_k(x) − R(x)| ≤ target."""
+    cover = obj(cover, "cover-weights", "evidence.cover")
+    require(set(cover) == {"weights", "witnesses"}, "cover-weights", "a cover has exactly weights and witnesses")
+    weights, witnesses = cover["weights"], cover["witnesses"]
+    require(isinstance(weights, list) and isinstance(witnesses, list) and weights
+            and len(weights) == len(witnesses), "cover-weights", "weights and witnesses must be equal-length lists")
+    require(len(weights) <= MAX_TREE_NODES, "cover-weights", "too many cover witnesses")
+    w = [rational(v, "cover-weights", f"cover.weights[{i}]") for i, v in enumerate(weights)]
+    require(all(v >= 0 for v in w) and sum(w) == 1, "cover-weights", "weights must be >= 0 and sum to 1")
+    combined = [Fraction(0)] * (inst.n * inst.m)
+    for k, (weight, item) in enumerate(zip(w, witnesses)):
+        item = obj(item, "cover-witness", f"cover.witnesses[{k}]")
+        require(set(item) == {"reward", "policy"}, "cover-witness", "a cover witness has exactly reward and policy")
+        reward_model = inst.pair_table(item["reward"], "cover-witness", f"cover.witnesses[{k}].reward",
+                                       complete=True)
+        policy = inst.policy(item["policy"], "cover-witness", f"cover.witnesses[{k}].policy")
+        adv, _ = inst.advantages(policy, reward_model)
+        require(all(v <= 0 for v in adv), "cover-witness", f"witness {k}: the policy is not optimal for R^")
+        require(inst.ret(inst.values(policy, inst.reward)) <= threshold, "cover-witness",
+                f"witness {k}: the policy's regret is below L")
+        if weight:
+            for x in range(len(combined)):
+                combined[x] += weight * abs(reward_model[x] - inst.reward[x])
+    worst = max(combined)
+    require(worst <= target, "cover-bound", f"the weighted witnesses allow error {worst} > {target} somewhere")
+    return len(w)
 
 
 # -- entry points --------------------------------------------------------------------

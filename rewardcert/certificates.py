@@ -103,6 +103,19 @@ def safety_certificate(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, re
             "verdict": verdict.value, "evidence": evidence}
 
 
+def safest_certificate(mdp: MDP, regret_bound: Fraction, result) -> dict:
+    """Certificate that ``result.data`` is a safest distribution with ``ε*(D) = ε**``
+    and that no ``D`` tolerates more (``result`` is a ``symbolic.paper.SafestResult``)."""
+    certificate = threshold_certificate(mdp, result.data, regret_bound, result.threshold)
+    certificate["verdict"] = "safest"
+    if result.max_critical_epsilon is not None:
+        certificate["evidence"]["cover"] = {
+            "weights": [format_rational(w) for w in result.weights],
+            "witnesses": [{"reward": mdp.pair_table(row.witness), "policy": mdp.policy_to_mapping(row.policy)}
+                          for row in result.rows]}
+    return certificate
+
+
 def unsafe_certificate(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, regret_bound: Fraction,
                        witness: Witness, bounds) -> dict:
     """An ``unsafe`` certificate from any verified witness (e.g. one found by the SMT layer)."""

@@ -15,7 +15,7 @@ from typing import Sequence
 from symbolic.errors import RewardcertError
 
 from .commands import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, REGISTRY
-from .commands import evaluate, certify  # noqa: F401  (each module registers its commands)
+from .commands import evaluate, certify, paper, theorems  # noqa: F401  (each module registers its commands)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -191,3 +191,123 @@ class FamilyLP:
                     binv[i] = [row[k] - factor * head[k] for k in range(n)]
             basis[leave_row] = entering
             in_basis[leaving], in_basis[entering] = False, True
+
+
+# -- a small general LP -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LinearProgramResult:
+    """``status`` is "optimal", "infeasible" or "unbounded"; values are exact ``fmpq``."""
+
+    status: str
+    x: tuple[fmpq, ...] = ()
+    value: fmpq | None = None
+    duals: tuple[fmpq, ...] = ()     # one per constraint, ≤ rows first then = rows
+
+
+def linear_program(c: Sequence, a_ub: Sequence[Sequence] = (), b_ub: Sequence = (),
+                   a_eq: Sequence[Sequence] = (), b_eq: Sequence = ()) -> LinearProgramResult:
+    """Exact ``max c·x  s.t.  a_ub x ≤ b_ub,  a_eq x = b_eq,  x ≥ 0`` (dense two-phase tableau).
+
+    Bland's rule throughout, so it terminates.  Meant for the toolkit's small
+    auxiliary LPs (redundancy of a row of M, the safest data distribution),
+    not for large problems.  ``duals`` satisfy ``duals ≥ 0`` on ``≤`` rows,
+    ``Aᵀ duals ≥ c`` and ``b · duals = value`` (LP duality), exactly.
+    """
+    q = lambda v: v if isinstance(v, fmpq) else fmpq(v.numerator, v.denominator) if hasattr(v, "numerator") else fmpq(v)
+    n = len(c)
+    rows = [([q(v) for v in row], q(b), "ub") for row, b in zip(a_ub, b_ub)] + \
+           [([q(v) for v in row], q(b), "eq") for row, b in zip(a_eq, b_eq)]
+    k = len(rows)
+    # Columns: x (n), one slack per ub row, one artificial per row that needs one.
+    slack_of, art_of, sign = {}, {}, []
+    width = n
+    for i, (_, b, kind) in enumerate(rows):
+        if kind == "ub":
+            slack_of[i] = width
+            width += 1
+    for i, (_, b, kind) in enumerate(rows):
+        flip = b < 0
+        sign.append(-1 if flip else 1)
+        if kind == "eq" or flip:
+            art_of[i] = width
+            width += 1
+    tableau, basis = [], []
+    for i, (row, b, kind) in enumerate(rows):
+        s = sign[i]
+        line = [ZERO] * (width + 1)
+        for j, v in enumerate(row):
+            line[j] = v * s
+        if i in slack_of:
+            line[slack_of[i]] = fmpq(s)
+        if i in art_of:
+            line[art_of[i]] = fmpq(1)
+            basis.append(art_of[i])
+        else:
+            basis.append(slack_of[i])
+        line[width] = b * s
+        tableau.append(line)
+
+    def pivot(r: int, col: int) -> None:
+        head = tableau[r]
+        inv = 1 / head[col]
+        head = [v * inv for v in head]
+        tableau[r] = head
+        for i in range(k):
+            if i != r and tableau[i][col]:
+                f = tableau[i][col]
+                tableau[i] = [u - f * h if h else u for u, h in zip(tableau[i], head)]
+        basis[r] = col
+
+    def run(cost: list, allowed: int) -> str:
+        while True:
+            # reduced cost of column j: cost_j − Σ_i cost_{B_i} T_ij  (maximising)
+            entering = -1
+            for j in range(allowed):
+                if j in basis:
+                    continue
+                d = cost[j] - sum((cost[basis[i]] * tableau[i][j] for i in range(k) if tableau[i][j]), ZERO)
+                if d > 0:
+                    entering = j
+                    break
+            if entering < 0:
+                return "optimal"
+            best, leave = None, -1
+            for i in range(k):
+                a = tableau[i][entering]
+                if a > 0:
+                    ratio = tableau[i][width] / a
+                    if best is None or ratio < best or (ratio == best and basis[i] < basis[leave]):
+                        best, leave = ratio, i
+            if leave < 0:
+                return "unbounded"
+            pivot(leave, entering)
+
+    if art_of:
+        phase1 = [ZERO] * width
+        for col in art_of.values():
+            phase1[col] = fmpq(-1)
+        run(phase1, width)
+        if any(tableau[i][width] != 0 for i in range(k) if basis[i] in art_of.values()):
+            return LinearProgramResult("infeasible")
+        # Drive zero-valued artificials out of the basis where possible.
+        artificial = set(art_of.values())
+        for i in range(k):
+            if basis[i] in artificial:
+                col = next((j for j in range(n + len(slack_of)) if tableau[i][j] != 0 and j not in basis), None)
+                if col is not None:
+                    pivot(i, col)
+    cost = [q(v) for v in c] + [ZERO] * (width - n)
+    if run(cost, n + len(slack_of)) == "unbounded":
+        return LinearProgramResult("unbounded")
+    x = [ZERO] * width
+    for i, col in enumerate(basis):
+        x[col] = tableau[i][width]
+    value = sum((cost[j] * x[j] for j in range(n) if x[j]), ZERO)
+    # Duals y = c_B B⁻¹: B⁻¹ sits in the columns that started as the identity.
+    duals = []
+    for i in range(k):
+        col = art_of.get(i, slack_of.get(i))
+        y = sum((cost[basis[r]] * tableau[r][col] for r in range(k) if tableau[r][col]), ZERO)
+        duals.append(y * sign[i])
+    return LinearProgramResult("optimal", tuple(x[:n]), value, tuple(duals))

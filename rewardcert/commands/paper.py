@@ -1,0 +1,195 @@
+"""``rewardcert matrix`` (Theorem 3.5's M) and ``rewardcert safest`` (ε** and the safest D)."""
+
+from __future__ import annotations
+
+import argparse
+
+from symbolic.errors import ModelError, ResourceLimit
+from symbolic.exactlp import linear_program
+from symbolic.io import load_model
+from symbolic.matrix import MatrixRow, dominating_row, paper_algorithm_rows, safety_matrix
+from symbolic.numbers import format_epsilon, format_rational
+from symbolic.paper import safest_distribution
+
+from ..certificates import safest_certificate
+from ..progress import ProgressBar
+from .certify import _write_checked
+from . import EXIT_DISAGREEMENT, EXIT_OK, command, plural, policy_text, print_json, rational_arg, table
+
+PAPER_CANDIDATES_DEFAULT = 20_000
+SHOW_PAPER_ROWS = 8
+
+
+def _model_and_regret(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", metavar="MODEL", help="model file (TOML or JSON, format rewardcert/mdp-1)")
+    p.add_argument("--regret", required=True, type=rational_arg("--regret"), metavar="L",
+                   help="regret bound L with 0 < L <= 1, exact")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _check_regret(args) -> None:
+    if not (0 < args.regret <= 1):
+        raise ModelError(f"L = {format_rational(args.regret)} must satisfy 0 < L <= 1", entry="--regret")
+
+
+def _pair_labels(mdp) -> list[str]:
+    return [f"{s}:{a}" for s in mdp.states for a in mdp.actions]
+
+
+def paper_cross_check(mdp, matrix, rows_from_paper) -> list[dict]:
+    """Classify each row of the paper's Algorithm 1 against M: in M, dominated by a row
+    of M, implied on the simplex (exact LP), or disagreeing (a bug here or there)."""
+    kept = {row.coefficients: k for k, row in enumerate(matrix.rows)}
+    report = []
+    for row in rows_from_paper:
+        if row in kept:
+            report.append({"row": row, "status": "in M", "row_of_m": kept[row] + 1})
+            continue
+        dominant = dominating_row(row, matrix.rows)
+        if dominant is not None:
+            report.append({"row": row, "status": "dominated", "row_of_m": matrix.rows.index(dominant) + 1})
+            continue
+        # implied on the simplex iff max_D (min_k M_k·D − row·D) ≤ 0
+        N = mdp.n_pairs
+        c = [-v for v in row] + [1]
+        a_ub = [[-v for v in other.coefficients] + [1] for other in matrix.rows]
+        result = linear_program(c, a_ub, [0] * len(a_ub), [[1] * N + [0]], [1])
+        status = "implied on the simplex" if result.value <= 0 else "DISAGREES"
+        report.append({"row": row, "status": status, "row_of_m": None})
+    return report
+
+
+def _configure_matrix(p: argparse.ArgumentParser) -> None:
+    _model_and_regret(p)
+    p.add_argument("--latex", action="store_true", help="also print M as a LaTeX bmatrix")
+    paper = p.add_mutually_exclusive_group()
+    paper.add_argument("--paper", action="store_true",
+                       help="always cross-check with the paper's Algorithm 1, however long it takes")
+    paper.add_argument("--no-paper", action="store_true", help="skip the Algorithm 1 cross-check")
+
+
+def matrix_latex(mdp, matrix) -> str:
+    import sympy
+    rows = [[sympy.Rational(c.numerator, c.denominator) for c in row.coefficients] for row in matrix.rows]
+    body = sympy.latex(sympy.Matrix(rows), mat_delim="", mat_str="bmatrix")
+    return (f"M = {body},\\quad D \\in \\mathrm{{safe}}(R,\\epsilon,L) \\iff M D > "
+            f"\\epsilon \\cdot {sympy.latex(sympy.Rational(matrix.range_reward.numerator, matrix.range_reward.denominator))}"
+            f" \\cdot \\mathbf{{1}}")
+
+
+@command("matrix", "the matrix M of Theorem 3.5 exactly: D is safe iff M D > eps * range R (row-wise)",
+         _configure_matrix)
+def run_matrix(args: argparse.Namespace) -> int:
+    _check_regret(args)
+    loaded = load_model(args.model)
+    mdp = loaded.mdp
+    bar = ProgressBar("bases", min_total=2000)
+    matrix = safety_matrix(mdp, args.regret, progress=bar)
+    bar.close()
+    cross = None
+    paper_note = "skipped (--no-paper)"
+    if not args.no_paper and matrix.rows:
+        budget = None if args.paper else PAPER_CANDIDATES_DEFAULT
+        try:
+            rows = paper_algorithm_rows(mdp, args.regret, bounds=matrix.bounds,
+                                        **({} if budget is None else {"max_candidates": budget}))
+            cross = paper_cross_check(mdp, matrix, rows)
+            paper_note = f"{len(rows)} rows"
+        except ResourceLimit as exc:
+            paper_note = f"skipped: {exc.message} (use --paper to run it anyway)"
+    disagreement = cross is not None and any(item["status"] == "DISAGREES" for item in cross)
+    if args.json:
+        print_json({
+            "model": mdp.name or loaded.path,
+            "regret_bound": format_rational(args.regret),
+            "range_reward": format_rational(matrix.range_reward),
+            "high_regret_policies": len(matrix.high_regret_policies),
+            "bases": matrix.bases,
+            "rows": [{"coefficients": mdp.pair_table(row.coefficients),
+                      "policy": mdp.policy_to_mapping(row.policy),
+                      "witness": mdp.pair_table(row.witness),
+                      "redundant_on_simplex": row.redundant} for row in matrix.rows],
+            "paper_algorithm": None if cross is None else [
+                {"coefficients": mdp.pair_table(item["row"]), "status": item["status"],
+                 "row_of_m": item["row_of_m"]} for item in cross],
+            "paper_algorithm_note": paper_note,
+        })
+    else:
+        out = [f"{mdp.name or loaded.path}: L = {format_rational(args.regret)}, "
+               f"{plural(len(matrix.high_regret_policies), 'deterministic policy')} with regret >= L, "
+               f"range R = {format_rational(matrix.range_reward)}"]
+        if not matrix.rows:
+            out.append("no policy has regret >= L: M has no rows and every D is safe for every eps")
+        else:
+            out.append("D is safe for eps  <=>  for every row: sum over pairs of row * D > eps * range R")
+            labels = _pair_labels(mdp)
+            rows = [[str(k + 1)] + [format_rational(c) for c in row.coefficients]
+                    + [policy_text(mdp, row.policy), "redundant on the simplex" if row.redundant else ""]
+                    for k, row in enumerate(matrix.rows)]
+            out += table(rows, ["row"] + labels + ["policy", "note"])
+            out.append(f"({matrix.bases} bases enumerated; duplicate and dominated rows removed; "
+                       "each row's witness reward model is in --json)")
+            out.append(f"paper's Algorithm 1 (cross-check): {paper_note}")
+            extra = [item for item in cross or [] if item["status"] != "in M"]
+            for item in extra[:SHOW_PAPER_ROWS]:
+                where = f" by row {item['row_of_m']}" if item["row_of_m"] else ""
+                out.append(f"  ({', '.join(format_rational(c) for c in item['row'])}): {item['status']}{where}")
+            if len(extra) > SHOW_PAPER_ROWS:
+                counts = {}
+                for item in extra[SHOW_PAPER_ROWS:]:
+                    counts[item["status"]] = counts.get(item["status"], 0) + 1
+                out.append("  ... and " + ", ".join(f"{n} more {status}" for status, n in counts.items())
+                           + " (all in --json)")
+            if args.latex:
+                out += ["", matrix_latex(mdp, matrix)]
+        print("\n".join(out))
+    return EXIT_DISAGREEMENT if disagreement else EXIT_OK
+
+
+# -- safest ---------------------------------------------------------------------------
+
+def _configure_safest(p: argparse.ArgumentParser) -> None:
+    _model_and_regret(p)
+    p.add_argument("--out", metavar="CERT", help="write a 'safest' certificate (JSON) here")
+
+
+@command("safest", "the safest data distribution and the largest error any distribution tolerates (eps**)",
+         _configure_safest)
+def run_safest(args: argparse.Namespace) -> int:
+    _check_regret(args)
+    loaded = load_model(args.model)
+    mdp = loaded.mdp
+    result = safest_distribution(mdp, args.regret)
+    certificate_path = None
+    if args.out:
+        _write_checked(args.out, safest_certificate(mdp, args.regret, result))
+        certificate_path = args.out
+    if args.json:
+        print_json({
+            "model": mdp.name or loaded.path,
+            "regret_bound": format_rational(args.regret),
+            "max_critical_epsilon": format_epsilon(result.max_critical_epsilon),
+            "data": mdp.pair_table(result.data),
+            "cutting_plane_iterations": result.iterations,
+            "cuts": len(result.rows),
+            "certificate": certificate_path,
+        })
+        return EXIT_OK
+    out = [f"{mdp.name or loaded.path}: L = {format_rational(args.regret)}"]
+    if result.max_critical_epsilon is None:
+        out.append("eps** = inf: no policy has regret >= L, so every D is safe for every eps")
+    else:
+        eps = format_rational(result.max_critical_epsilon)
+        out += [f"eps** = {eps}: no data distribution is safe for eps >= {eps};",
+                f"this one is safe exactly for eps < {eps} (the largest tolerance possible):"]
+        rows = []
+        for x, p in enumerate(result.data):
+            state, action = mdp.pair_name(x)
+            rows.append((state, action, format_rational(p)))
+        out += ["  " + line for line in table(rows, ("state", "action", "D"))]
+        out.append(f"(cutting planes: {result.iterations} exact LPs over {len(result.rows)} witness rows; "
+                   "M was not built)")
+    if certificate_path:
+        out.append(f"certificate: {certificate_path} (verified by proofs/checker.py)")
+    print("\n".join(out))
+    return EXIT_OK

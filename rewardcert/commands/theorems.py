@@ -1,0 +1,76 @@
+"""``rewardcert theorems``: every applicable §3 result on one instance, checked against the truth."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from symbolic.errors import ModelError, RewardcertError
+from symbolic.io import load_model, resolve_data
+from symbolic.numbers import format_rational
+
+from ..certificates import write_certificate
+from ..theorems import latex_report, markdown_report, theorem_instances
+from . import EXIT_DISAGREEMENT, EXIT_OK, command, print_json, rational_arg, table
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", metavar="MODEL", help="model file (TOML or JSON, format rewardcert/mdp-1)")
+    p.add_argument("--data", metavar="DATA",
+                   help="data distribution: a rewardcert/data-1 file or 'uniform' (default: the model's [data])")
+    p.add_argument("--epsilon", required=True, type=rational_arg("--epsilon"), metavar="E",
+                   help="error bound eps > 0, exact")
+    p.add_argument("--regret", required=True, type=rational_arg("--regret"), metavar="L",
+                   help="regret bound L with 0 < L <= 1, exact")
+    p.add_argument("--out", metavar="DIR", help="write report.md, the certificates (and report.tex) here")
+    p.add_argument("--latex", action="store_true", help="also write report.tex (with --out) or print it")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+@command("theorems", "run every applicable result of the paper's section 3 on an instance "
+         "(exit 4 if a conclusion disagrees with the exact truth)", configure)
+def run(args: argparse.Namespace) -> int:
+    loaded = load_model(args.model)
+    data = resolve_data(args.data, loaded)
+    if args.epsilon <= 0:
+        raise ModelError(f"epsilon = {format_rational(args.epsilon)} must be > 0", entry="--epsilon")
+    if not (0 < args.regret <= 1):
+        raise ModelError(f"L = {format_rational(args.regret)} must satisfy 0 < L <= 1", entry="--regret")
+    report = theorem_instances(loaded.mdp, data, args.epsilon, args.regret, name=loaded.mdp.name or loaded.path)
+    if args.out:
+        try:
+            os.makedirs(args.out, exist_ok=True)
+            with open(os.path.join(args.out, "report.md"), "w", encoding="utf-8") as handle:
+                handle.write(markdown_report(report))
+            if args.latex:
+                with open(os.path.join(args.out, "report.tex"), "w", encoding="utf-8") as handle:
+                    handle.write(latex_report(report))
+        except OSError as exc:
+            raise RewardcertError(f"cannot write the report: {exc.strerror}", file=args.out) from None
+        for name, document in report.certificates.items():
+            write_certificate(os.path.join(args.out, name), document)
+    if args.json:
+        print_json({
+            "model": report.model,
+            "epsilon": format_rational(report.epsilon),
+            "regret_bound": format_rational(report.regret_bound),
+            "checks": [{"result": c.result, "statement": c.statement, "hypothesis": c.hypothesis,
+                        "hypothesis_holds": c.hypothesis_holds, "conclusion": c.conclusion, "truth": c.truth,
+                        "agrees": c.agrees, "certificates": list(c.certificates)} for c in report.checks],
+            "disagreements": len(report.disagreements),
+            "out": args.out,
+        })
+    else:
+        mark = {True: "yes", False: "no", None: "-"}
+        rows = [(c.result, mark[c.hypothesis_holds], {True: "yes", False: "NO", None: "-"}[c.agrees],
+                 c.conclusion) for c in report.checks]
+        out = table(rows, ("result", "hypothesis", "agrees", "conclusion"))
+        out += ["", "exact truth:"] + [f"  {c.result}: {c.truth}" for c in report.checks]
+        if args.out:
+            out.append(f"report and {len(report.certificates)} certificates written to {args.out}")
+        if args.latex and not args.out:
+            out += ["", latex_report(report)]
+        if report.disagreements:
+            out.append("DISAGREEMENT: a conclusion contradicts the exact truth (a bug here or in the paper)")
+        print("\n".join(out))
+    return EXIT_DISAGREEMENT if report.disagreements else EXIT_OK

@@ -1,0 +1,225 @@
+"""Constructive versions of the paper's §3 results: Prop. 3.3, Cor. 3.4 and the safest ``D``.
+
+* ``proposition_3_3``: the policies ``π ∈ Π_L`` with ``D(supp D^π) < ε``, each with
+  the paper's witness ``R̂ = R`` off ``supp D^π`` and ``max R`` on it.
+* ``corollary_3_4``: a largest family of ``Π_L`` policies with pairwise disjoint
+  supports (exact, by branch and bound over the distinct supports). If it has
+  ``K`` members, every ``D`` is unsafe for ``ε ≥ 1/K``, so ``ε** ≤ 1/K``.
+* ``safest_distribution``: ``ε** = max_{D ∈ Δ} ε*(D)`` and a maximiser, by
+  cutting planes. ``M`` is never built in full. Each cut is the error row
+  ``|R̂ − R|`` of an exact witness. The exact LP over the cuts so far gives
+  ``(D_k, τ_k)`` with ``τ_k ≥ ε**``, and the branch and bound gives
+  ``ε*(D_k) ≤ ε**``. The loop stops when the two meet. Otherwise the witness
+  found at ``D_k`` is a new cut that ``D_k`` violates. There are finitely many
+  vertex rows, so the loop ends. The LP's duals weight the cuts: for every ``D``,
+  ``ε*(D) · range R ≤ min_k D·row_k ≤ max_x Σ_k λ_k row_k(x) = ε** · range R``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Sequence
+
+from .errors import ResourceLimit, RewardcertError
+from .evaluation import (Progress, ReturnBounds, enumerate_policies, policy_iteration, return_bounds,
+                         support)
+from .exactlp import linear_program
+from .linalg import to_fmpq, to_fraction
+from .matrix import MatrixRow, SafetyMatrix
+from .model import MDP, DeterministicPolicy, Vector
+from .results import Witness
+from .safety import ThresholdResult, critical_epsilon
+
+MAX_CUTS = 10_000
+
+
+# -- Proposition 3.3 ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class LowCoverageWitness:
+    """Proposition 3.3's attack on a high-regret policy the data barely covers."""
+
+    support: frozenset[int]        # supp D^π
+    coverage: Fraction             # D(supp D^π)
+    regret: Fraction
+    witness: Witness               # R̂ = max R on the support, R elsewhere; its policy is uniformly optimal
+
+
+def proposition_3_3_witness(mdp: MDP, data: Sequence[Fraction], policy: DeterministicPolicy,
+                            bounds: ReturnBounds) -> LowCoverageWitness:
+    """The paper's witness for ``policy``.  On states the policy never reaches its
+    actions are replaced by optimal ones for ``R̂`` (Lemma A): occupancy, support
+    and regret are unchanged, and the policy becomes uniformly optimal."""
+    reached = support(mdp, policy)
+    top = max(mdp.reward)
+    reward_model = tuple(top if x in reached else r for x, r in enumerate(mdp.reward))
+    m = mdp.n_actions
+    visited = {x // m for x in reached}
+    allowed = [(a,) if s in visited else range(m) for s, a in enumerate(policy)]
+    completed, _ = policy_iteration(mdp, [to_fmpq(r) for r in reward_model], allowed=allowed, start=policy)
+    error = sum((data[x] * (top - mdp.reward[x]) for x in reached), Fraction(0))
+    coverage = sum((data[x] for x in reached), Fraction(0))
+    from .evaluation import expected_return
+    regret = bounds.regret_of_return(expected_return(mdp, completed))
+    return LowCoverageWitness(frozenset(reached), coverage, regret,
+                              Witness(reward_model, completed, error / mdp.range_reward))
+
+
+def proposition_3_3(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, regret_bound: Fraction,
+                    bounds: ReturnBounds | None = None, progress: Progress | None = None
+                    ) -> tuple[LowCoverageWitness, ...]:
+    """Every support of a ``Π_L`` policy with ``D(supp D^π) < ε``, one witness per support."""
+    bounds = bounds or return_bounds(mdp)
+    if bounds.degenerate:
+        return ()
+    found: dict[frozenset[int], LowCoverageWitness] = {}
+    for evaluation in enumerate_policies(mdp, bounds, progress=progress):
+        if evaluation.regret < regret_bound:
+            continue
+        reached = support(mdp, evaluation.policy)
+        if reached in found:
+            continue
+        if sum((data[x] for x in reached), Fraction(0)) < epsilon:
+            found[reached] = proposition_3_3_witness(mdp, data, evaluation.policy, bounds)
+    return tuple(sorted(found.values(), key=lambda w: (w.coverage, sorted(w.support))))
+
+
+# -- Corollary 3.4 ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DisjointFamily:
+    """A largest set of ``Π_L`` policies with pairwise disjoint ``supp D^π``."""
+
+    policies: tuple[DeterministicPolicy, ...]
+    supports: tuple[frozenset[int], ...]
+
+    @property
+    def size(self) -> int:
+        return len(self.policies)
+
+    @property
+    def epsilon_bound(self) -> Fraction | None:
+        """Cor. 3.4: every ``D`` is unsafe for ``ε ≥ 1/K``; ``None`` if the family is empty."""
+        return Fraction(1, self.size) if self.policies else None
+
+
+MAX_SUPPORTS = 5_000
+
+
+def corollary_3_4(mdp: MDP, regret_bound: Fraction, bounds: ReturnBounds | None = None,
+                  progress: Progress | None = None) -> DisjointFamily:
+    """Exact maximum packing of pairwise disjoint supports among ``Π_L`` policies."""
+    bounds = bounds or return_bounds(mdp)
+    if bounds.degenerate:
+        return DisjointFamily((), ())
+    representative: dict[int, DeterministicPolicy] = {}
+    for evaluation in enumerate_policies(mdp, bounds, progress=progress):
+        if evaluation.regret >= regret_bound:
+            mask = sum(1 << x for x in support(mdp, evaluation.policy))
+            representative.setdefault(mask, evaluation.policy)
+            if len(representative) > MAX_SUPPORTS:
+                raise ResourceLimit(f"more than {MAX_SUPPORTS} distinct supports in Π_L")
+    masks = sorted(representative, key=lambda b: (bin(b).count("1"), b))
+    best: list[int] = []
+
+    def extend(chosen: list[int], candidates: list[int]) -> None:
+        nonlocal best
+        if len(chosen) > len(best):
+            best = list(chosen)
+        for i, mask in enumerate(candidates):
+            if len(chosen) + len(candidates) - i <= len(best):
+                return  # even taking every remaining candidate cannot beat the best
+            rest = [c for c in candidates[i + 1:] if not c & mask]
+            chosen.append(mask)
+            extend(chosen, rest)
+            chosen.pop()
+
+    extend([], masks)
+    policies = tuple(representative[b] for b in best)
+    supports = tuple(frozenset(x for x in range(mdp.n_pairs) if (b >> x) & 1) for b in best)
+    return DisjointFamily(policies, supports)
+
+
+# -- the safest data distribution ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class SafestResult:
+    """``ε** = max_D ε*(D)`` (``None`` = +∞: no policy has regret ≥ L) with a maximiser.
+
+    ``rows`` are witness rows, and ``weights`` (summing to 1) prove the upper bound
+    ``max_x Σ_k weights_k · rows_k(x) = ε** · range R``. ``threshold`` is the
+    search result at ``data``, which proves the lower bound ``ε*(data) = ε**``.
+    """
+
+    max_critical_epsilon: Fraction | None
+    data: Vector
+    rows: tuple[MatrixRow, ...]
+    weights: tuple[Fraction, ...]
+    threshold: ThresholdResult | None
+    iterations: int
+
+
+def _row_of(mdp: MDP, witness: Witness) -> MatrixRow:
+    return MatrixRow(tuple(abs(rh - r) for rh, r in zip(witness.reward, mdp.reward)), witness.policy,
+                     witness.reward)
+
+
+def _best_over_rows(mdp: MDP, rows: Sequence[MatrixRow]):
+    """Exact LP: maximise τ s.t. row·D ≥ τ · range R for every row, D ∈ Δ."""
+    N, range_r = mdp.n_pairs, mdp.range_reward
+    a_ub = [[-c for c in row.coefficients] + [range_r] for row in rows]
+    result = linear_program([0] * N + [1], a_ub, [0] * len(rows), [[1] * N + [0]], [1])
+    if result.status != "optimal":
+        raise RewardcertError(f"internal error: the safest-distribution LP is {result.status}")
+    data = tuple(map(to_fraction, result.x[:N]))
+    tau = to_fraction(result.x[N])
+    weights = [to_fraction(y) for y in result.duals[:len(rows)]]
+    total = sum(weights)
+    weights = tuple(w / total for w in weights) if total else tuple(weights)
+    return data, tau, weights
+
+
+def safest_distribution(mdp: MDP, regret_bound: Fraction, *, bounds: ReturnBounds | None = None,
+                        matrix: SafetyMatrix | None = None, progress: Progress | None = None,
+                        max_iterations: int = MAX_CUTS) -> SafestResult:
+    """``ε**`` and a maximising ``D`` by cutting planes (or from a full ``matrix``)."""
+    bounds = bounds or return_bounds(mdp)
+    N = mdp.n_pairs
+    uniform = tuple(Fraction(1, N) for _ in range(N))
+    if matrix is not None:
+        if not matrix.rows:
+            return SafestResult(None, uniform, (), (), None, 0)
+        rows = list(matrix.rows)
+    else:
+        start = critical_epsilon(mdp, uniform, regret_bound, bounds=bounds)
+        if start.critical_epsilon is None:
+            return SafestResult(None, uniform, (), (), start, 0)
+        rows = [_row_of(mdp, start.witness)]
+    for iteration in range(1, max_iterations + 1):
+        data, tau, weights = _best_over_rows(mdp, rows)
+        result = critical_epsilon(mdp, data, regret_bound, bounds=bounds)
+        if progress:
+            progress(iteration, max_iterations)
+        if result.critical_epsilon is not None and result.critical_epsilon >= tau:
+            if result.critical_epsilon != tau:
+                raise RewardcertError("internal error: eps*(D) exceeds the LP bound over valid rows")
+            _check_cover(mdp, rows, weights, tau)
+            return SafestResult(tau, data, tuple(rows), weights, result, iteration)
+        if matrix is not None:
+            raise RewardcertError("internal error: the full matrix M did not bound eps*(D)")
+        row = _row_of(mdp, result.witness)
+        if row.coefficients in {r.coefficients for r in rows}:
+            raise RewardcertError("internal error: a cutting plane repeated itself")
+        rows.append(row)
+    raise ResourceLimit(f"the cutting-plane loop did not converge in {max_iterations} iterations")
+
+
+def _check_cover(mdp: MDP, rows: Sequence[MatrixRow], weights: Sequence[Fraction], tau: Fraction) -> None:
+    """The upper-bound evidence must hold exactly: ``max_x Σ λ_k row_k(x) ≤ τ · range R``."""
+    limit = tau * mdp.range_reward
+    if abs(sum(weights) - 1) or any(w < 0 for w in weights):
+        raise RewardcertError("internal error: cut weights are not a distribution")
+    for x in range(mdp.n_pairs):
+        if sum((w * row.coefficients[x] for w, row in zip(weights, rows) if w), Fraction(0)) > limit:
+            raise RewardcertError("internal error: the weighted cuts do not bound eps**")
