@@ -148,11 +148,11 @@ class Instance:
         require(sum(self.data) == 1, "data", "instance.data does not sum to 1")
 
         raw_eps = doc.get("epsilon")
-        if verdict == "threshold" and raw_eps == "inf":
+        if verdict in ("threshold", "safest") and raw_eps == "inf":
             self.epsilon = None
         else:
             self.epsilon = rational(raw_eps, "epsilon", "instance.epsilon")
-            if verdict == "threshold":
+            if verdict in ("threshold", "safest"):
                 require(self.epsilon >= 0, "epsilon", "the critical error must be >= 0")
             else:
                 require(self.epsilon > 0, "epsilon", "epsilon must be > 0")

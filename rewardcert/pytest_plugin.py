@@ -1,1 +1,137 @@
-"""pytest plugin: fixtures that assert rewardcert certificates and theorem instances (filled in by issue 4)."""
+"""pytest plugin (entry point ``rewardcert``): assert certificates and theorem instances in CI.
+
+Installed with rewardcert, it is active in every pytest run.  Two ways to use it
+(see ``docs/pytest-plugin.md``):
+
+* **Certificate files as tests.**  List glob patterns in the ini option
+  ``rewardcert_certificates``. Every matching ``.json`` file under a collected
+  directory becomes a test that the standalone checker must ``VERIFY``::
+
+      [tool.pytest.ini_options]
+      testpaths = ["tests", "certificates"]
+      rewardcert_certificates = ["certificates/*.json"]
+
+* **Fixtures.** ``rewardcert_check(path_or_document)`` asserts that a
+  certificate verifies. ``rewardcert_certify(model, ...)`` asserts a verdict
+  and that its certificate verifies. ``rewardcert_theorems(model, ...)``
+  asserts that no theorem of the paper disagrees with the exact truth on the
+  instance.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+INI_PATTERNS = "rewardcert_certificates"
+
+
+def pytest_addoption(parser):
+    parser.addini(INI_PATTERNS, type="linelist", default=[],
+                  help="glob patterns (relative to the rootdir) of rewardcert certificates to verify as tests")
+
+
+def pytest_collect_file(parent, file_path: Path):
+    patterns = parent.config.getini(INI_PATTERNS)
+    if not patterns or file_path.suffix != ".json":
+        return None
+    relative = os.path.relpath(file_path, parent.config.rootpath)
+    if any(fnmatch.fnmatch(relative, pattern) for pattern in patterns):
+        return CertificateFile.from_parent(parent, path=file_path)
+    return None
+
+
+class CertificateRejected(Exception):
+    pass
+
+
+class CertificateFile(pytest.File):
+    def collect(self):
+        yield CertificateItem.from_parent(self, name="certificate")
+
+
+class CertificateItem(pytest.Item):
+    def runtest(self):
+        from proofs import checker
+        status, message, _ = checker.check_file(str(self.path))
+        if status != "verified":
+            raise CertificateRejected(f"{status.upper()}: {message}")
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, CertificateRejected):
+            return f"{self.path}: {excinfo.value}"
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, None, f"rewardcert certificate {self.path.name}"
+
+
+def _as_fraction(value) -> Fraction:
+    from symbolic.numbers import parse_rational
+    return value if isinstance(value, Fraction) else parse_rational(value)
+
+
+@pytest.fixture
+def rewardcert_check():
+    """``rewardcert_check(path or dict) -> facts``; fails the test unless the checker verifies it."""
+    from proofs import checker
+
+    def check(certificate):
+        if isinstance(certificate, (str, os.PathLike)):
+            status, message, facts = checker.check_file(os.fspath(certificate))
+        else:
+            status, message, facts = checker.check_document(json.loads(json.dumps(certificate)))
+        assert status == "verified", f"certificate {status}: {message}"
+        return facts
+
+    return check
+
+
+@pytest.fixture
+def rewardcert_certify(rewardcert_check):
+    """``rewardcert_certify(model, data=None, *, epsilon, regret, expect=None) -> certificate``.
+
+    Decides safety exactly, asserts ``expect`` ("safe"/"unsafe") if given, and
+    asserts that the emitted certificate verifies.  ``data`` is a file path,
+    ``"uniform"``, or None for the model's own ``[data]`` table."""
+    from rewardcert.certificates import safety_certificate
+    from symbolic.io import load_model, resolve_data
+    from symbolic.safety import critical_epsilon
+
+    def certify(model, data=None, *, epsilon, regret, expect=None):
+        loaded = load_model(model)
+        distribution = resolve_data(None if data is None else os.fspath(data), loaded)
+        eps, L = _as_fraction(epsilon), _as_fraction(regret)
+        result = critical_epsilon(loaded.mdp, distribution, L)
+        certificate = safety_certificate(loaded.mdp, distribution, eps, L, result)
+        if expect is not None:
+            assert certificate["verdict"] == expect, \
+                f"expected {expect}, got {certificate['verdict']} (eps*(D) = {result.critical_epsilon})"
+        rewardcert_check(certificate)
+        return certificate
+
+    return certify
+
+
+@pytest.fixture
+def rewardcert_theorems():
+    """``rewardcert_theorems(model, data=None, *, epsilon, regret) -> TheoremReport``;
+    fails the test if any of the paper's conclusions disagrees with the exact truth."""
+    from rewardcert.theorems import theorem_instances
+    from symbolic.io import load_model, resolve_data
+
+    def run(model, data=None, *, epsilon, regret):
+        loaded = load_model(model)
+        distribution = resolve_data(None if data is None else os.fspath(data), loaded)
+        report = theorem_instances(loaded.mdp, distribution, _as_fraction(epsilon), _as_fraction(regret),
+                                   name=loaded.mdp.name or str(model))
+        assert not report.disagreements, "; ".join(
+            f"{c.result}: concluded {c.conclusion!r} but the truth is {c.truth!r}" for c in report.disagreements)
+        return report
+
+    return run
