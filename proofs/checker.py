@@ -18,6 +18,7 @@ import os
 import re
 import sys
 from fractions import Fraction
+from math import lcm
 
 FORMAT = "rewardcert/certificate-1"
 MODEL_FORMAT = "rewardcert/mdp-1"
@@ -31,6 +32,15 @@ MAX_NUMBER_CHARS = 2000
 _INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
 _FRACTION = re.compile(r"([+-]?\d+)/(\d+)", re.ASCII)
 _DECIMAL = re.compile(r"[+-]?(\d+\.\d*|\.\d+|\d+)([eE]([+-]?\d+))?", re.ASCII)
+
+
+def scaled(values) -> tuple[list[int], int]:
+    """``(v·d for v in values), d`` with ``d`` the common denominator: exact integers whose
+    signs and equalities are those of ``values``, for fast inner loops."""
+    d = 1
+    for v in values:
+        d = lcm(d, v.denominator)
+    return [v.numerator * (d // v.denominator) for v in values], d
 
 
 class Reject(Exception):
@@ -159,6 +169,14 @@ class Instance:
         self.regret_bound = rational(doc.get("regret_bound"), "regret-bound", "instance.regret_bound")
         require(0 < self.regret_bound <= 1, "regret-bound", "L must satisfy 0 < L <= 1")
         self.range_reward = max(self.reward) - min(self.reward)
+        # Integer forms of γτ and D for the leaves' inner loops (see ``scaled``).
+        self.tau_scale = 1
+        for row in self.succ:
+            for _, gp in row:
+                self.tau_scale = lcm(self.tau_scale, gp.denominator)
+        self.succ_int = [[(t, int(gp * self.tau_scale)) for t, gp in row] for row in self.succ]
+        self.data_int, self.data_scale = scaled(self.data)
+        self.reward_int = scaled(self.reward)
 
     def pair_table(self, table, rule: str, where: str, *, complete: bool) -> list[Fraction]:
         table = obj(table, rule, where)
@@ -218,11 +236,20 @@ class Instance:
         return [rows[s][n] / rows[s][s] for s in range(n)]
 
     def advantages(self, policy, reward, values=None):
+        """``(A, V)``: every advantage ``R(x) + γτ(·|x)·V − V(s)`` multiplied by one positive
+        integer (so signs and zeros are exact) and the values ``V`` of ``policy``."""
         values = values if values is not None else self.values(policy, reward)
+        r_int, r_scale = self.reward_int if reward is self.reward else scaled(reward)
+        v_int, v_scale = scaled(values)
+        ts = self.tau_scale
+        reward_factor, value_factor = ts * v_scale, r_scale * ts
+        m = self.m
         out = []
-        for x in range(self.n * self.m):
-            q = reward[x] + sum((gp * values[t] for t, gp in self.succ[x]), Fraction(0))
-            out.append(q - values[x // self.m])
+        for x, row in enumerate(self.succ_int):
+            future = 0
+            for t, g in row:
+                future += g * v_int[t]
+            out.append(r_int[x] * reward_factor + r_scale * future - v_int[x // m] * value_factor)
         return out, values
 
     def ret(self, values) -> Fraction:
@@ -271,14 +298,30 @@ def check_witness(inst: Instance, witness, threshold: Fraction, *, exact_error: 
     require(j <= threshold, "witness-regret", f"the witness policy's return {j} exceeds J* - L range J = {threshold}")
 
 
+def given_values(inst: Instance, table) -> list[Fraction]:
+    table = obj(table, "regret-values", "regret leaf values")
+    keys_within(table, inst.s_index, "regret-values", "regret leaf values")
+    require(len(table) == inst.n, "regret-values", "regret leaf values: every state needs a value")
+    return [rational(table[s], "regret-values", f"values.{s}") for s in inst.states]
+
+
 def check_regret_leaf(inst: Instance, node: dict, family, threshold: Fraction) -> None:
-    """Rules ``regret-member``, ``regret-pessimal``, ``regret-bound``."""
+    """Rules ``regret-member``, ``regret-values``, ``regret-pessimal``, ``regret-bound``.
+
+    Values supplied by the certificate are accepted only if they solve the policy's
+    Bellman equations (zero advantage at the policy's own actions); that solution is
+    unique because gamma < 1, so verifying replaces solving."""
     policy = inst.policy(node.get("policy"), "regret-member", "regret leaf policy", family)
-    adv, values = inst.advantages(policy, inst.reward)
+    values = given_values(inst, node["values"]) if "values" in node else None
+    adv, values = inst.advantages(policy, inst.reward, values)
+    m = inst.m
+    for s, a in enumerate(policy):
+        require(adv[s * m + a] == 0, "regret-values",
+                f"V({inst.states[s]}) does not solve the policy's Bellman equation")
     for x, v in enumerate(adv):
-        allowed = family[x // inst.m] is None or family[x // inst.m] == x % inst.m
+        allowed = family[x // m] is None or family[x // m] == x % m
         require(not allowed or v >= 0, "regret-pessimal",
-                f"advantage {v} < 0 at {inst_pair(inst, x)} within the family")
+                f"negative advantage at {inst_pair(inst, x)} within the family")
     j = inst.ret(values)
     require(j > threshold, "regret-bound", f"pessimal return {j} is not above J* - L range J = {threshold}")
 
@@ -287,18 +330,23 @@ def check_dual_leaf(inst: Instance, node: dict, family, target: Fraction, strict
     """Rules ``dual-bounds``, ``dual-sign``, ``dual-flow``, ``dual-value``."""
     y = inst.pair_table(node.get("y"), "dual-bounds", "dual leaf y", complete=False)
     m = inst.m
-    flow = [Fraction(0)] * inst.n
-    value = Fraction(0)
-    for x, v in enumerate(y):
+    y_int, y_scale = scaled(y)
+    r_int, r_scale = inst.reward_int
+    ts = inst.tau_scale
+    flow = [0] * inst.n            # the flow residuals times y_scale * tau_scale
+    total = 0                      # y . R times y_scale * r_scale
+    for x, v in enumerate(y_int):
         if not v:
             continue
-        require(abs(v) <= inst.data[x], "dual-bounds", f"|y| > D at {inst_pair(inst, x)}")
+        require(abs(v) * inst.data_scale <= inst.data_int[x] * y_scale, "dual-bounds",
+                f"|y| > D at {inst_pair(inst, x)}")
         require(v > 0 or family[x // m] == x % m, "dual-sign",
                 f"y < 0 at {inst_pair(inst, x)}, whose action the family does not fix")
-        flow[x // m] += v
-        for t, gp in inst.succ[x]:
-            flow[t] -= gp * v
-        value += v * inst.reward[x]
+        flow[x // m] += v * ts
+        for t, g in inst.succ_int[x]:
+            flow[t] -= g * v
+        total += v * r_int[x]
+    value = Fraction(total, y_scale * r_scale)
     bad = next((s for s, f in enumerate(flow) if f), None)
     require(bad is None, "dual-flow", f"flow constraint of state {inst.states[bad] if bad is not None else '?'} fails")
     if strict:
@@ -333,7 +381,8 @@ def check_tree(inst: Instance, tree, threshold: Fraction, target: Fraction | Non
             continue
         kind = node.get("close")
         if kind == "regret":
-            require(set(node) == {"close", "policy"}, "regret-member", "a regret leaf has exactly close and policy")
+            require(set(node) in ({"close", "policy"}, {"close", "policy", "values"}), "regret-member",
+                    "a regret leaf has close, policy and optionally values")
             check_regret_leaf(inst, node, family, threshold)
             regret_leaves += 1
         elif kind == "dual":

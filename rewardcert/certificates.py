@@ -53,7 +53,10 @@ def family_tree(mdp: MDP, closures: Sequence[Closure], order: Sequence[int]) -> 
         leaf = leaves.get(family)
         if leaf is not None:
             if leaf.kind == "regret":
-                return {"close": "regret", "policy": mdp.policy_to_mapping(leaf.policy)}
+                closed = {"close": "regret", "policy": mdp.policy_to_mapping(leaf.policy)}
+                if leaf.values is not None:  # lets the checker verify V instead of solving for it
+                    closed["values"] = {s: format_rational(v) for s, v in zip(mdp.states, leaf.values)}
+                return closed
             return {"close": "dual", "y": _sparse_table(mdp, leaf.dual)}
         if depth >= n:
             raise RewardcertError(f"internal error: policy {family} is not covered by the search")

@@ -58,14 +58,16 @@ class ExactDynamics:
     mu0: tuple[fmpq, ...]
 
     def bellman_matrix(self, policy: Sequence[int]) -> fmpq_mat:
-        """``I − γ P_π`` for a deterministic policy (n × n)."""
+        """``I − γ P_π`` for a deterministic policy (n × n), writing only its non-zeros."""
         n, m = self.n, self.m
-        entries = [fmpq(0)] * (n * n)
+        matrix = fmpq_mat(n, n)
         for s, a in enumerate(policy):
-            entries[s * n + s] += 1
+            row = {s: fmpq(1)}
             for t, gp in self.succ[s * m + a]:
-                entries[s * n + t] -= gp
-        return fmpq_mat(n, n, entries)
+                row[t] = row.get(t, fmpq(0)) - gp
+            for t, v in row.items():
+                matrix[s, t] = v
+        return matrix
 
     def bellman_matrix_stochastic(self, probs: Sequence[Sequence[Fraction]]) -> fmpq_mat:
         n, m = self.n, self.m

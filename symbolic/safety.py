@@ -82,6 +82,7 @@ class Closure:
     family: Family
     kind: str                                # "regret" or "dual"
     policy: DeterministicPolicy | None = None  # regret: a uniformly pessimal member
+    values: Vector | None = None             # regret: that policy's state values
     dual: Vector | None = None               # dual: the y
     bound: Fraction | None = None            # dual: y · R; regret: the pessimal return
 
@@ -191,7 +192,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     def pessimal(family: list[int | None], start: Sequence[int]):
         allowed = [range(m) if a is None else (a,) for a in family]
         policy, values = policy_iteration(mdp, reward, maximise=False, allowed=allowed, start=start)
-        return policy, sum((p * v for p, v in zip(mu0, values) if p), fmpq(0))
+        return policy, values, sum((p * v for p, v in zip(mu0, values) if p), fmpq(0))
 
     def bound(family: list[int | None], parent: LPState | None, basis_policy: Sequence[int]) -> LPState:
         state = parent.copy() if parent is not None else lp.initial_state(basis_policy)
@@ -234,16 +235,24 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
             counters["nodes"] += 1
             child = list(family)
             child[s] = a
+            if pess_policy[s] == a:
+                # The parent's pessimal policy is a member of this child, so it stays uniformly
+                # pessimal here; its return was not above the threshold, so no regret closure.
+                children.append((None, a, child, None, pess_policy))
+                continue
             start = list(pess_policy)
             start[s] = a
-            child_pess, j_min = pessimal(child, start)
+            child_pess, values, j_min = pessimal(child, start)
             if j_min > threshold:
                 counters["regret"] += 1
-                closures.append(Closure(tuple(child), "regret", policy=child_pess, bound=to_fraction(j_min)))
+                closures.append(Closure(tuple(child), "regret", policy=child_pess,
+                                        values=tuple(map(to_fraction, values)), bound=to_fraction(j_min)))
                 report(m ** (n - depth - 1))
                 continue
-            child_state = bound(child, state, child_pess)
-            children.append((child_state.objective, a, child, child_state, child_pess))
+            children.append((None, a, child, None, child_pess))
+        # Bound every surviving child (warm-started from this node), then visit the most promising first.
+        children = [(cs.objective, a, child, cs, cp)
+                    for _, a, child, _, cp in children for cs in [bound(child, state, cp)]]
         children.sort(key=lambda item: (item[0], item[1]))
         for index, (_, _, child, child_state, child_pess) in enumerate(children):
             try:
