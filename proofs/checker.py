@@ -306,7 +306,7 @@ def given_values(inst: Instance, table) -> list[Fraction]:
 
 
 def check_regret_leaf(inst: Instance, node: dict, family, threshold: Fraction) -> None:
-    """Rules ``regret-member``, ``regret-values``, ``regret-pessimal``, ``regret-bound``.
+    """Rules ``regret-member``, ``regret-values``, ``regret-pessimal``, ``regret-return``.
 
     Values supplied by the certificate are accepted only if they solve the policy's
     Bellman equations (zero advantage at the policy's own actions); that solution is
@@ -323,7 +323,7 @@ def check_regret_leaf(inst: Instance, node: dict, family, threshold: Fraction) -
         require(not allowed or v >= 0, "regret-pessimal",
                 f"negative advantage at {inst_pair(inst, x)} within the family")
     j = inst.ret(values)
-    require(j > threshold, "regret-bound", f"pessimal return {j} is not above J* - L range J = {threshold}")
+    require(j > threshold, "regret-return", f"pessimal return {j} is not above J* - L range J = {threshold}")
 
 
 def check_dual_leaf(inst: Instance, node: dict, family, target: Fraction, strict: bool) -> None:
