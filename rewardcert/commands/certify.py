@@ -14,8 +14,51 @@ from symbolic.safety import ThresholdResult, critical_epsilon
 
 from ..certificates import check_certificate_document, safety_certificate, threshold_certificate, write_certificate
 from ..progress import ProgressBar
-from . import (EXIT_BAD_INPUT, EXIT_OK, EXIT_UNKNOWN, EXIT_UNSAFE, command, policy_text, print_json,
-               rational_arg, table)
+from . import (EXIT_BAD_INPUT, EXIT_DISAGREEMENT, EXIT_OK, EXIT_UNKNOWN, EXIT_UNSAFE, command, policy_text,
+               print_json, rational_arg, table)
+
+SMT_CROSS_CHECK_POLICIES = 4 ** 5     # beyond this z3 takes minutes (docs/performance.md)
+
+
+def cross_check(mdp, data, regret_bound, result: ThresholdResult) -> dict:
+    """Other layers' answers beside the exact engine's: z3's exact minimum and the HiGHS MILP."""
+    report: dict = {}
+    if not result.complete:
+        return {"skipped": "the exact search did not finish"}
+    if mdp.n_deterministic_policies <= SMT_CROSS_CHECK_POLICIES:
+        import smt
+        minimum = smt.minimise_error(mdp, data, regret_bound, bounds=result.bounds, timeout_ms=120_000)
+        if minimum.verdict is Verdict.UNKNOWN:
+            report["smt"] = {"agrees": None, "reason": minimum.reason}
+        else:
+            report["smt"] = {"critical_epsilon": format_epsilon(minimum.critical_epsilon),
+                             "agrees": minimum.critical_epsilon == result.critical_epsilon}
+    else:
+        report["smt"] = {"agrees": None, "reason": f"more than {SMT_CROSS_CHECK_POLICIES} policies"}
+    import lp
+    checked = lp.cross_check(mdp, data, regret_bound, result)
+    report["lp"] = {"solver": checked.solver, "milp_epsilon": checked.milp_epsilon, "tolerance": checked.tolerance,
+                    "agrees": checked.agree, "failures": list(checked.failures)}
+    return report
+
+
+def _cross_check_lines(report: dict) -> list[str]:
+    if "skipped" in report:
+        return [f"cross-check: skipped ({report['skipped']})"]
+    word = {True: "agrees", False: "DISAGREES", None: "not decided"}
+    smt_part = report["smt"]
+    lines = [f"cross-check z3 (exact): {word[smt_part['agrees']]}"
+             + (f", eps* = {smt_part['critical_epsilon']}" if "critical_epsilon" in smt_part else
+                f" ({smt_part.get('reason', '')})")]
+    lp_part = report["lp"]
+    lines.append(f"cross-check {lp_part['solver']} MILP (floating point, tolerance {lp_part['tolerance']:g}): "
+                 f"{word[lp_part['agrees']]}, eps* ~ {lp_part['milp_epsilon']:.10g}"
+                 + ("" if lp_part["agrees"] else f" ({'; '.join(lp_part['failures'])})"))
+    return lines
+
+
+def _disagrees(report: dict | None) -> bool:
+    return bool(report) and any(part.get("agrees") is False for part in report.values() if isinstance(part, dict))
 
 
 def _instance_arguments(p: argparse.ArgumentParser, *, epsilon: bool) -> None:
@@ -33,6 +76,9 @@ def _instance_arguments(p: argparse.ArgumentParser, *, epsilon: bool) -> None:
     p.add_argument("--timeout", type=float, metavar="SECONDS",
                    help="give up after this long; the answer is then 'unknown' with an interval")
     p.add_argument("--max-nodes", type=int, metavar="N", help="give up after this many search nodes")
+    p.add_argument("--cross-check", action="store_true",
+                   help="also compute eps*(D) with z3 (exact) and the HiGHS MILP (floating point) and "
+                        "compare; a disagreement is a bug and exits 4")
 
 
 def _load(args: argparse.Namespace):
@@ -118,6 +164,7 @@ def run_certify(args: argparse.Namespace) -> int:
         _write_checked(args.out, safety_certificate(mdp, data, args.epsilon, args.regret, result))
         certificate_path = args.out
     show_witness = verdict is Verdict.UNSAFE
+    checks = cross_check(mdp, data, args.regret, result) if args.cross_check else None
     if args.json:
         print_json({
             "model": mdp.name or loaded.path,
@@ -130,6 +177,7 @@ def run_certify(args: argparse.Namespace) -> int:
             "witness": witness_json(mdp, result.witness, result.bounds) if show_witness else None,
             "certificate": certificate_path,
             "search": _stats(result),
+            "cross_check": checks,
         })
     else:
         out = [f"{mdp.name or loaded.path}: epsilon = {format_rational(args.epsilon)}, "
@@ -146,7 +194,11 @@ def run_certify(args: argparse.Namespace) -> int:
         if certificate_path:
             out.append(f"certificate: {certificate_path} (verified by proofs/checker.py)")
         out.append(_stats_line(result))
+        if checks is not None:
+            out += _cross_check_lines(checks)
         print("\n".join(out))
+    if _disagrees(checks):
+        return EXIT_DISAGREEMENT
     return {Verdict.SAFE: EXIT_OK, Verdict.UNSAFE: EXIT_UNSAFE, Verdict.UNKNOWN: EXIT_UNKNOWN}[verdict]
 
 
@@ -162,6 +214,7 @@ def run_threshold(args: argparse.Namespace) -> int:
     if args.out and result.complete:
         _write_checked(args.out, threshold_certificate(mdp, data, args.regret, result))
         certificate_path = args.out
+    checks = cross_check(mdp, data, args.regret, result) if args.cross_check else None
     if args.json:
         print_json({
             "model": mdp.name or loaded.path,
@@ -173,6 +226,7 @@ def run_threshold(args: argparse.Namespace) -> int:
             "witness": witness_json(mdp, result.witness, result.bounds) if result.witness else None,
             "certificate": certificate_path,
             "search": _stats(result),
+            "cross_check": checks,
         })
     else:
         out = [f"{mdp.name or loaded.path}: L = {format_rational(args.regret)}",
@@ -187,7 +241,11 @@ def run_threshold(args: argparse.Namespace) -> int:
         if certificate_path:
             out.append(f"certificate: {certificate_path} (verified by proofs/checker.py)")
         out.append(_stats_line(result))
+        if checks is not None:
+            out += _cross_check_lines(checks)
         print("\n".join(out))
+    if _disagrees(checks):
+        return EXIT_DISAGREEMENT
     return EXIT_OK if result.complete else EXIT_UNKNOWN
 
 
