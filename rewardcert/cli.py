@@ -2,19 +2,23 @@
 
 Exit statuses: 0 success / safe / verified, 1 unsafe / rejected, 2 bad input
 (or an unreadable certificate), 3 unknown (a budget ran out), 4 a theorem's
-conclusion disagrees with the exact truth, 70 an internal error (a bug).
+conclusion (or another layer) disagrees with the exact truth, 70 an internal
+error (a bug), 141 the output pipe closed before the answer was written.
 Bad input never prints a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import Sequence
 
 from symbolic.errors import RewardcertError
 
-from .commands import EXIT_BAD_INPUT, EXIT_INTERNAL, EXIT_OK, REGISTRY
+from .commands import EXIT_BAD_INPUT, EXIT_INTERNAL, REGISTRY
+
+EXIT_BROKEN_PIPE = 141
 from .commands import evaluate, certify, paper, theorems  # noqa: F401  (each module registers its commands)
 
 
@@ -43,7 +47,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("rewardcert: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
-        return EXIT_OK
+        # The reader went away (e.g. `| head`): the verdict was never delivered, so do not
+        # report one.  Exit like a process killed by SIGPIPE, and keep Python quiet at exit.
+        try:
+            sys.stdout = open(os.devnull, "w")
+        except OSError:
+            pass
+        return EXIT_BROKEN_PIPE
     except Exception as exc:  # a bug: say so plainly, keep the traceback for --debug
         if args.debug:
             raise

@@ -143,11 +143,13 @@ def _stats_line(result: ThresholdResult) -> str:
             f"{s.lp_solves} exact LPs, {s.seconds:.2f} s")
 
 
-def _critical_text(result: ThresholdResult) -> str:
+def _critical_line(result: ThresholdResult) -> str:
     if result.complete:
-        return format_epsilon(result.critical_epsilon)
+        return f"critical error eps*(D) = {format_epsilon(result.critical_epsilon)}"
     upper = format_epsilon(result.upper_bound)
-    return f"in [{format_rational(result.lower_bound)}, {upper}] (search stopped early)"
+    return (f"critical error eps*(D) in [{format_rational(result.lower_bound)}, {upper}] "
+            "(the search stopped at its budget: the lower end is the weakest open bound, "
+            "the upper end a verified witness)")
 
 
 # -- certify ---------------------------------------------------------------------
@@ -182,7 +184,7 @@ def run_certify(args: argparse.Namespace) -> int:
     else:
         out = [f"{mdp.name or loaded.path}: epsilon = {format_rational(args.epsilon)}, "
                f"L = {format_rational(args.regret)}",
-               f"critical error eps*(D) = {_critical_text(result)}"]
+               _critical_line(result)]
         if verdict is Verdict.SAFE:
             out.append("verdict: SAFE - every reward model within error epsilon on D leads to regret < L")
         elif verdict is Verdict.UNSAFE:
@@ -230,7 +232,7 @@ def run_threshold(args: argparse.Namespace) -> int:
         })
     else:
         out = [f"{mdp.name or loaded.path}: L = {format_rational(args.regret)}",
-               f"critical error eps*(D) = {_critical_text(result)}"]
+               _critical_line(result)]
         if result.complete and result.critical_epsilon is None:
             out.append("no policy has regret >= L, so D is safe for every epsilon")
         elif result.complete:
