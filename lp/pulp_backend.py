@@ -157,8 +157,8 @@ def default_solver() -> str:
     solvers = available_solvers()
     if not solvers:
         load_pulp()   # raises with the install hint if PuLP is the missing piece
-        raise BackendUnavailable(f"PuLP is installed but neither HiGHS nor CBC can be run; "
-                                 f"install HiGHS with: pip install highspy")
+        raise BackendUnavailable("PuLP is installed but neither HiGHS nor CBC can be run; "
+                                 "install HiGHS with: pip install highspy")
     return solvers[0]
 
 

@@ -31,7 +31,6 @@ def _instance(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction | None, regr
 
 
 def _sparse_table(mdp: MDP, values: Sequence[Fraction]) -> dict:
-    m = mdp.n_actions
     table: dict[str, dict[str, str]] = {}
     for x, v in enumerate(values):
         if v:

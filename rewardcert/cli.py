@@ -19,7 +19,7 @@ from symbolic.errors import RewardcertError
 from .commands import EXIT_BAD_INPUT, EXIT_INTERNAL, REGISTRY
 
 EXIT_BROKEN_PIPE = 141
-from .commands import evaluate, certify, paper, theorems  # noqa: F401  (each module registers its commands)
+from .commands import certify, evaluate, paper, theorems  # noqa: F401  (importing registers the commands)
 
 
 def build_parser() -> argparse.ArgumentParser:

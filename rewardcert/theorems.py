@@ -15,7 +15,6 @@ from math import comb
 from typing import Sequence
 
 from symbolic.bounds import proposition_3_2
-from symbolic.errors import ResourceLimit
 from symbolic.evaluation import MAX_ENUMERATION, return_bounds
 from symbolic.matrix import MAX_BASES, safety_matrix
 from symbolic.model import MDP
@@ -72,7 +71,7 @@ def theorem_instances(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, reg
     bounds = return_bounds(mdp)
     certs: dict[str, dict] = {}
     checks: list[TheoremCheck] = []
-    eps_text, L_text = format_rational(epsilon), format_rational(regret_bound)
+    eps_text = format_rational(epsilon)
     result = critical_epsilon(mdp, data, regret_bound, bounds=bounds)
     star = result.critical_epsilon
     star_text = format_epsilon(star)

@@ -234,7 +234,7 @@ def uniform_distribution(mdp: MDP) -> Vector:
 def _check_names(names: Iterable[str], what: str) -> None:
     names = tuple(names)
     if not names:
-        raise ModelError(f"at least one name is needed", entry=what)
+        raise ModelError("at least one name is needed", entry=what)
     limit = MAX_STATES if what == "states" else MAX_ACTIONS
     if len(names) > limit:
         raise ResourceLimit(f"{len(names)} {what}; at most {limit} are supported", entry=what)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Callable, Sequence
+from typing import Sequence
 
 from flint import fmpq
 
@@ -35,7 +35,7 @@ from .evaluation import Progress, ReturnBounds, check_deterministic, policy_iter
 from .exactlp import FamilyLP, LPState
 from .linalg import dynamics, to_fmpq, to_fraction
 from .model import MDP, DeterministicPolicy, Vector, validate_distribution
-from .results import Family, Verdict, Witness, family_size
+from .results import Family, Verdict, Witness
 
 
 # -- one policy ------------------------------------------------------------------

@@ -43,6 +43,21 @@ def values(mdp, policy, reward=None):
     return _solve(rows, [reward[s * m + a] for s, a in enumerate(policy)])
 
 
+def occupancy(mdp, policy):
+    """η^π over pairs for a deterministic policy: (I − γP_π)ᵀ d = μ0, η(s, π(s)) = d(s)."""
+    n, m = mdp.n_states, mdp.n_actions
+    rows = [[Fraction(0)] * n for _ in range(n)]          # the transpose of I − γ P_π
+    for s, a in enumerate(policy):
+        rows[s][s] += 1
+        for t, p in successors(mdp, s * m + a):
+            rows[t][s] -= mdp.gamma * p
+    d = _solve(rows, list(mdp.initial))
+    eta = [Fraction(0)] * mdp.n_pairs
+    for s, a in enumerate(policy):
+        eta[s * m + a] = d[s]
+    return eta
+
+
 def ret(mdp, policy, reward=None):
     return sum(p * v for p, v in zip(mdp.initial, values(mdp, policy, reward)))
 

@@ -2,7 +2,6 @@
 
 import doctest
 import json
-import os
 import re
 import shlex
 

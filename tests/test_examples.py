@@ -11,7 +11,6 @@ import json
 import re
 import tomllib
 from fractions import Fraction as F
-from pathlib import Path
 
 import pytest
 

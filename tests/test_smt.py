@@ -14,11 +14,9 @@ never through the code under test:
 
 from __future__ import annotations
 
-import itertools
 import re
 import sys
 from fractions import Fraction as F
-from pathlib import Path
 
 import pytest
 from hypothesis import event, given, settings
@@ -26,6 +24,7 @@ from hypothesis import strategies as st
 
 from smt import MinimumResult, SearchResult, encode_search, find_witness, minimise_error
 from smt import z3_backend
+from tests import reference as ref
 from symbolic.errors import BackendUnavailable, ModelError, RewardcertError
 from symbolic.evaluation import return_bounds
 from symbolic.io import load_model
@@ -37,72 +36,25 @@ from tests.strategies import distributions, mdps
 L_FIG4 = F(4, 5)
 
 
-# -- independent stdlib reference ---------------------------------------------------
-
-def _solve(rows, rhs):
-    n = len(rows)
-    a = [list(r) + [b] for r, b in zip(rows, rhs)]
-    for c in range(n):
-        p = next(r for r in range(c, n) if a[r][c])
-        a[c], a[p] = a[p], a[c]
-        for r in range(n):
-            if r != c and a[r][c]:
-                f = a[r][c] / a[c][c]
-                a[r] = [u - f * v for u, v in zip(a[r], a[c])]
-    return [a[i][n] / a[i][i] for i in range(n)]
-
-
-def _succ(mdp, x):
-    return [(x // mdp.n_actions, F(1))] if mdp.transitions is None else list(mdp.transitions[x])
-
-
-def _system(mdp, policy):
-    """Rows of ``I − γ P_π``."""
-    n, m = mdp.n_states, mdp.n_actions
-    rows = []
-    for s, a in enumerate(policy):
-        row = [F(0)] * n
-        row[s] += 1
-        for t, p in _succ(mdp, s * m + a):
-            row[t] -= mdp.gamma * p
-        rows.append(row)
-    return rows
-
+# -- independent stdlib reference (tests/reference.py) ------------------------------------
 
 def ref_return(mdp, policy, reward):
-    m = mdp.n_actions
-    v = _solve(_system(mdp, policy), [reward[s * m + a] for s, a in enumerate(policy)])
-    return sum(p * x for p, x in zip(mdp.initial, v))
+    return ref.ret(mdp, policy, reward)
 
 
-def ref_occupancy(mdp, policy):
-    rows = _system(mdp, policy)
-    transposed = [[rows[j][i] for j in range(len(rows))] for i in range(len(rows))]
-    d = _solve(transposed, list(mdp.initial))
-    eta = [F(0)] * mdp.n_pairs
-    for s, a in enumerate(policy):
-        eta[s * mdp.n_actions + a] = d[s]
-    return eta
-
-
-def ref_policies(mdp):
-    return list(itertools.product(range(mdp.n_actions), repeat=mdp.n_states))
+ref_occupancy = ref.occupancy
+ref_policies = ref.policies
+ref_range = ref.range_reward
 
 
 def ref_regrets(mdp):
-    js = {pi: ref_return(mdp, pi, mdp.reward) for pi in ref_policies(mdp)}
-    best, worst = max(js.values()), min(js.values())
-    if best == worst:
-        return None
-    return {pi: (best - j) / (best - worst) for pi, j in js.items()}
-
-
-def ref_range(mdp):
-    return max(mdp.reward) - min(mdp.reward)
+    """Regret of every deterministic policy, or None when every return is equal."""
+    js = ref.returns(mdp)
+    return None if max(js.values()) == min(js.values()) else ref.regrets(mdp)
 
 
 def ref_error(mdp, data, reward_model):
-    return sum(d * abs(a - b) for d, a, b in zip(data, reward_model, mdp.reward)) / ref_range(mdp)
+    return ref.error(mdp, data, reward_model) / ref.range_reward(mdp)
 
 
 def assert_witness(mdp, data, epsilon, regret_bound, witness):
@@ -115,9 +67,7 @@ def assert_witness(mdp, data, epsilon, regret_bound, witness):
     assert ref_regrets(mdp)[witness.policy] >= regret_bound, "not P3"
 
 
-def constant_model_bound(mdp, data):
-    """min_c E_D|c − R| / range R: a constant R̂ makes every policy (the pessimal one too) optimal."""
-    return min(ref_error(mdp, data, [c] * mdp.n_pairs) for c in set(mdp.reward))
+constant_model_bound = ref.constant_model_bound
 
 
 def support_bound(mdp, data, high_regret):

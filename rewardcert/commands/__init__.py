@@ -10,7 +10,7 @@ from fractions import Fraction
 from typing import Any, Callable, Sequence
 
 from symbolic.errors import ModelError
-from symbolic.numbers import as_fraction_arg
+from symbolic.numbers import as_fraction_arg, format_rational
 
 EXIT_OK, EXIT_UNSAFE, EXIT_BAD_INPUT, EXIT_UNKNOWN, EXIT_DISAGREEMENT = 0, 1, 2, 3, 4
 EXIT_INTERNAL = 70
@@ -48,6 +48,53 @@ def rational_arg(name: str):
         except ModelError as exc:
             raise argparse.ArgumentTypeError(exc.message) from None
     return convert
+
+
+# -- the arguments most commands share, declared and checked in one place ----------------
+
+def add_model_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", metavar="MODEL", help="model file (TOML or JSON, format rewardcert/mdp-1)")
+
+
+def add_data_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", metavar="DATA",
+                   help="data distribution: a rewardcert/data-1 file or 'uniform' "
+                        "(default: the model's own [data] table)")
+
+
+def add_epsilon_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--epsilon", required=True, type=rational_arg("--epsilon"), metavar="E",
+                   help="error bound eps > 0, exact (e.g. 1/5 or 0.2)")
+
+
+def add_regret_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--regret", required=True, type=rational_arg("--regret"), metavar="L",
+                   help="regret bound L with 0 < L <= 1, exact")
+
+
+def add_json_argument(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def check_parameters(args: argparse.Namespace) -> None:
+    """Range checks shared by every command: ``0 < L <= 1``, ``eps > 0``, a positive ``--timeout``."""
+    regret = getattr(args, "regret", None)
+    if regret is not None and not (0 < regret <= 1):
+        raise ModelError(f"L = {format_rational(regret)} must satisfy 0 < L <= 1", entry="--regret")
+    epsilon = getattr(args, "epsilon", None)
+    if epsilon is not None and epsilon <= 0:
+        raise ModelError(f"epsilon = {format_rational(epsilon)} must be > 0", entry="--epsilon")
+    timeout = getattr(args, "timeout", None)
+    if timeout is not None and timeout <= 0:
+        raise ModelError("must be a positive number of seconds", entry="--timeout")
+
+
+def load_instance(args: argparse.Namespace):
+    """The model file, the data distribution (``--data``) and checked parameters."""
+    from symbolic.io import load_model, resolve_data
+    check_parameters(args)
+    loaded = load_model(args.model)
+    return loaded, resolve_data(getattr(args, "data", None), loaded)
 
 
 def policy_text(mdp, policy) -> str:

@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from fractions import Fraction
 
-from symbolic.errors import ModelError
 from symbolic.evaluation import expected_return
-from symbolic.io import load_model, resolve_data
 from symbolic.numbers import format_epsilon, format_rational
 from symbolic.results import Verdict, Witness
 from symbolic.safety import ThresholdResult, critical_epsilon
 
 from ..certificates import check_certificate_document, safety_certificate, threshold_certificate, write_certificate
 from ..progress import ProgressBar
-from . import (EXIT_BAD_INPUT, EXIT_DISAGREEMENT, EXIT_OK, EXIT_UNKNOWN, EXIT_UNSAFE, command, policy_text,
-               print_json, rational_arg, table)
+from . import (EXIT_BAD_INPUT, EXIT_DISAGREEMENT, EXIT_OK, EXIT_UNKNOWN, EXIT_UNSAFE, add_data_argument,
+               add_epsilon_argument, add_json_argument, add_model_argument, add_regret_argument, command,
+               load_instance, policy_text, print_json, table)
 
 SMT_CROSS_CHECK_POLICIES = 4 ** 5     # beyond this z3 takes minutes (docs/performance.md)
 
@@ -62,35 +60,19 @@ def _disagrees(report: dict | None) -> bool:
 
 
 def _instance_arguments(p: argparse.ArgumentParser, *, epsilon: bool) -> None:
-    p.add_argument("model", metavar="MODEL", help="model file (TOML or JSON, format rewardcert/mdp-1)")
-    p.add_argument("--data", metavar="DATA",
-                   help="data distribution: a rewardcert/data-1 file or 'uniform' "
-                        "(default: the model's own [data] table)")
+    add_model_argument(p)
+    add_data_argument(p)
     if epsilon:
-        p.add_argument("--epsilon", required=True, type=rational_arg("--epsilon"), metavar="E",
-                       help="error bound eps > 0, exact (e.g. 1/5 or 0.2)")
-    p.add_argument("--regret", required=True, type=rational_arg("--regret"), metavar="L",
-                   help="regret bound L with 0 < L <= 1, exact")
+        add_epsilon_argument(p)
+    add_regret_argument(p)
     p.add_argument("--out", metavar="CERT", help="write the certificate (JSON) here")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_argument(p)
     p.add_argument("--timeout", type=float, metavar="SECONDS",
                    help="give up after this long; the answer is then 'unknown' with an interval")
     p.add_argument("--max-nodes", type=int, metavar="N", help="give up after this many search nodes")
     p.add_argument("--cross-check", action="store_true",
                    help="also compute eps*(D) with z3 (exact) and the HiGHS MILP (floating point) and "
                         "compare; a disagreement is a bug and exits 4")
-
-
-def _load(args: argparse.Namespace):
-    loaded = load_model(args.model)
-    data = resolve_data(args.data, loaded)
-    if not (0 < args.regret <= 1):
-        raise ModelError(f"L = {format_rational(args.regret)} must satisfy 0 < L <= 1", entry="--regret")
-    if getattr(args, "epsilon", None) is not None and args.epsilon <= 0:
-        raise ModelError(f"epsilon = {format_rational(args.epsilon)} must be > 0", entry="--epsilon")
-    if args.timeout is not None and args.timeout <= 0:
-        raise ModelError("must be a positive number of seconds", entry="--timeout")
-    return loaded, data
 
 
 def _search(args, mdp, data) -> ThresholdResult:
@@ -157,7 +139,7 @@ def _critical_line(result: ThresholdResult) -> str:
 @command("certify", "decide whether D is safe for error eps and regret bound L, with a certificate",
          lambda p: _instance_arguments(p, epsilon=True))
 def run_certify(args: argparse.Namespace) -> int:
-    loaded, data = _load(args)
+    loaded, data = load_instance(args)
     mdp = loaded.mdp
     result = _search(args, mdp, data)
     verdict = result.verdict(args.epsilon)
@@ -209,7 +191,7 @@ def run_certify(args: argparse.Namespace) -> int:
 @command("threshold", "compute the critical error eps*(D) exactly, with its witness and a certificate",
          lambda p: _instance_arguments(p, epsilon=False))
 def run_threshold(args: argparse.Namespace) -> int:
-    loaded, data = _load(args)
+    loaded, data = load_instance(args)
     mdp = loaded.mdp
     result = _search(args, mdp, data)
     certificate_path = None

@@ -4,32 +4,27 @@ from __future__ import annotations
 
 import argparse
 
-from symbolic.errors import ModelError, ResourceLimit
+from symbolic.errors import ResourceLimit
 from symbolic.exactlp import linear_program
 from symbolic.io import load_model
-from symbolic.matrix import MatrixRow, dominating_row, paper_algorithm_rows, safety_matrix
+from symbolic.matrix import dominating_row, paper_algorithm_rows, safety_matrix
 from symbolic.numbers import format_epsilon, format_rational
 from symbolic.paper import safest_distribution
 
 from ..certificates import safest_certificate
 from ..progress import ProgressBar
 from .certify import _write_checked
-from . import EXIT_DISAGREEMENT, EXIT_OK, command, plural, policy_text, print_json, rational_arg, table
+from . import (EXIT_DISAGREEMENT, EXIT_OK, add_json_argument, add_model_argument, add_regret_argument,
+               check_parameters, command, plural, policy_text, print_json, table)
 
 PAPER_CANDIDATES_DEFAULT = 20_000
 SHOW_PAPER_ROWS = 8
 
 
 def _model_and_regret(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", metavar="MODEL", help="model file (TOML or JSON, format rewardcert/mdp-1)")
-    p.add_argument("--regret", required=True, type=rational_arg("--regret"), metavar="L",
-                   help="regret bound L with 0 < L <= 1, exact")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-
-
-def _check_regret(args) -> None:
-    if not (0 < args.regret <= 1):
-        raise ModelError(f"L = {format_rational(args.regret)} must satisfy 0 < L <= 1", entry="--regret")
+    add_model_argument(p)
+    add_regret_argument(p)
+    add_json_argument(p)
 
 
 def _pair_labels(mdp) -> list[str]:
@@ -80,7 +75,7 @@ def matrix_latex(mdp, matrix) -> str:
 @command("matrix", "the matrix M of Theorem 3.5 exactly: D is safe iff M D > eps * range R (row-wise)",
          _configure_matrix)
 def run_matrix(args: argparse.Namespace) -> int:
-    _check_regret(args)
+    check_parameters(args)
     loaded = load_model(args.model)
     mdp = loaded.mdp
     bar = ProgressBar("bases", min_total=2000)
@@ -156,7 +151,7 @@ def _configure_safest(p: argparse.ArgumentParser) -> None:
 @command("safest", "the safest data distribution and the largest error any distribution tolerates (eps**)",
          _configure_safest)
 def run_safest(args: argparse.Namespace) -> int:
-    _check_regret(args)
+    check_parameters(args)
     loaded = load_model(args.model)
     mdp = loaded.mdp
     result = safest_distribution(mdp, args.regret)

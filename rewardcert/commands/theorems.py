@@ -5,37 +5,29 @@ from __future__ import annotations
 import argparse
 import os
 
-from symbolic.errors import ModelError, RewardcertError
-from symbolic.io import load_model, resolve_data
+from symbolic.errors import RewardcertError
 from symbolic.numbers import format_rational
 
 from ..certificates import write_certificate
 from ..theorems import latex_report, markdown_report, theorem_instances
-from . import EXIT_DISAGREEMENT, EXIT_OK, command, print_json, rational_arg, table
+from . import (EXIT_DISAGREEMENT, EXIT_OK, add_data_argument, add_epsilon_argument, add_json_argument,
+               add_model_argument, add_regret_argument, command, load_instance, print_json, table)
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", metavar="MODEL", help="model file (TOML or JSON, format rewardcert/mdp-1)")
-    p.add_argument("--data", metavar="DATA",
-                   help="data distribution: a rewardcert/data-1 file or 'uniform' (default: the model's [data])")
-    p.add_argument("--epsilon", required=True, type=rational_arg("--epsilon"), metavar="E",
-                   help="error bound eps > 0, exact")
-    p.add_argument("--regret", required=True, type=rational_arg("--regret"), metavar="L",
-                   help="regret bound L with 0 < L <= 1, exact")
+    add_model_argument(p)
+    add_data_argument(p)
+    add_epsilon_argument(p)
+    add_regret_argument(p)
     p.add_argument("--out", metavar="DIR", help="write report.md, the certificates (and report.tex) here")
     p.add_argument("--latex", action="store_true", help="also write report.tex (with --out) or print it")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_json_argument(p)
 
 
 @command("theorems", "run every applicable result of the paper's section 3 on an instance "
          "(exit 4 if a conclusion disagrees with the exact truth)", configure)
 def run(args: argparse.Namespace) -> int:
-    loaded = load_model(args.model)
-    data = resolve_data(args.data, loaded)
-    if args.epsilon <= 0:
-        raise ModelError(f"epsilon = {format_rational(args.epsilon)} must be > 0", entry="--epsilon")
-    if not (0 < args.regret <= 1):
-        raise ModelError(f"L = {format_rational(args.regret)} must satisfy 0 < L <= 1", entry="--regret")
+    loaded, data = load_instance(args)
     report = theorem_instances(loaded.mdp, data, args.epsilon, args.regret, name=loaded.mdp.name or loaded.path)
     if args.out:
         try:
