@@ -118,16 +118,30 @@ def _minimal_masks(masks: set[int]) -> list[int]:
 
 
 def remove_dominated(rows: Sequence[MatrixRow]) -> list[MatrixRow]:
-    """Deduplicate and drop rows that are componentwise ≥ another row (they never bind)."""
+    """Deduplicate and drop rows that are componentwise ≥ another row (they never bind).
+
+    Each entry is replaced by its rank among the distinct values of its column:
+    that keeps every comparison within a column exact, and turns the quadratic
+    pairwise test into integer array comparisons."""
+    import numpy as np
     unique: dict[Vector, MatrixRow] = {}
     for row in rows:
         unique.setdefault(row.coefficients, row)
     ordered = sorted(unique.values(), key=lambda r: (sum(r.coefficients), r.coefficients))
-    kept: list[MatrixRow] = []
-    for row in ordered:
-        if not any(all(a <= b for a, b in zip(k.coefficients, row.coefficients)) for k in kept):
-            kept.append(row)
-    return kept
+    if not ordered:
+        return []
+    width = len(ordered[0].coefficients)
+    ranks = np.empty((len(ordered), width), dtype=np.int64)
+    for j in range(width):
+        levels = {v: k for k, v in enumerate(sorted({r.coefficients[j] for r in ordered}))}
+        ranks[:, j] = [levels[r.coefficients[j]] for r in ordered]
+    # A row with a smaller sum can dominate a later one, never the reverse (rows are distinct).
+    kept_index: list[int] = []
+    for i in range(len(ordered)):
+        if kept_index and np.any(np.all(ranks[kept_index] <= ranks[i], axis=1)):
+            continue
+        kept_index.append(i)
+    return [ordered[i] for i in kept_index]
 
 
 def dominating_row(row: Vector, rows: Sequence[MatrixRow]) -> MatrixRow | None:
