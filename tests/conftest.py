@@ -8,6 +8,13 @@ from hypothesis import HealthCheck, settings
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
+# The project's own source directories (never a virtual environment or build output).
+SOURCE_DIRS = ("symbolic", "smt", "lp", "proofs", "rewardcert", "tests", "benchmarks", "examples")
+
+
+def project_python_files() -> list[Path]:
+    """Every .py file of the project's own source directories, sorted."""
+    return sorted(path for name in SOURCE_DIRS for path in (ROOT / name).rglob("*.py"))
 
 settings.register_profile("default", deadline=None, max_examples=60,
                           suppress_health_check=[HealthCheck.too_slow])

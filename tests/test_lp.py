@@ -28,7 +28,7 @@ from lp.fastpath import (EXACT, FAST, certify_dual, certify_policy_error, fast_c
 from lp.models import solve_dual, solve_milp
 from lp.pulp_backend import Model, Status
 
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, ROOT, project_python_files
 from tests.strategies import deterministic_policies, distributions, mdps
 
 ONE = Fraction(1)
@@ -59,10 +59,8 @@ def far_future() -> tuple[MDP, tuple[Fraction, ...]]:
 def test_pulp_is_imported_in_exactly_one_module():
     pattern = re.compile(r"^\s*(?:import\s+pulp\b|from\s+pulp\b)", re.MULTILINE)
     importers = []
-    for path in ROOT.rglob("*.py"):
+    for path in project_python_files():
         relative = path.relative_to(ROOT)
-        if any(part.startswith(".venv") or part in {"build", ".git"} for part in relative.parts):
-            continue
         if pattern.search(path.read_text(encoding="utf-8", errors="replace")):
             importers.append(relative.as_posix())
     assert importers == ["lp/pulp_backend.py"]

@@ -30,7 +30,7 @@ from symbolic.evaluation import return_bounds
 from symbolic.io import load_model
 from symbolic.model import MDP
 from symbolic.results import Verdict
-from tests.conftest import EXAMPLES, ROOT
+from tests.conftest import EXAMPLES, ROOT, project_python_files
 from tests.strategies import distributions, mdps
 
 L_FIG4 = F(4, 5)
@@ -343,10 +343,8 @@ _Z3_IMPORT = re.compile(r"^[ \t]*(?:import[ \t]+z3\b|from[ \t]+z3\b)|__import__\
 
 def test_z3_is_imported_in_exactly_one_module():
     importers = []
-    for path in ROOT.rglob("*.py"):
+    for path in project_python_files():
         relative = path.relative_to(ROOT)
-        if relative.parts[0].startswith(".venv") or relative.parts[0] in (".git", "build"):
-            continue
         if _Z3_IMPORT.search(path.read_text(encoding="utf-8", errors="replace")):
             importers.append(relative.as_posix())
     assert importers == ["smt/z3_backend.py"]
