@@ -101,3 +101,24 @@ def test_every_rule_the_checker_can_name_is_documented():
     doc = (ROOT / "docs" / "certificate-format.md").read_text()
     missing = sorted(rule for rule in rules if f"`{rule}`" not in doc)
     assert not missing, f"rules without documentation: {missing}"
+
+
+def test_the_installed_command_works_outside_the_repository(tmp_path):
+    """pytest imports the source tree, so this is what proves the installed package is complete."""
+    import shutil
+    import subprocess
+    import sys
+    model = tmp_path / "figure4.toml"
+    shutil.copy(ROOT / "examples" / "figure4.toml", model)
+    env = {k: v for k, v in __import__("os").environ.items() if k != "PYTHONPATH"}
+    for module in ("rewardcert", "rewardcert.commands", "symbolic", "smt", "lp", "proofs"):
+        found = subprocess.run([sys.executable, "-c", f"import {module}; print({module}.__file__)"],
+                               cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+        assert found.returncode == 0, (module, found.stderr)
+    done = subprocess.run([sys.executable, "-m", "rewardcert", "certify", str(model), "--data", "uniform",
+                           "--epsilon", "1/5", "--regret", "4/5", "--out", str(tmp_path / "c.json")],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and "verdict: SAFE" in done.stdout, done.stdout + done.stderr
+    checked = subprocess.run([sys.executable, "-m", "proofs.checker", str(tmp_path / "c.json")],
+                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert checked.stdout.strip() == "VERIFIED", checked.stderr
