@@ -55,6 +55,13 @@ def _cross_check_lines(report: dict) -> list[str]:
     return lines
 
 
+def _footer(certificate_path: str | None, result: ThresholdResult, checks: dict | None) -> list[str]:
+    """The closing lines of certify and threshold: certificate, search statistics, cross-checks."""
+    lines = [f"certificate: {certificate_path} (verified by proofs/checker.py)"] if certificate_path else []
+    lines.append(_stats_line(result))
+    return lines + (_cross_check_lines(checks) if checks is not None else [])
+
+
 def _disagrees(report: dict | None) -> bool:
     return bool(report) and any(part.get("agrees") is False for part in report.values() if isinstance(part, dict))
 
@@ -175,12 +182,7 @@ def run_certify(args: argparse.Namespace) -> int:
             out += ["  " + line for line in witness_lines(mdp, data, result.witness, result.bounds)]
         else:
             out.append("verdict: UNKNOWN - the search stopped before it could decide (raise --timeout)")
-        if certificate_path:
-            out.append(f"certificate: {certificate_path} (verified by proofs/checker.py)")
-        out.append(_stats_line(result))
-        if checks is not None:
-            out += _cross_check_lines(checks)
-        print("\n".join(out))
+        print("\n".join(out + _footer(certificate_path, result, checks)))
     if _disagrees(checks):
         return EXIT_DISAGREEMENT
     return {Verdict.SAFE: EXIT_OK, Verdict.UNSAFE: EXIT_UNSAFE, Verdict.UNKNOWN: EXIT_UNKNOWN}[verdict]
@@ -222,12 +224,7 @@ def run_threshold(args: argparse.Namespace) -> int:
                        "at eps*(D) this reward model already breaks it:")
         if result.witness is not None:
             out += ["  " + line for line in witness_lines(mdp, data, result.witness, result.bounds)]
-        if certificate_path:
-            out.append(f"certificate: {certificate_path} (verified by proofs/checker.py)")
-        out.append(_stats_line(result))
-        if checks is not None:
-            out += _cross_check_lines(checks)
-        print("\n".join(out))
+        print("\n".join(out + _footer(certificate_path, result, checks)))
     if _disagrees(checks):
         return EXIT_DISAGREEMENT
     return EXIT_OK if result.complete else EXIT_UNKNOWN
