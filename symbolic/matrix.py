@@ -156,8 +156,8 @@ def safety_matrix(mdp: MDP, regret_bound: Fraction, *, bounds: ReturnBounds | No
         raise ModelError(f"the regret bound L must satisfy 0 < L <= 1, got {regret_bound}", entry="regret")
     bounds = bounds or return_bounds(mdp)
     n, m, N = mdp.n_states, mdp.n_actions, mdp.n_pairs
-    policies = high_regret_policies(mdp, regret_bound, bounds)
-    total = comb(N, n)
+    policies = high_regret_policies(mdp, regret_bound, bounds, progress)   # first phase: the policies
+    total = comb(N, n)                                                    # second phase: the bases
     if policies and total > MAX_BASES:
         raise ResourceLimit(f"M needs C({N}, {n}) = {total} bases; at most {MAX_BASES} are enumerated "
                             "(use `rewardcert threshold` for eps*(D), or `safest`, which do not build M)")

@@ -78,7 +78,7 @@ def run_matrix(args: argparse.Namespace) -> int:
     check_parameters(args)
     loaded = load_model(args.model)
     mdp = loaded.mdp
-    bar = ProgressBar("bases", min_total=2000)
+    bar = ProgressBar("policies, then bases", min_total=2000)
     matrix = safety_matrix(mdp, args.regret, progress=bar)
     bar.close()
     cross = None
