@@ -45,8 +45,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Sequence
 
-from symbolic.duals import absolute_error, check_dual, uniformly_optimal, witness_failures
-from symbolic.evaluation import check_deterministic, expected_return, return_bounds
+from symbolic.duals import absolute_error, check_dual, witness_failures
+from symbolic.evaluation import check_deterministic, expected_return, is_uniformly_optimal, return_bounds
 from symbolic.model import MDP, DeterministicPolicy, validate_distribution
 from symbolic.safety import PolicyError, ThresholdResult, critical_epsilon, policy_error
 
@@ -114,7 +114,7 @@ def _exact_side_failures(mdp: MDP, data, exact: PolicyError) -> list[str]:
         failures.append(f"exact dual value {check.value} differs from f_pi = {exact.value}")
     if absolute_error(mdp, data, exact.reward_model) != exact.value:
         failures.append("exact witness error differs from f_pi")
-    if not uniformly_optimal(mdp, exact.policy, exact.reward_model):
+    if not is_uniformly_optimal(mdp, exact.policy, exact.reward_model):
         failures.append("exact witness does not make the policy uniformly optimal")
     return failures
 

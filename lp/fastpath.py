@@ -51,10 +51,10 @@ from typing import Sequence
 import numpy as np
 from flint import fmpq, fmpq_mat
 
-from symbolic.duals import absolute_error, check_dual, uniformly_optimal
+from symbolic.duals import absolute_error, check_dual
 from symbolic.errors import ModelError, ResourceLimit
-from symbolic.evaluation import (ReturnBounds, check_deterministic, enumerate_policies, return_bounds,
-                                 state_values)
+from symbolic.evaluation import (ReturnBounds, check_deterministic, enumerate_policies, is_uniformly_optimal,
+                                 return_bounds, state_values)
 from symbolic.linalg import dynamics, to_fmpq, to_fraction
 from symbolic.model import MDP, DeterministicPolicy, Vector, validate_distribution
 from symbolic.results import Family, Witness
@@ -121,14 +121,9 @@ class _Flow:
     def __init__(self, mdp: MDP):
         dyn = dynamics(mdp)
         self.n, self.m, self.N = dyn.n, dyn.m, dyn.n * dyn.m
-        self.columns: list[list[tuple[int, fmpq]]] = []
+        self.columns = dyn.rows
         dense = np.zeros((self.n, self.N))
-        for x in range(self.N):
-            entries: dict[int, fmpq] = {x // self.m: fmpq(1)}
-            for t, gp in dyn.succ[x]:
-                entries[t] = entries.get(t, fmpq(0)) - gp
-            col = [(k, v) for k, v in entries.items() if v != 0]
-            self.columns.append(col)
+        for x, col in enumerate(self.columns):
             for k, v in col:
                 dense[k, x] = float(v.p) / float(v.q)
         self.dense = dense
@@ -469,7 +464,7 @@ def certify_policy_error(mdp: MDP, data: Sequence[Fraction], policy: Sequence[in
         crossover_v = None if v is None else tuple(map(to_fraction, v))
         for values in _potential_candidates(mdp, answer.potentials, crossover_v, basis_policy):
             witness = _witness_from_potentials(mdp, policy, values)
-            if absolute_error(mdp, data, witness) == check.value and uniformly_optimal(mdp, policy, witness):
+            if absolute_error(mdp, data, witness) == check.value and is_uniformly_optimal(mdp, policy, witness):
                 return PolicyError(policy, check.value, witness, exact), method
     return None
 

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Sequence
 
-from .evaluation import ReturnBounds, advantages, expected_return, return_bounds
-from .model import MDP, DeterministicPolicy, Vector
+from .evaluation import ReturnBounds, expected_return, return_bounds
+from .model import MDP
 from .results import Family, Witness
 
 
@@ -87,6 +87,3 @@ def witness_failures(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, regr
         failures.append("P3 holds: the policy's regret is below the bound")
     return failures
 
-
-def uniformly_optimal(mdp: MDP, policy: DeterministicPolicy, reward: Vector) -> bool:
-    return all(a <= 0 for a in advantages(mdp, policy, reward))

@@ -59,13 +59,8 @@ class FamilyLP:
         self.N = self.n * self.m
         self.reward = list(reward)
         self.upper = list(data)
-        # Column x of the constraint matrix: +1 at its own state, −γτ(s'|x) at s'.
-        self.columns: list[list[tuple[int, fmpq]]] = []
-        for x in range(self.N):
-            entries: dict[int, fmpq] = {x // self.m: fmpq(1)}
-            for t, gp in dyn.succ[x]:
-                entries[t] = entries.get(t, ZERO) - gp
-            self.columns.append([(k, v) for k, v in entries.items() if v != 0])
+        # Column x of the constraint matrix is row x of A − γP: +1 at its own state, −γτ(s'|x) at s'.
+        self.columns = dyn.rows
 
     def lower_bounds(self, family: Sequence[int | None]) -> list[fmpq]:
         lower = [ZERO] * self.N

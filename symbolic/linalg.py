@@ -56,18 +56,22 @@ class ExactDynamics:
     gamma: fmpq
     succ: tuple[tuple[tuple[int, fmpq], ...], ...]
     mu0: tuple[fmpq, ...]
+    rows: tuple[tuple[tuple[int, fmpq], ...], ...]   # row x of A − γP: e_{s(x)} − γτ(·|x), non-zeros
 
     def bellman_matrix(self, policy: Sequence[int]) -> fmpq_mat:
-        """``I − γ P_π`` for a deterministic policy (n × n), writing only its non-zeros."""
+        """``I − γ P_π`` for a deterministic policy (n × n): the policy's rows of ``A − γP``."""
         n, m = self.n, self.m
         matrix = fmpq_mat(n, n)
         for s, a in enumerate(policy):
-            row = {s: fmpq(1)}
-            for t, gp in self.succ[s * m + a]:
-                row[t] = row.get(t, fmpq(0)) - gp
-            for t, v in row.items():
+            for t, v in self.rows[s * m + a]:
                 matrix[s, t] = v
         return matrix
+
+    def dense_row(self, x: int) -> list[fmpq]:
+        row = [fmpq(0)] * self.n
+        for t, v in self.rows[x]:
+            row[t] = v
+        return row
 
     def bellman_matrix_stochastic(self, probs: Sequence[Sequence[Fraction]]) -> fmpq_mat:
         n, m = self.n, self.m
@@ -104,7 +108,14 @@ def dynamics(mdp) -> ExactDynamics:
         succ = tuple(() for _ in range(mdp.n_pairs))
     else:
         succ = tuple(tuple((t, gamma * to_fmpq(p)) for t, p in row) for row in mdp.transitions)
-    result = ExactDynamics(mdp.n_states, mdp.n_actions, gamma, succ, tuple(to_fmpq(p) for p in mdp.initial))
+    m = mdp.n_actions
+    rows = []
+    for x, successors in enumerate(succ):
+        entries = {x // m: fmpq(1)}
+        for t, gp in successors:
+            entries[t] = entries.get(t, fmpq(0)) - gp
+        rows.append(tuple((t, v) for t, v in sorted(entries.items()) if v != 0))
+    result = ExactDynamics(mdp.n_states, m, gamma, succ, tuple(to_fmpq(p) for p in mdp.initial), tuple(rows))
     object.__setattr__(mdp, "_dynamics", result)  # derived data; the MDP itself never changes
     return result
 

@@ -97,14 +97,7 @@ def high_regret_policies(mdp: MDP, regret_bound: Fraction, bounds: ReturnBounds 
 def _bellman_rows(mdp: MDP) -> list[list[fmpq]]:
     """Row ``x`` of ``A − γP``: ``e_{s(x)} − γ τ(·|x)`` (dense, n entries)."""
     dyn = dynamics(mdp)
-    rows = []
-    for x in range(mdp.n_pairs):
-        row = [fmpq(0)] * mdp.n_states
-        row[x // mdp.n_actions] += 1
-        for t, gp in dyn.succ[x]:
-            row[t] -= gp
-        rows.append(row)
-    return rows
+    return [dyn.dense_row(x) for x in range(mdp.n_pairs)]
 
 
 def _minimal_masks(masks: set[int]) -> list[int]:

@@ -22,8 +22,8 @@ from fractions import Fraction
 from typing import Sequence
 
 from .errors import ResourceLimit, RewardcertError
-from .evaluation import (Progress, ReturnBounds, enumerate_policies, policy_iteration, return_bounds,
-                         support)
+from .evaluation import (Progress, ReturnBounds, enumerate_policies, expected_return, policy_iteration,
+                         return_bounds, support)
 from .exactlp import linear_program
 from .linalg import to_fmpq, to_fraction
 from .matrix import MatrixRow, SafetyMatrix
@@ -60,7 +60,6 @@ def proposition_3_3_witness(mdp: MDP, data: Sequence[Fraction], policy: Determin
     completed, _ = policy_iteration(mdp, [to_fmpq(r) for r in reward_model], allowed=allowed, start=policy)
     error = sum((data[x] * (top - mdp.reward[x]) for x in reached), Fraction(0))
     coverage = sum((data[x] for x in reached), Fraction(0))
-    from .evaluation import expected_return
     regret = bounds.regret_of_return(expected_return(mdp, completed))
     return LowCoverageWitness(frozenset(reached), coverage, regret,
                               Witness(reward_model, completed, error / mdp.range_reward))
