@@ -77,6 +77,8 @@ def _instance_arguments(p: argparse.ArgumentParser, *, epsilon: bool) -> None:
     p.add_argument("--timeout", type=float, metavar="SECONDS",
                    help="give up after this long; the answer is then 'unknown' with an interval")
     p.add_argument("--max-nodes", type=int, metavar="N", help="give up after this many search nodes")
+    from .regularised import add_regularisation_arguments
+    add_regularisation_arguments(p)
     p.add_argument("--cross-check", action="store_true",
                    help="also compute eps*(D) with z3 (exact) and the HiGHS MILP (floating point) and "
                         "compare; a disagreement is a bug and exits 4")
@@ -147,6 +149,9 @@ def _critical_line(result: ThresholdResult) -> str:
          lambda p: _instance_arguments(p, epsilon=True))
 def run_certify(args: argparse.Namespace) -> int:
     loaded, data = load_instance(args)
+    if args.lam is not None:
+        from . import regularised
+        return regularised.run_certify(args, loaded, data)
     mdp = loaded.mdp
     result = _search(args, mdp, data)
     verdict = result.verdict(args.epsilon)
@@ -194,6 +199,9 @@ def run_certify(args: argparse.Namespace) -> int:
          lambda p: _instance_arguments(p, epsilon=False))
 def run_threshold(args: argparse.Namespace) -> int:
     loaded, data = load_instance(args)
+    if args.lam is not None:
+        from . import regularised
+        return regularised.run_threshold(args, loaded, data)
     mdp = loaded.mdp
     result = _search(args, mdp, data)
     certificate_path = None
