@@ -314,7 +314,7 @@ def comparison_policy(mdp: MDP, lower: Sequence[Fraction], upper: Sequence[Fract
     for s in range(mdp.n_states):
         mids = [((lower[s * m + a] + upper[s * m + a]) / 2).limit_denominator(2 ** 48) for a in range(m)]
         big = max(range(m), key=lambda a: mids[a])
-        mids[big] = 1 - sum(p for a, p in enumerate(mids) if a != big)
+        mids[big] = Fraction(1) - sum((p for a, p in enumerate(mids) if a != big), Fraction(0))
         if mids[big] < 0:
             mids = [Fraction(1, m)] * m
         rows.append(tuple(mids))
