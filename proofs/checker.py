@@ -517,18 +517,24 @@ def _up(q: Fraction) -> Fraction:
 
 
 def _exp_small(y: Fraction) -> tuple[Fraction, Fraction]:
-    """Enclosure of exp(y) for a dyadic 0 <= y <= 1/2: Taylor terms rounded down for the lower
-    sum and up for the upper one; the tail after a term t is at most 2t."""
-    lo_sum = hi_sum = Fraction(0)
-    t_lo = t_hi = Fraction(1)
-    eps = Fraction(1, 1 << (PRECISION + 10))
+    """Enclosure of exp(y) for 0 <= y <= 1/2, in fixed point with F = PRECISION + 16 fractional
+    bits: the Taylor terms are floored for the lower sum and ceiled for the upper one, and the
+    tail after a term t is at most 2t (the ratio of successive terms is <= 1/2)."""
+    bits = PRECISION + 16
+    one = 1 << bits
+    y_lo = y.numerator * one // y.denominator
+    y_hi = -(-y.numerator * one // y.denominator)
+    lo_sum = hi_sum = 0
+    t_lo = t_hi = one
     i = 0
-    while t_hi > eps:
+    while t_hi > 1:
         lo_sum += t_lo
         hi_sum += t_hi
         i += 1
-        t_lo, t_hi = _down(t_lo * y / i), _up(t_hi * y / i)
-    return _down(lo_sum), _up(hi_sum + 2 * t_hi)
+        t_lo = t_lo * y_lo // (i * one)
+        t_hi = -(-t_hi * y_hi // (i * one))
+    # i >= 1 terms were summed; the remaining tail is <= 2 * t_hi (+ 1 for the last rounding)
+    return _down(Fraction(lo_sum, one)), _up(Fraction(hi_sum + 2 * t_hi + 2, one))
 
 
 EXP_FLOOR = 10_000  # exp(x) for x < -EXP_FLOOR is enclosed by [0, exp(-EXP_FLOOR)]

@@ -270,9 +270,10 @@ def _local_search(problem: _Problem, start: np.ndarray, deadline: float) -> np.n
     return best
 
 
-def find_witness(problem: _Problem, *, seconds: float = 10.0, progress: Progress | None = None
-                 ) -> RegularisedWitness | None:
-    """The cheapest verified witness found by the three searches of the issue."""
+def find_witness(problem: _Problem, *, seconds: float = 10.0, progress: Progress | None = None,
+                 good_enough: Fraction | None = None) -> RegularisedWitness | None:
+    """The cheapest verified witness found by the three searches of the issue (one pair, common
+    support level, local search); with ``good_enough``, the first with at most that error."""
     deadline = time.monotonic() + seconds
     candidates = _single_pair_witnesses(problem, deadline)
     if progress:
@@ -283,6 +284,8 @@ def find_witness(problem: _Problem, *, seconds: float = 10.0, progress: Progress
     if not candidates:
         return None
     best = min(candidates, key=lambda w: w.error)
+    if good_enough is not None and best.error <= good_enough:
+        return best
     start = np.array([float(r) for r in best.reward])
     polished = _local_search(problem, start, deadline + seconds)
     local = _rationalise(problem, polished, "local search")
@@ -456,7 +459,7 @@ def regularised_certify(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, r
     if problem.bounds.degenerate:
         return RegularisedResult(problem.lam, problem.reference, problem.bounds, epsilon, None, None,
                                  BoxTree(epsilon, None), True, {"degenerate": True})
-    witness = find_witness(problem, seconds=max(1.0, timeout * 0.25), progress=progress)
+    witness = find_witness(problem, seconds=max(1.0, timeout * 0.25), progress=progress, good_enough=epsilon)
     upper = witness.error if witness is not None else None
     if upper is not None and upper <= epsilon:
         return RegularisedResult(problem.lam, problem.reference, problem.bounds, Fraction(0), upper, witness,

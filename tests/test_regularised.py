@@ -158,8 +158,9 @@ def test_small_lambda_approaches_the_exact_threshold():
     D = uniform_distribution(FIG4)
     widths = []
     for lam in (F(1, 10), F(1, 100), F(1, 1000)):
-        result = regularised_threshold(FIG4, D, F(4, 5), lam, timeout=6)
-        assert result.lower <= result.upper
+        # Stops as soon as the interval is 1% wide: the outcome does not depend on machine load.
+        result = regularised_threshold(FIG4, D, F(4, 5), lam, timeout=300, relative_width=F(1, 100))
+        assert result.complete and result.lower <= result.upper
         widths.append(max(abs(result.upper - F(1, 3)), abs(result.lower - F(1, 3))))
     assert widths[-1] < F(1, 100)
     assert widths[-1] < widths[0]
@@ -169,7 +170,7 @@ def test_chatbot_rare_harmful_answer_breaks_safety_under_kl():
     """Appendix B.4 with KL: raising one rarely seen harmful answer still forces regret >= 1/2."""
     D = CHATBOT.data
     for lam in (F(1, 10), F(1, 2), F(2)):
-        result = regularised_certify(CHATBOT.mdp, D, F(1, 10), F(1, 2), lam, timeout=6)
+        result = regularised_certify(CHATBOT.mdp, D, F(1, 10), F(1, 2), lam, timeout=60)
         assert result.verdict(F(1, 10)) is Verdict.UNSAFE
         changed = [x for x, (a, b) in enumerate(zip(result.witness.reward, CHATBOT.mdp.reward)) if a != b]
         assert changed and all(CHATBOT.mdp.pair_name(x)[0] == "q_uns" for x in changed)
@@ -179,14 +180,14 @@ def test_chatbot_rare_harmful_answer_breaks_safety_under_kl():
 def test_zero_data_is_decided_by_a_witness_or_left_unknown():
     # Figure 4 with no data on a3: raising a3 is free, so D is unsafe for every eps.
     D = (F(1, 2), F(1, 2), F(0))
-    result = regularised_certify(FIG4, D, F(1, 100), F(4, 5), F(1, 2), timeout=4)
+    result = regularised_certify(FIG4, D, F(1, 100), F(4, 5), F(1, 2), timeout=60)
     assert result.verdict(F(1, 100)) is Verdict.UNSAFE and result.witness.error == 0
 
 
 def test_prop_4_1_certifies_an_explicit_epsilon_on_figure4():
     D = uniform_distribution(FIG4)
     reference = rg.uniform_policy(FIG4)
-    p = proposition_4_1(FIG4, D, F(1, 2), reference, timeout=10)
+    p = proposition_4_1(FIG4, D, F(1, 2), reference, timeout=240)
     bounds = return_bounds(FIG4)
     assert p.hypothesis_holds
     assert p.regret_bound == bounds.regret_of_return(expected_return(FIG4, reference)) == F(33, 59)
@@ -227,13 +228,13 @@ def regularised_certificates():
     D = uniform_distribution(FIG4)
     bandit_D = CHATBOT.data
     out = {}
-    r = regularised_certify(FIG4, D, F(3, 5), F(4, 5), F(1, 2), timeout=4)
+    r = regularised_certify(FIG4, D, F(3, 5), F(4, 5), F(1, 2), timeout=60)
     out["mdp-unsafe"] = regularised_certificate(FIG4, D, F(4, 5), r, F(3, 5))
-    r = regularised_certify(CHATBOT.mdp, bandit_D, F(1, 10), F(1, 2), F(1, 2), timeout=4)
+    r = regularised_certify(CHATBOT.mdp, bandit_D, F(1, 10), F(1, 2), F(1, 2), timeout=60)
     out["bandit-unsafe"] = regularised_certificate(CHATBOT.mdp, bandit_D, F(1, 2), r, F(1, 10))
-    r = regularised_certify(FIG4, D, F(1, 5), F(4, 5), F(1, 2), timeout=8)
+    r = regularised_certify(FIG4, D, F(1, 5), F(4, 5), F(1, 2), timeout=300)
     out["mdp-safe"] = regularised_certificate(FIG4, D, F(4, 5), r, F(1, 5))
-    r = regularised_certify(CHATBOT.mdp, bandit_D, F(1, 200), F(1, 2), F(1, 2), timeout=8)
+    r = regularised_certify(CHATBOT.mdp, bandit_D, F(1, 200), F(1, 2), F(1, 2), timeout=300)
     out["bandit-safe"] = regularised_certificate(CHATBOT.mdp, bandit_D, F(1, 2), r, F(1, 200))
     r = regularised_threshold(FIG4, D, F(4, 5), F(1, 2), timeout=3)
     out["mdp-interval"] = regularised_certificate(FIG4, D, F(4, 5), r)
@@ -351,3 +352,74 @@ def test_reference_with_a_zero_is_rejected(regularised_certificates):
     row[actions[0]] = str(F(row[actions[0]]) + F(row[actions[1]]))
     row[actions[1]] = "0"
     assert _status(cert) == "rejected"
+
+
+# -- the command line: policy files, options, JSON -------------------------------------------
+
+POLICY = """\
+format = "rewardcert/policy-1"
+
+[policy.s]
+a1 = "1/2"
+a2 = "1/4"
+a3 = "1/4"
+"""
+
+
+@pytest.mark.parametrize("text, where, fragment", [
+    (POLICY.replace('a3 = "1/4"', 'a3 = "1/5"'), "[policy.s]", "sum to 19/20"),
+    (POLICY.replace('a3 = "1/4"', 'a3 = 0.25'), "[policy.s] a3", "floating-point"),
+    (POLICY.replace('a3 = "1/4"', 'a4 = "1/4"'), "[policy.s] a4", "unknown action"),
+    (POLICY.replace('[policy.s]', '[policy.t]'), "[policy] t", "unknown state"),
+    (POLICY.replace('rewardcert/policy-1', 'rewardcert/data-1'), "format", "expected 'rewardcert/policy-1'"),
+    (POLICY.replace('a1 = "1/2"', 'a1 = "3/4"').replace('a3 = "1/4"', 'a3 = "0"'), "[policy.s] a3",
+     "positive probability"),
+    (POLICY + 'extra = 1\n', "[policy.s] extra", "unknown action"),
+])
+def test_bad_policy_files_exit_2_naming_the_entry(tmp_path, capsys, text, where, fragment):
+    from rewardcert.cli import main
+    path = tmp_path / "ref.toml"
+    path.write_text(text)
+    code = main(["certify", str(EXAMPLES / "figure4.toml"), "--data", "uniform", "--epsilon", "1/5",
+                 "--regret", "4/5", "--lambda", "1/2", "--reference", str(path)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert str(path) in err and where in err and fragment in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv, fragment", [
+    (["--lambda", "0"], "lambda = 0 must be > 0"),
+    (["--lambda", "1/2", "--reference", "missing.toml"], "cannot read file"),
+    (["--reference", "uniform"], "--reference needs --lambda"),
+])
+def test_bad_regularisation_options_exit_2(capsys, argv, fragment):
+    from rewardcert.cli import main
+    code = main(["certify", str(EXAMPLES / "figure4.toml"), "--data", "uniform", "--epsilon", "1/5",
+                 "--regret", "4/5", *argv])
+    err = capsys.readouterr().err
+    assert code == 2 and fragment in err, err
+
+
+def test_certify_and_threshold_json(tmp_path, capsys):
+    from rewardcert.cli import main
+    policy = tmp_path / "ref.toml"
+    policy.write_text(POLICY)
+    out = tmp_path / "c.json"
+    code = main(["certify", str(EXAMPLES / "figure4.toml"), "--data", "uniform", "--epsilon", "7/10",
+                 "--regret", "4/5", "--lambda", "1/2", "--reference", str(policy), "--timeout", "4",
+                 "--json", "--out", str(out)])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1 and doc["verdict"] == "unsafe"
+    assert set(doc["critical_error"]) == {"lower", "upper"} and "/" in doc["critical_error"]["upper"]
+    reward = doc["witness"]["reward"]
+    assert set(reward["s"]) == {"a1", "a2", "a3"}
+    assert F(doc["critical_error"]["upper"]) <= F(7, 10)
+    assert checker.check_file(str(out))[0] == "verified"
+    # The witness's regret, recomputed at 70 digits with this reference policy, is >= L.
+    witness = tuple(F(reward["s"][a]) for a in ("a1", "a2", "a3"))
+    assert _independent_regret(FIG4, witness, F(1, 2), ((F(1, 2), F(1, 4), F(1, 4)),)) >= mpmath.mpf(4) / 5
+    code = main(["threshold", str(EXAMPLES / "figure4.toml"), "--data", "uniform", "--regret", "4/5",
+                 "--lambda", "1/2", "--timeout", "2", "--json"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code in (0, 3) and doc["complete"] is (code == 0)
+    assert F(doc["critical_error"]["lower"]) <= F(doc["critical_error"]["upper"])

@@ -62,7 +62,8 @@ def _witness_lines(mdp, data, result: RegularisedResult) -> list[str]:
         rows.append((state, action, format_rational(r), f"{float(rh):.6g}" if rh != r else format_rational(rh),
                      format_rational(data[x]), f"{float(pi):.4g}"))
     return (table(rows, ("state", "action", "R", "R^", "D", "pi^(a|s)"))
-            + [f"regularised optimum's regret under R: in {w.regret.text()} (>= L, rigorous)",
+            + [f"regularised optimum's regret under R: in {w.regret.text(12)} (>= L, rigorous; "
+               "exact R^ in --json and the certificate)",
                f"error E_D|R^-R| / range R = {format_rational(w.error)} (~ {float(w.error):.6g}), found by: {w.kind}"])
 
 
