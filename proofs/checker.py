@@ -623,13 +623,9 @@ def stochastic_policy(inst: Instance, table, rule: str, where: str) -> list[list
     return rows
 
 
-def stochastic_values(inst: Instance, policy: list[list[Fraction]], reward) -> list[Fraction]:
-    """``V^π = (I − γP_π)^{-1} R_π`` for a stochastic ``π``, by exact elimination."""
+def _bellman_rows(inst: Instance, policy: list[list[Fraction]]) -> list[list[Fraction]]:
+    """The matrix ``I − γP_π`` of a stochastic ``π`` as rows."""
     n, m = inst.n, inst.m
-    rhs = [sum((policy[s][a] * reward[s * m + a] for a in range(m) if policy[s][a]), Fraction(0))
-           for s in range(n)]
-    if inst.gamma == 0:
-        return rhs
     rows = []
     for s in range(n):
         row = [Fraction(0)] * n
@@ -638,7 +634,30 @@ def stochastic_values(inst: Instance, policy: list[list[Fraction]], reward) -> l
             if policy[s][a]:
                 for t, gp in inst.succ[s * m + a]:
                     row[t] -= policy[s][a] * gp
-        rows.append(row + [rhs[s]])
+        rows.append(row)
+    return rows
+
+
+def stochastic_values(inst: Instance, policy: list[list[Fraction]], reward) -> list[Fraction]:
+    """``V^π = (I − γP_π)^{-1} R_π`` for a stochastic ``π``, by exact elimination."""
+    n, m = inst.n, inst.m
+    rhs = [sum((policy[s][a] * reward[s * m + a] for a in range(m) if policy[s][a]), Fraction(0))
+           for s in range(n)]
+    if inst.gamma == 0:
+        return rhs
+    return _eliminate(_bellman_rows(inst, policy), rhs)
+
+
+def stochastic_occupancy(inst: Instance, policy: list[list[Fraction]]) -> list[Fraction]:
+    """``d^π`` with ``(I − γP_π)^T d = μ0`` (total mass ``1/(1−γ)``)."""
+    rows = _bellman_rows(inst, policy)
+    transposed = [[rows[r][c] for r in range(inst.n)] for c in range(inst.n)]
+    return _eliminate(transposed, list(inst.mu0))
+
+
+def _eliminate(matrix: list[list[Fraction]], rhs: list[Fraction]) -> list[Fraction]:
+    n = len(matrix)
+    rows = [list(row) + [b] for row, b in zip(matrix, rhs)]
     for col in range(n):
         pivot = next((r for r in range(col, n) if rows[r][col] != 0), None)
         require(pivot is not None, "internal", "singular Bellman system")
@@ -747,6 +766,12 @@ def return_bounds_of_box(inst: Instance, reg: Regularisation, lower, upper, comp
     spill = inst.gamma / (1 - inst.gamma)
     j_lo = base + sum(p * v for p, v in zip(inst.mu0, mins)) + spill * min(mins)
     j_hi = base + sum(p * v for p, v in zip(inst.mu0, maxs)) + spill * max(maxs)
+    if inst.gamma:
+        occ = stochastic_occupancy(inst, comparison)
+        drift = spill * sum((occ[s] * sum((max(upper[s * m + a] - comparison[s][a], comparison[s][a] - lower[s * m + a])
+                                           for a in range(m)), Fraction(0)) for s in range(inst.n)), Fraction(0))
+        j_lo = max(j_lo, base + sum(d * v for d, v in zip(occ, mins)) - drift * max(abs(v) for v in mins))
+        j_hi = min(j_hi, base + sum(d * v for d, v in zip(occ, maxs)) + drift * max(abs(v) for v in maxs))
     return j_lo, j_hi
 
 

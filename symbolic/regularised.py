@@ -304,8 +304,9 @@ def _distance(problem: _Problem, lo: Sequence[Fraction], hi: Sequence[Fraction])
     return total
 
 
-def _bound_box(problem: _Problem, lo: Vector, hi: Vector) -> BoxLeaf | None:
-    """A ``bound`` leaf if the rigorous lower bound on ``J_R(π̂)`` over the box clears ``thr``."""
+def _bound_box(problem: _Problem, lo: Vector, hi: Vector, weights: list | None = None) -> BoxLeaf | None:
+    """A ``bound`` leaf if the rigorous lower bound on ``J_R(π̂)`` over the box clears ``thr``.
+    ``weights``, if given, receives the upper ends of the policy box (they guide the split)."""
     mdp = problem.mdp
     if mdp.gamma:
         soft_low = rg.soft_box(mdp, lo, problem.lam, problem.reference)
@@ -318,6 +319,8 @@ def _bound_box(problem: _Problem, lo: Vector, hi: Vector) -> BoxLeaf | None:
         soft_low = soft_high = None
         q_lo, q_hi = lo, hi
     lower, upper = rg.policy_box(mdp, problem.lam, problem.reference, q_lo, q_hi)
+    if weights is not None:
+        weights[:] = [float(u) for u in upper]
     if sum(lower) > mdp.n_states or any(l > u for l, u in zip(lower, upper)):
         return None
     comparison = rg.comparison_policy(mdp, lower, upper) if mdp.gamma else problem.reference
@@ -334,9 +337,12 @@ def _root_box(problem: _Problem, epsilon: Fraction) -> tuple[Vector, Vector]:
             tuple(r + w for r, w in zip(problem.mdp.reward, spread)))
 
 
-def _split_coordinate(problem: _Problem, lo: Vector, hi: Vector) -> int:
-    """The widest coordinate, measured in units of λ (where π̂ moves by a factor e)."""
-    return max(range(len(lo)), key=lambda x: hi[x] - lo[x])
+def _split_coordinate(problem: _Problem, lo: Vector, hi: Vector, weights: Sequence[float]) -> int:
+    """The coordinate whose width matters most: width times the largest probability the
+    regularised optimum may give the pair (a pair it never plays barely moves ``J``)."""
+    if not weights:
+        return max(range(len(lo)), key=lambda x: hi[x] - lo[x])
+    return max(range(len(lo)), key=lambda x: float(hi[x] - lo[x]) * (weights[x] + 1e-6))
 
 
 def box_search(problem: _Problem, root_epsilon: Fraction, target: Fraction | None, *, deadline: float,
@@ -367,11 +373,12 @@ def box_search(problem: _Problem, root_epsilon: Fraction, target: Fraction | Non
             break                                      # the interval is as narrow as asked
         heapq.heappop(heap)
         boxes += 1
-        leaf = _bound_box(problem, lo, hi)
+        weights: list = []
+        leaf = _bound_box(problem, lo, hi, weights)
         if leaf is not None:
             nodes[node_id] = ["leaf", leaf]
             continue
-        x = _split_coordinate(problem, lo, hi)
+        x = _split_coordinate(problem, lo, hi, weights)
         at = (lo[x] + hi[x]) / 2
         at = _short_between(lo[x], hi[x], at)
         low_hi = hi[:x] + (at,) + hi[x + 1:]

@@ -304,6 +304,18 @@ def return_enclosure(mdp: MDP, lower: Sequence[Fraction], upper: Sequence[Fracti
     spill = mdp.gamma / (1 - mdp.gamma)
     j_lo = base + sum(p * v for p, v in zip(mdp.initial, mins)) + spill * min(mins)
     j_hi = base + sum(p * v for p, v in zip(mdp.initial, maxs)) + spill * max(maxs)
+    if mdp.gamma:
+        # Second bound: weight by π̃'s own occupancy d̃ and pay for ‖d^π − d̃‖₁ ≤ γ/(1−γ) Σ_s d̃(s) δ_s,
+        # with δ_s the largest ‖π(·|s) − π̃(·|s)‖₁ over the box (second order in the box width).
+        occ = state_occupancy(mdp, comparison)
+        drift = Fraction(0)
+        for s in range(mdp.n_states):
+            delta = sum((max(upper[s * m + a] - comparison[s][a], comparison[s][a] - lower[s * m + a])
+                         for a in range(m)), Fraction(0))
+            drift += occ[s] * delta
+        drift *= spill
+        j_lo = max(j_lo, base + sum(d * v for d, v in zip(occ, mins)) - drift * max(abs(v) for v in mins))
+        j_hi = min(j_hi, base + sum(d * v for d, v in zip(occ, maxs)) + drift * max(abs(v) for v in maxs))
     return Enclosure(j_lo, j_hi)
 
 

@@ -99,8 +99,12 @@ def run_certify(args: argparse.Namespace, loaded, data) -> int:
                     "witness": _witness_json(mdp, result) if verdict is Verdict.UNSAFE else None,
                     "certificate": path})
     else:
-        out = [_header(mdp, loaded, args, args.epsilon),
-               f"regularised critical error eps*_lambda(D) in {_interval_text(result)}"]
+        if verdict is Verdict.UNSAFE:
+            bound = (f"regularised critical error eps*_lambda(D) <= {float(result.upper):.6g} "
+                     f"(= {format_rational(result.upper)}, the error of the verified witness below)")
+        else:
+            bound = f"regularised critical error eps*_lambda(D) in {_interval_text(result)}"
+        out = [_header(mdp, loaded, args, args.epsilon), bound]
         if verdict is Verdict.SAFE:
             out.append("verdict: SAFE - every reward model within error epsilon on D gives a regularised "
                        "optimum with regret < L (rigorous enclosures)")
