@@ -595,6 +595,64 @@ def log_bounds(x: Fraction) -> tuple[Fraction, Fraction]:
     return _down(lo), _up(hi)
 
 
+def _imul(a: tuple, b: tuple) -> tuple[Fraction, Fraction]:
+    products = [x * y for x in a for y in b]
+    return _down(min(products)), _up(max(products))
+
+
+def _softplus_bounds(x: Fraction) -> tuple[Fraction, Fraction]:
+    """log(1 + e^x) = max(x, 0) + log(1 + e^(-|x|)), with exp of a non-positive number only."""
+    lo, hi = exp_bounds(-abs(x))
+    log_lo, log_hi = log_bounds(1 + lo)[0], log_bounds(1 + hi)[1]
+    top = max(x, Fraction(0))
+    return top + log_lo, top + log_hi
+
+
+def _pair_kl_upper(u: Fraction, v: Fraction) -> Fraction:
+    """Upper bound on KL(Bern(σ(u)) ‖ Bern(σ(v))) = σ(u)(sp(−v) − sp(−u)) + σ(−u)(sp(v) − sp(u))."""
+    e_lo, e_hi = exp_bounds(-abs(u))
+    big = (_down(1 / (1 + e_hi)), _up(1 / (1 + e_lo)))          # σ(|u|)
+    small = (_down(e_lo / (1 + e_lo)), _up(e_hi / (1 + e_hi)))   # σ(−|u|)
+    p, q = (big, small) if u >= 0 else (small, big)
+    a_lo, a_hi = _softplus_bounds(-v)
+    b_lo, b_hi = _softplus_bounds(-u)
+    c_lo, c_hi = _softplus_bounds(v)
+    d_lo, d_hi = _softplus_bounds(u)
+    first = _imul(p, (a_lo - b_hi, a_hi - b_lo))
+    second = _imul(q, (c_lo - d_hi, c_hi - d_lo))
+    return first[1] + second[1]
+
+
+def check_preference_error(inst: Instance, reg, reward_model, epsilon: Fraction) -> None:
+    """Rule ``reg-preference-error``: E_{s∼μ0, a1,a2∼π_ref} KL(p_R ‖ p_R̂) <= ε range R (Def C.27)."""
+    m = inst.m
+    total = Fraction(0)
+    for s in range(inst.n):
+        if not inst.mu0[s]:
+            continue
+        for a1 in range(m):
+            for a2 in range(m):
+                x1, x2 = s * m + a1, s * m + a2
+                u = inst.reward[x1] - inst.reward[x2]
+                v = reward_model[x1] - reward_model[x2]
+                if a1 == a2 or u == v:
+                    continue
+                total += inst.mu0[s] * reg.reference[s][a1] * reg.reference[s][a2] * _pair_kl_upper(u, v)
+                total = _up(total)
+    require(total <= epsilon * inst.range_reward, "reg-preference-error",
+            f"the preference error may be {float(total):.6g}, above epsilon * range R = "
+            f"{float(epsilon * inst.range_reward):.6g}")
+
+
+def check_reference_data(inst: Instance, reg) -> None:
+    """Rule ``reg-preference-data``: a bandit, and D = D^ref, D(s,a) = μ0(s) π_ref(a|s), exactly."""
+    require(inst.gamma == 0, "reg-preference-data", "the preference error is defined for bandits (gamma = 0)")
+    for x, d in enumerate(inst.data):
+        s, a = divmod(x, inst.m)
+        require(d == inst.mu0[s] * reg.reference[s][a], "reg-preference-data",
+                f"D at {inst_pair(inst, x)} is not mu0(s) * pi_ref(a|s)")
+
+
 class Regularisation:
     """``instance.regularisation``: lambda and the full-support reference policy."""
 
@@ -783,14 +841,17 @@ def comparison_policy(inst: Instance, reg: Regularisation, evidence: dict):
 
 
 def check_regularised_witness(inst: Instance, reg: Regularisation, evidence: dict, epsilon: Fraction,
-                              threshold: Fraction) -> None:
+                              threshold: Fraction, preference: bool = False) -> None:
     """Rules ``reg-witness-error``, ``reg-fixed-point``, ``reg-policy-box``, ``reg-regret``."""
     witness = obj(evidence.get("witness"), "reg-witness-error", "evidence.witness")
     require(set(witness) == {"reward"}, "reg-witness-error", "a regularised witness has exactly reward")
     reward_model = inst.pair_table(witness["reward"], "reg-witness-error", "evidence.witness.reward", complete=True)
     error = sum((d * abs(rh - r) for d, rh, r in zip(inst.data, reward_model, inst.reward) if d), Fraction(0))
-    require(error <= epsilon * inst.range_reward, "reg-witness-error",
-            f"E_D|R^-R| = {error} exceeds epsilon * range R = {epsilon * inst.range_reward}")
+    if preference:
+        check_preference_error(inst, reg, reward_model, epsilon)
+    else:
+        require(error <= epsilon * inst.range_reward, "reg-witness-error",
+                f"E_D|R^-R| = {error} exceeds epsilon * range R = {epsilon * inst.range_reward}")
     if inst.gamma == 0:
         require("soft_box" not in evidence, "reg-fixed-point", "no soft box is needed when gamma = 0")
         q_lo = q_hi = reward_model
@@ -869,6 +930,14 @@ def check_regularised(inst: Instance, document: dict, evidence: dict, verdict: s
     """The three regularised verdicts (docs/certificate-format.md §6.3)."""
     instance = document["instance"]
     reg = Regularisation(inst, instance.get("regularisation"))
+    measure = instance.get("error", "absolute")
+    require(measure in ("absolute", "preference"), "reg-instance",
+            "instance.error must be 'absolute' or 'preference'")
+    preference = measure == "preference"
+    if preference:
+        check_reference_data(inst, reg)
+        require(verdict != "regularised-safe", "reg-preference-error",
+                "this version has no safe-side proof for the preference error")
     allowed = {"optimal_policy", "pessimal_policy", "witness", "soft_box", "comparison_policy", "box_tree",
                "box_radius"}
     keys_within(evidence, allowed, "evidence", "evidence")
@@ -884,10 +953,12 @@ def check_regularised(inst: Instance, document: dict, evidence: dict, verdict: s
             require(upper is None, "degenerate", "every policy has the same return: the critical error is inf")
             return facts
         if upper is not None:
-            check_regularised_witness(inst, reg, evidence, upper, threshold)
+            check_regularised_witness(inst, reg, evidence, upper, threshold, preference)
         else:
             require("witness" not in evidence, "reg-interval", "an infinite upper end has no witness")
         if lower > 0:
+            require(not preference, "reg-preference-error",
+                    "this version has no safe-side proof for the preference error: the lower end must be 0")
             require("box_radius" in evidence, "reg-interval", "a positive lower end needs box_radius")
             root = rational(evidence["box_radius"], "reg-interval", "evidence.box_radius")
             require(lower <= root, "reg-interval", "box_radius must be >= the lower end")
@@ -899,7 +970,7 @@ def check_regularised(inst: Instance, document: dict, evidence: dict, verdict: s
                 "every policy has the same return, so none has regret >= L")
         return facts
     if verdict == "regularised-unsafe":
-        check_regularised_witness(inst, reg, evidence, inst.epsilon, threshold)
+        check_regularised_witness(inst, reg, evidence, inst.epsilon, threshold, preference)
         return facts
     facts.update(check_box_tree(inst, reg, evidence.get("box_tree"), inst.epsilon,
                                 inst.epsilon * inst.range_reward, threshold))

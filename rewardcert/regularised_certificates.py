@@ -25,6 +25,7 @@ def _instance(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction, result
         "regularisation": {"lambda": format_rational(result.lam),
                            "reference": policy_table(mdp, result.reference),
                            "regulariser": "occupancy-kl"},
+        **({"error": "preference"} if result.error_measure == "preference" else {}),
     }
 
 

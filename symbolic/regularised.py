@@ -81,6 +81,7 @@ class RegularisedResult:
     tree: BoxTree | None              # proves the lower end (when lower > 0)
     complete: bool                    # the interval reached the requested width
     stats: dict = field(default_factory=dict)
+    error_measure: str = "absolute"   # P1: "absolute" (E_D|R^ - R|) or "preference" (Def C.27, D = D^ref)
 
     def verdict(self, epsilon: Fraction) -> Verdict:
         if self.upper is not None and epsilon >= self.upper:

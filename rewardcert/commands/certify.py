@@ -148,10 +148,10 @@ def _critical_line(result: ThresholdResult) -> str:
 @command("certify", "decide whether D is safe for error eps and regret bound L, with a certificate",
          lambda p: _instance_arguments(p, epsilon=True))
 def run_certify(args: argparse.Namespace) -> int:
-    loaded, data = load_instance(args)
-    if args.lam is not None:
+    if args.lam is not None or args.error != "absolute" or args.data == "reference":
         from . import regularised
-        return regularised.run_certify(args, loaded, data)
+        return regularised.run_certify(args)
+    loaded, data = load_instance(args)
     mdp = loaded.mdp
     result = _search(args, mdp, data)
     verdict = result.verdict(args.epsilon)
@@ -198,10 +198,10 @@ def run_certify(args: argparse.Namespace) -> int:
 @command("threshold", "compute the critical error eps*(D) exactly, with its witness and a certificate",
          lambda p: _instance_arguments(p, epsilon=False))
 def run_threshold(args: argparse.Namespace) -> int:
-    loaded, data = load_instance(args)
-    if args.lam is not None:
+    if args.lam is not None or args.error != "absolute" or args.data == "reference":
         from . import regularised
-        return regularised.run_threshold(args, loaded, data)
+        return regularised.run_threshold(args)
+    loaded, data = load_instance(args)
     mdp = loaded.mdp
     result = _search(args, mdp, data)
     certificate_path = None

@@ -22,6 +22,36 @@ def add_regularisation_arguments(p: argparse.ArgumentParser) -> None:
                         "(safe, unsafe, unknown with a verified interval)")
     p.add_argument("--reference", metavar="REF",
                    help="with --lambda: the reference policy, a rewardcert/policy-1 file or 'uniform' (default)")
+    if p.prog.split()[-1] in ("certify", "threshold"):
+        p.add_argument("--error", choices=("absolute", "preference"), default="absolute",
+                       help="P1's error measure: 'absolute' E_D|R^-R| (default) or 'preference', the "
+                            "Bradley-Terry KL of Def C.27 on D^ref (bandits, with --lambda and --data reference)")
+
+
+def load_regularised_instance(args: argparse.Namespace):
+    """The model, the reference policy and the data, with ``--data reference`` meaning
+    ``D^ref(s,a) = μ(s) π_ref(a|s)`` (μ the model's initial distribution)."""
+    from symbolic.errors import ModelError
+    from symbolic.io import load_model, resolve_data
+    from symbolic.rlhf import check_bandit, reference_data
+    from . import check_parameters
+    check_parameters(args)
+    if args.lam is None:
+        flag = "--error preference" if args.error == "preference" else "--data reference"
+        raise ModelError(f"{flag} needs --lambda (RLHF optimises with a KL penalty towards pi_ref)", entry=flag)
+    loaded = load_model(args.model)
+    mdp = loaded.mdp
+    reference = resolve_reference(args.reference, mdp)
+    if args.error == "preference":
+        if args.data != "reference":
+            raise ModelError("the preference error is defined on D^ref = mu pi_ref only (Def C.27): "
+                             "pass --data reference", entry="--data")
+        try:
+            check_bandit(mdp)
+        except ModelError as exc:
+            raise exc.located(file=loaded.path) from None
+    data = reference_data(mdp, reference) if args.data == "reference" else resolve_data(args.data, loaded)
+    return loaded, reference, data
 
 
 def _progress(message: str) -> None:
@@ -64,14 +94,19 @@ def _witness_lines(mdp, data, result: RegularisedResult) -> list[str]:
     return (table(rows, ("state", "action", "R", "R^", "D", "pi^(a|s)"))
             + [f"regularised optimum's regret under R: in {w.regret.text(12)} (>= L, rigorous; "
                "exact R^ in --json and the certificate)",
-               f"error E_D|R^-R| / range R = {format_rational(w.error)} (~ {float(w.error):.6g}), found by: {w.kind}"])
+               (f"preference error E KL(p_R || p_R^) / range R <= {format_rational(w.error)} (~ {float(w.error):.6g}, "
+                "a rigorous upper bound)" if result.error_measure == "preference" else
+                f"error E_D|R^-R| / range R = {format_rational(w.error)} (~ {float(w.error):.6g})")
+               + f", found by: {w.kind}"])
 
 
 def _header(mdp, loaded, args, epsilon) -> str:
     eps = f"epsilon = {format_rational(epsilon)}, " if epsilon is not None else ""
     ref = args.reference or "uniform"
+    measure = ("preference error (Def C.27) on D^ref" if args.error == "preference" else
+               "absolute error on D^ref" if args.data == "reference" else "absolute error")
     return (f"{mdp.name or loaded.path}: {eps}L = {format_rational(args.regret)}, "
-            f"lambda = {format_rational(args.lam)}, reference = {ref} (KL-regularised, SPEC §5)")
+            f"lambda = {format_rational(args.lam)}, reference = {ref}, {measure} (KL-regularised, SPEC §5)")
 
 
 def _write(args, mdp, data, result, epsilon) -> str | None:
@@ -83,12 +118,16 @@ def _write(args, mdp, data, result, epsilon) -> str | None:
     return args.out
 
 
-def run_certify(args: argparse.Namespace, loaded, data) -> int:
+def run_certify(args: argparse.Namespace) -> int:
+    loaded, reference, data = load_regularised_instance(args)
     mdp = loaded.mdp
-    reference = resolve_reference(args.reference, mdp)
     timeout = args.timeout or DEFAULT_TIMEOUT
-    result = regularised_certify(mdp, data, args.epsilon, args.regret, args.lam, reference, timeout=timeout,
-                                 progress=_progress)
+    if args.error == "preference":
+        from symbolic.rlhf import rlhf_certify
+        result = rlhf_certify(mdp, args.epsilon, args.regret, args.lam, reference, timeout=timeout)
+    else:
+        result = regularised_certify(mdp, data, args.epsilon, args.regret, args.lam, reference, timeout=timeout,
+                                     progress=_progress)
     verdict = result.verdict(args.epsilon)
     path = _write(args, mdp, data, result, args.epsilon) if verdict is not Verdict.UNKNOWN else None
     if args.json:
@@ -113,8 +152,10 @@ def run_certify(args: argparse.Namespace, loaded, data) -> int:
                        "regularised optimum has regret >= L:")
             out += ["  " + line for line in _witness_lines(mdp, data, result)]
         else:
-            reason = "D gives zero mass to some pair, so the reward models are unbounded there" \
-                if any(d == 0 for d in data) else "the search ran out of time (raise --timeout)"
+            reason = ("no safe-side proof exists yet for the preference error (docs/rlhf.md), and no witness "
+                      "within epsilon was found" if result.error_measure == "preference" else
+                      "D gives zero mass to some pair, so the reward models are unbounded there"
+                      if any(d == 0 for d in data) else "the search ran out of time (raise --timeout)")
             out.append(f"verdict: UNKNOWN - neither side was proved: {reason}")
         if path:
             out.append(f"certificate: {path} (verified by proofs/checker.py)")
@@ -124,12 +165,16 @@ def run_certify(args: argparse.Namespace, loaded, data) -> int:
     return {Verdict.SAFE: EXIT_OK, Verdict.UNSAFE: EXIT_UNSAFE, Verdict.UNKNOWN: EXIT_UNKNOWN}[verdict]
 
 
-def run_threshold(args: argparse.Namespace, loaded, data) -> int:
+def run_threshold(args: argparse.Namespace) -> int:
+    loaded, reference, data = load_regularised_instance(args)
     mdp = loaded.mdp
-    reference = resolve_reference(args.reference, mdp)
     timeout = args.timeout or DEFAULT_TIMEOUT
-    result = regularised_threshold(mdp, data, args.regret, args.lam, reference, timeout=timeout,
-                                   progress=_progress)
+    if args.error == "preference":
+        from symbolic.rlhf import rlhf_threshold
+        result = rlhf_threshold(mdp, args.regret, args.lam, reference, timeout=min(timeout, 30.0))
+    else:
+        result = regularised_threshold(mdp, data, args.regret, args.lam, reference, timeout=timeout,
+                                       progress=_progress)
     path = _write(args, mdp, data, result, None)
     if args.json:
         print_json({"model": mdp.name or loaded.path, "regret_bound": format_rational(args.regret),
@@ -142,8 +187,11 @@ def run_threshold(args: argparse.Namespace, loaded, data) -> int:
         if result.upper is not None and result.upper:
             width = (result.upper - result.lower) / result.upper
             out.append(f"relative width (upper - lower) / upper = {float(width):.3g}"
-                       + ("" if result.complete else " (not narrowed to 1%: raise --timeout)"))
-        if result.lower == 0 and any(d == 0 for d in data) and result.upper != 0:
+                       + ("" if result.complete or result.error_measure == "preference"
+                          else " (not narrowed to 1%: raise --timeout)"))
+        if result.error_measure == "preference" and result.upper != 0:
+            out.append("lower end 0: there is no safe-side proof for the preference error yet (docs/rlhf.md)")
+        elif result.lower == 0 and any(d == 0 for d in data) and result.upper != 0:
             out.append("lower end 0: D gives zero mass to some pair, where reward models are unbounded")
         if result.witness is not None:
             out.append("cheapest verified witness:")
