@@ -19,7 +19,10 @@ from symbolic.io import load_model
 from symbolic.model import MDP, uniform_distribution
 from symbolic.regularised import regularised_certify, regularised_threshold
 from symbolic.regularised_paper import proposition_4_1, theorem_4_2
+from symbolic.policyfile import load_policy
+from symbolic.regularised import RegularisedResult
 from symbolic.rigorous import uniform_policy
+from symbolic.rlhf import preference_problem, rlhf_theorem
 
 from .certificates import check_certificate_document
 from .instances import EXAMPLES, INSTANCES, render
@@ -89,7 +92,39 @@ def instances() -> tuple[dict[str, dict], str]:
         result = replace(result, upper=witness.error, witness=witness, lower=Fraction(0), tree=None)
         out[f"theorem-4.2-{label}-unsafe.json"] = regularised_certificate(mdp, data, L, result, eps)
     notes.append("")
+
+    # Theorem 6.1 (Thm C.32) on three bandits, preference error on D^ref.
+    notes += ["## Theorem 6.1 (RLHF, preference error on D^ref)", "",
+              "| bandit | eps | L | lambda | printed hypothesis | without constant rows | Lemma C.30 witness KL / range R | regret | cheapest witness KL / range R |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for label, mdp, reference, eps, L, lam in rlhf_cases():
+        th = rlhf_theorem(mdp, eps, L, lam, reference, search_seconds=10)
+        problem = preference_problem(mdp, L, lam, reference)
+        witness = problem.verify(th.witness, "Lemma C.30") if th.conclusion_verified else th.cheapest
+        notes.append(f"| {label} | {eps} | {L} | {lam} | {th.hypothesis} | {th.hypothesis_without_constant_rows} | "
+                     f"{th.witness_error.text() if th.witness_error else '-'} | "
+                     f"{th.witness_regret.text() if th.witness_regret else '-'} | "
+                     f"{float(th.cheapest.error):.6g} ({th.cheapest.kind}) |")
+        result = RegularisedResult(problem.lam, problem.reference, problem.bounds, Fraction(0), witness.error,
+                                   witness, None, True, {}, "preference")
+        out[f"theorem-6.1-{label}-unsafe.json"] = regularised_certificate(mdp, problem.data, L, result, eps)
+    notes.append("")
     return out, "\n".join(notes)
+
+
+def rlhf_cases():
+    bandit = load_model(EXAMPLES / "rlhf-bandit.toml").mdp
+    reference = load_policy(EXAMPLES / "rlhf-reference.toml", bandit)
+    m = bandit.n_actions
+    with_chat = MDP(bandit.states + ("chat",), bandit.actions, Fraction(0),
+                    (Fraction(3, 5), Fraction(1, 5), Fraction(1, 5)), bandit.reward + (Fraction(1, 2),) * m, None,
+                    name="rlhf-bandit with a constant row")
+    chatbot = load_model(EXAMPLES / "chatbot.toml").mdp
+    return [("rlhf-bandit", bandit, reference, Fraction(1, 10), Fraction(1, 2), Fraction(1)),
+            ("chatbot-uniform-reference", chatbot, uniform_policy(chatbot), Fraction(1, 2), Fraction(1, 2),
+             Fraction(1, 2)),
+            ("rlhf-bandit-constant-row", with_chat, reference + (tuple([Fraction(1, m)] * m),), Fraction(1, 10),
+             Fraction(1, 2), Fraction(1))]
 
 
 def main(argv=None) -> int:

@@ -99,3 +99,65 @@ def regularised_checks(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, re
                                    "D(supp D^pi*) <= eps/(1 + C) => D unsafe for (eps, L, lambda, omega)",
                                    hyp, v.hypothesis, conclusion, f"engine at eps: {truth}{cheapest}", agrees))
     return checks, constants
+
+
+def theorem_d11_check(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction) -> TheoremCheck:
+    """Thm D.11's first two claims on the exact engine's λ = 0 witness, decided by squaring."""
+    from symbolic.bounds import theorem_d11
+    from symbolic.evaluation import expected_return
+    from symbolic.safety import critical_epsilon
+    bounds = return_bounds(mdp)
+    result = critical_epsilon(mdp, data, regret_bound, bounds=bounds)
+    statement = "an optimal policy of R^ has Reg <= sqrt2 ||R - R^||_2 / ((1-gamma) range J)"
+    if result.witness is None:
+        return TheoremCheck("Theorem D.11", statement, "no witness (no policy has regret >= L)", False,
+                            "no conclusion", "-", None)
+    regret = bounds.regret_of_return(expected_return(mdp, result.witness.policy))
+    d11 = theorem_d11(mdp, result.witness.reward, regret, bounds)
+    return TheoremCheck(
+        "Theorem D.11", statement, "the exact engine's witness at eps*(D): its policy is optimal for R^", True,
+        "Reg^2 (1-gamma)^2 range J^2 <= 2 ||R - R^||^2",
+        f"{format_rational(d11.left)} {'<=' if d11.holds else '>'} {format_rational(d11.right)} (exact)",
+        d11.holds)
+
+
+def rlhf_checks(mdp: MDP, epsilon: Fraction, regret_bound: Fraction, lam: Fraction,
+                reference: StochasticPolicy) -> tuple[list[TheoremCheck], dict]:
+    """Thm 6.1 (C.32) and Props C.31, C.33 on a bandit, with D = D^ref."""
+    from symbolic.rlhf import rlhf_theorem
+    checks, constants = [], {}
+    for variant in ("Theorem 6.1", "Proposition C.31", "Proposition C.33"):
+        th = rlhf_theorem(mdp, epsilon, regret_bound, lam, reference, variant=variant, search_seconds=5.0)
+        measure = "mean absolute error" if variant == "Proposition C.33" else "preference KL"
+        per_state = "; ".join(
+            f"{mdp.states[c.state]}: " + ("constant row" if c.constant_row else
+                                         "no action below R_L" if c.action is None else
+                                         f"a_s = {mdp.actions[c.action]}, bound {c.bound.text()}, "
+                                         f"{'holds' if c.holds else 'fails' if c.holds is False else 'undecided'}")
+            for c in th.conditions)
+        if th.hypothesis:
+            agrees = True if th.conclusion_verified else None
+            conclusion = ("D^ref unsafe; Lemma C.30's witness verified" if th.conclusion_verified else
+                          "D^ref unsafe; Lemma C.30's witness does not verify (not a counterexample)")
+        else:
+            agrees = None
+            conclusion = "no conclusion" + (
+                " (the printed hypothesis fails only on constant rows, which need no a_s)"
+                if th.hypothesis_without_constant_rows else "")
+        cheapest = "-" if th.cheapest is None else (
+            f"cheapest witness found: {measure} / range R = {float(th.cheapest.error):.6g} ({th.cheapest.kind})")
+        truth = (f"witness {measure} / range R in {th.witness_error.text()} against eps = {format_rational(epsilon)}, "
+                 f"regret in {th.witness_regret.text()}; " if th.witness_error else "") + cheapest
+        checks.append(TheoremCheck(variant, f"{measure} on D^ref: small pi_ref(a_s|s) => D^ref unsafe",
+                                   per_state, th.hypothesis, conclusion, truth, agrees))
+        constants[variant] = {
+            "hypothesis": th.hypothesis, "hypothesis_without_constant_rows": th.hypothesis_without_constant_rows,
+            "states": [{"state": mdp.states[c.state], "constant_row": c.constant_row,
+                        "action": None if c.action is None else mdp.actions[c.action],
+                        "R_L": format_rational(c.threshold), "bound": _interval(c.bound), "holds": c.holds,
+                        "c_s": None if c.level is None else format_rational(c.level),
+                        "lemma_c30_bound": _interval(c.lemma_bound)} for c in th.conditions],
+            "witness_error": _interval(th.witness_error), "witness_regret": _interval(th.witness_regret),
+            "conclusion_verified": th.conclusion_verified,
+            "cheapest_witness_error": None if th.cheapest is None else format_rational(th.cheapest.error)}
+    return checks, constants

@@ -96,3 +96,23 @@ def proposition_3_2(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     min_d = min(data)
     q = Fraction(0) if range_r == 0 else (1 - mdp.gamma) * bounds.range / range_r * min_d * regret_bound
     return Proposition32(q, mdp.gamma, bounds.range, range_r, min_d, regret_bound)
+
+
+@dataclass(frozen=True)
+class TheoremD11:
+    """Thm D.11's first two claims on a witness, squared so that they are exact:
+    ``Reg² (1−γ)² range J² ≤ 2 ‖R − R̂‖₂²``."""
+
+    left: Fraction
+    right: Fraction
+
+    @property
+    def holds(self) -> bool:
+        return self.left <= self.right
+
+
+def theorem_d11(mdp: MDP, reward_model: Sequence[Fraction], regret: Fraction, bounds: ReturnBounds) -> TheoremD11:
+    """Decide Thm D.11 exactly for an optimal policy of ``reward_model`` with regret ``regret``."""
+    left = regret ** 2 * (1 - mdp.gamma) ** 2 * bounds.range ** 2
+    right = 2 * sum(((r - rh) ** 2 for r, rh in zip(mdp.reward, reward_model)), Fraction(0))
+    return TheoremD11(left, right)

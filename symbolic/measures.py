@@ -28,7 +28,7 @@ from .errors import ModelError, ResourceLimit
 from .evaluation import StochasticPolicy, check_stochastic
 from .model import MDP
 
-MAX_SUPPORT = 200_000
+MAX_SUPPORT = 20_000
 """Most distinct ``(state, G_R, G_R̂)`` entries the dynamic programme holds at one step."""
 MAX_KL_PAIRS = 2_000_000
 """Most unordered pairs of return values whose KL Props 5.2 and 5.3 enclose."""

@@ -20,7 +20,8 @@ from symbolic.io import data_from_table, load_data, load_model, model_from_docum
 from tests.conftest import EXAMPLES, ROOT
 
 EXAMPLE_FILES = sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".toml", ".json"))
-MODEL_FILES = [p for p in EXAMPLE_FILES if "-data" not in p.stem]
+POLICY_FILES = [p for p in EXAMPLE_FILES if '"rewardcert/policy-1"' in p.read_text()]
+MODEL_FILES = [p for p in EXAMPLE_FILES if "-data" not in p.stem and p not in POLICY_FILES]
 DATA_FILES = [p for p in EXAMPLE_FILES if "-data" in p.stem]
 
 
@@ -154,3 +155,12 @@ def test_doc_json_example_is_the_toml_example():
     assert json_blocks
     for block in json_blocks:
         assert model_from_document(parse_json(block)) == toml_model
+
+
+@pytest.mark.parametrize("path", POLICY_FILES, ids=lambda p: p.name)
+def test_policy_files_load_for_their_model(path):
+    from symbolic.policyfile import load_policy
+    model = load_model(EXAMPLES / (path.stem.split("-")[0] + ("-bandit" if path.stem.startswith("rlhf") else "")
+                                   + ".toml")).mdp
+    policy = load_policy(path, model)
+    assert all(sum(row) == 1 for row in policy) and len(policy) == model.n_states

@@ -116,9 +116,14 @@ def witness_lines(mdp, data, witness: Witness, bounds) -> list[str]:
         rows.append((state, action, format_rational(r), format_rational(rh),
                      format_rational(rh - r) if rh != r else "0", format_rational(data[x])))
     regret = bounds.regret_of_return(expected_return(mdp, witness.policy))
+    from symbolic.bounds import theorem_d11
+    d11 = theorem_d11(mdp, witness.reward, regret, bounds)
     return (table(rows, ("state", "action", "R", "R^", "R^-R", "D"))
             + [f"optimal for R^: {policy_text(mdp, witness.policy)}   regret under R: {format_rational(regret)}",
-               f"error E_D|R^-R| / range R = {format_rational(witness.error)}"])
+               f"error E_D|R^-R| / range R = {format_rational(witness.error)}",
+               f"Thm D.11 (paper): Reg^2 (1-g)^2 range J^2 = {float(d11.left):.6g} "
+               f"{'<=' if d11.holds else '>'} 2 ||R - R^||^2 = {float(d11.right):.6g} (exact: "
+               f"{'holds' if d11.holds else 'CONTRADICTED'})"])
 
 
 def _stats(result: ThresholdResult) -> dict:

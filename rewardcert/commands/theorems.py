@@ -31,6 +31,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     loaded, data = load_instance(args)
     report = theorem_instances(loaded.mdp, data, args.epsilon, args.regret, name=loaded.mdp.name or loaded.path)
+    report = _with_theorem_d11(loaded.mdp, data, report)
     constants = None
     if args.lam is not None:
         report, constants = _with_regularised_rows(args, loaded.mdp, data, report)
@@ -80,6 +81,18 @@ def _with_regularised_rows(args, mdp, data, report):
     from symbolic.policyfile import resolve_reference
     from ..regularised_theorems import regularised_checks
     certificates = dict(report.certificates)
-    rows, constants = regularised_checks(mdp, data, args.epsilon, args.regret, args.lam,
-                                         resolve_reference(args.reference, mdp), certificates)
+    reference = resolve_reference(args.reference, mdp)
+    rows, constants = regularised_checks(mdp, data, args.epsilon, args.regret, args.lam, reference, certificates)
+    if mdp.gamma == 0:
+        from ..regularised_theorems import rlhf_checks
+        more, rlhf_constants = rlhf_checks(mdp, args.epsilon, args.regret, args.lam, reference)
+        rows += more
+        constants["rlhf"] = rlhf_constants
     return dataclasses.replace(report, checks=report.checks + tuple(rows), certificates=certificates), constants
+
+
+def _with_theorem_d11(mdp, data, report):
+    """Thm D.11's first two claims on the exact witness (every run, lambda = 0)."""
+    import dataclasses
+    from ..regularised_theorems import theorem_d11_check
+    return dataclasses.replace(report, checks=report.checks + (theorem_d11_check(mdp, data, report.regret_bound),))
