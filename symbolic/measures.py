@@ -28,10 +28,10 @@ from .errors import ModelError, ResourceLimit
 from .evaluation import StochasticPolicy, check_stochastic
 from .model import MDP
 
-MAX_SUPPORT = 20_000
+MAX_SUPPORT = 400_000
 """Most distinct ``(state, G_R, G_R̂)`` entries the dynamic programme holds at one step."""
-MAX_KL_PAIRS = 2_000_000
-"""Most unordered pairs of return values whose KL Props 5.2 and 5.3 enclose."""
+MAX_KL_PAIRS = 1_000_000
+"""Most unordered pairs of return values whose KL Props 5.2 and 5.3 enclose one by one."""
 MAX_HORIZON = 1_000
 
 
@@ -131,15 +131,51 @@ def _softplus(x: arb) -> arb:
     return x.max(arb(0)) + (-abs(x)).exp().log1p()
 
 
+BINS = 1_200
+"""Props 5.2/5.3 group a law with more values than this into grid cells (see ``_binned``)."""
+
+
+def _binned(law: dict) -> tuple[dict, Fraction]:
+    """The law's mass gathered at the centres of a square grid of side ``w`` over ``(G_R, G_R̂)``
+    with at most about ``BINS`` occupied cells, and ``w``.  Every value lies within ``w/2`` of its
+    cell's centre in each coordinate."""
+    gs = [g for g, _ in law]
+    hs = [h for _, h in law]
+    span = max(max(gs) - min(gs), max(hs) - min(hs), Fraction(1, 10 ** 6))
+    cells = BINS
+    while True:
+        w = span / cells
+        grouped: dict = defaultdict(Fraction)
+        for (g, h), p in law.items():
+            grouped[(g // w, h // w)] += p
+        if len(grouped) <= BINS or cells <= 2:
+            break
+        cells = cells * 3 // 4
+    centred = {((i + Fraction(1, 2)) * w, (j + Fraction(1, 2)) * w): p for (i, j), p in grouped.items()}
+    return centred, w
+
+
 def _kl_expectation(law: dict) -> arb:
+    """``E KL(σ(g1 − g2) ‖ σ(ĝ1 − ĝ2))`` for two independent draws from ``law``.
+
+    Exactly pair by pair when there are at most ``MAX_KL_PAIRS`` pairs of values; otherwise on a
+    grid: with both draws within ``w/2`` of their cells' centres, ``u = g1 − g2`` and ``v = ĝ1 − ĝ2``
+    are within ``δ = w`` of the centres' ``(u0, v0)``, and since ``∂KL/∂v = σ(v) − σ(u) ∈ [−1, 1]``
+    and ``∂KL/∂u = σ'(u)(u − v)`` with ``σ' ≤ 1/4``, ``|KL(u, v) − KL(u0, v0)| ≤ δ (1 + (|u0 − v0| + 2δ)/4)``.
+    """
+    k = len(law)
+    if k * (k - 1) // 2 <= MAX_KL_PAIRS:
+        return _kl_pairs(law, None)
+    binned, w = _binned(law)
+    return _kl_pairs(binned, w)
+
+
+def _kl_pairs(law: dict, w: Fraction | None) -> arb:
     """``E KL(σ(g1 − g2) ‖ σ(ĝ1 − ĝ2))`` for two independent draws from ``law``.  The returns are
     turned into balls once; each unordered pair is enclosed once (KL is symmetric under swapping
     the trajectories) and counted twice."""
-    k = len(law)
-    if k * (k - 1) // 2 > MAX_KL_PAIRS:
-        raise ResourceLimit(f"Props 5.2/5.3 need {k * (k - 1) // 2} pairs of return values; at most "
-                            f"{MAX_KL_PAIRS} are enclosed (use a shorter --horizon)", entry="--horizon")
     items = [(rg.ball(g), rg.ball(h), rg.ball(p)) for (g, h), p in law.items()]
+    delta = None if w is None else rg.ball(w)
     total = arb(0)
     for i, (g1, h1, p1) in enumerate(items):
         row = arb(0)
@@ -147,8 +183,15 @@ def _kl_expectation(law: dict) -> arb:
             u, v = g1 - g2, h1 - h2
             sig = 1 / (1 + (-u).exp())
             kl = sig * (_softplus(-v) - _softplus(-u)) + (1 - sig) * (_softplus(v) - _softplus(u))
+            if delta is not None:
+                slack = delta * (1 + (abs(u - v) + 2 * delta) / 4)
+                kl = (kl - slack).union(kl + slack)
             row += p2 * kl
         total += 2 * p1 * row
+    if delta is not None:
+        # Pairs in the same cell: u, v both within δ of 0, so KL ≤ δ (1 + 3δ/4) (the same bound at (0, 0)).
+        diagonal = sum((p * p for _, _, p in items), arb(0))
+        total += (arb(0)).union(diagonal * delta * (1 + 3 * delta / 4))
     return total
 
 

@@ -331,5 +331,21 @@ def test_measures_command_json_and_refusals(tmp_path, capsys):
                  "--estimate", str(wrong), "--horizon", "2"]) == 2
     err = capsys.readouterr().err
     assert str(wrong) in err and "gamma" in err
-    assert main(args + ["--horizon", "60"]) == 2
-    assert "at most" in capsys.readouterr().err
+    assert main(args + ["--horizon", "5000"]) == 2
+    assert "above the limit" in capsys.readouterr().err
+
+
+def test_binned_kl_enclosure_contains_the_exact_value(monkeypatch):
+    """Past MAX_KL_PAIRS the KL sums are taken on a grid with a Lipschitz allowance: the result
+    must still enclose the pair-by-pair value."""
+    import symbolic.measures as measures
+    mdp = load_model(EXAMPLES / "chain3.toml").mdp
+    policy = load_policy(EXAMPLES / "chain3-policy.toml", mdp)
+    estimate = load_model(EXAMPLES / "chain3-estimate.toml").mdp.reward
+    exact = error_measures(mdp, policy, estimate, 4)
+    monkeypatch.setattr(measures, "MAX_KL_PAIRS", 10)
+    monkeypatch.setattr(measures, "BINS", 20)
+    binned = error_measures(mdp, policy, estimate, 4)
+    assert binned.prop_5_1 == exact.prop_5_1
+    left, wide = exact.prop_5_2.left, binned.prop_5_2.left
+    assert wide.lower <= left.lower and left.upper <= wide.upper and wide.width > left.width
