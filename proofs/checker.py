@@ -18,6 +18,7 @@ import os
 import re
 import sys
 from fractions import Fraction
+from functools import lru_cache
 from math import lcm
 
 FORMAT = "rewardcert/certificate-1"
@@ -540,6 +541,7 @@ def _exp_small(y: Fraction) -> tuple[Fraction, Fraction]:
 EXP_FLOOR = 10_000  # exp(x) for x < -EXP_FLOOR is enclosed by [0, exp(-EXP_FLOOR)]
 
 
+@lru_cache(maxsize=1 << 16)
 def exp_bounds(x: Fraction) -> tuple[Fraction, Fraction]:
     """Rigorous enclosure of exp(x) for a rational x <= 0 (the only kind the rules need)."""
     require(x <= 0, "internal", "exp of a positive argument")
@@ -575,6 +577,7 @@ def _atanh_bounds(z: Fraction) -> tuple[Fraction, Fraction]:
     return (lo, hi) if z >= 0 else (-hi, -lo)
 
 
+@lru_cache(maxsize=1 << 16)
 def log_bounds(x: Fraction) -> tuple[Fraction, Fraction]:
     """Rigorous enclosure of log(x) for a rational x > 0."""
     require(x > 0, "internal", "log of a non-positive number")
@@ -609,7 +612,12 @@ def _softplus_bounds(x: Fraction) -> tuple[Fraction, Fraction]:
 
 
 def _pair_kl_upper(u: Fraction, v: Fraction) -> Fraction:
-    """Upper bound on KL(Bern(σ(u)) ‖ Bern(σ(v))) = σ(u)(sp(−v) − sp(−u)) + σ(−u)(sp(v) − sp(u))."""
+    return _pair_kl_bounds(u, v)[1]
+
+
+@lru_cache(maxsize=1 << 16)
+def _pair_kl_bounds(u: Fraction, v: Fraction) -> tuple[Fraction, Fraction]:
+    """Enclosure of KL(Bern(σ(u)) ‖ Bern(σ(v))) = σ(u)(sp(−v) − sp(−u)) + σ(−u)(sp(v) − sp(u))."""
     e_lo, e_hi = exp_bounds(-abs(u))
     big = (_down(1 / (1 + e_hi)), _up(1 / (1 + e_lo)))          # σ(|u|)
     small = (_down(e_lo / (1 + e_lo)), _up(e_hi / (1 + e_hi)))   # σ(−|u|)
@@ -620,7 +628,54 @@ def _pair_kl_upper(u: Fraction, v: Fraction) -> Fraction:
     d_lo, d_hi = _softplus_bounds(u)
     first = _imul(p, (a_lo - b_hi, a_hi - b_lo))
     second = _imul(q, (c_lo - d_hi, c_hi - d_lo))
-    return first[1] + second[1]
+    return first[0] + second[0], first[1] + second[1]
+
+
+def preference_distance(inst: Instance, reg, lo, hi) -> Fraction:
+    """Lower bound on the preference error over a box of reward models: each ordered pair's KL at
+    the point of its difference interval nearest the true difference (KL is convex in it)."""
+    m = inst.m
+    total = Fraction(0)
+    for s in range(inst.n):
+        if not inst.mu0[s]:
+            continue
+        for a1 in range(m):
+            for a2 in range(a1 + 1, m):
+                # The ordered pair (a2, a1) has the negated differences and the same KL: count twice.
+                x1, x2 = s * m + a1, s * m + a2
+                u = inst.reward[x1] - inst.reward[x2]
+                v = min(max(u, lo[x1] - hi[x2]), hi[x1] - lo[x2])
+                if v == u:
+                    continue
+                total += 2 * inst.mu0[s] * reg.reference[s][a1] * reg.reference[s][a2] * _pair_kl_bounds(u, v)[0]
+                total = _down(total)
+    return total
+
+
+def preference_root_box(inst: Instance, reg, radii, root_epsilon: Fraction):
+    """Rule ``reg-preference-box``: the shift-normalised root box, its radii verified."""
+    radii = obj(radii, "reg-preference-box", "evidence.box_radii")
+    keys_within(radii, inst.s_index, "reg-preference-box", "evidence.box_radii")
+    m = inst.m
+    lo, hi = list(inst.reward), list(inst.reward)
+    target = root_epsilon * inst.range_reward
+    for s in range(inst.n):
+        if not inst.mu0[s]:
+            continue
+        row = obj(radii.get(inst.states[s]), "reg-preference-box", f"box_radii.{inst.states[s]}")
+        require(set(row) == set(inst.actions[1:]), "reg-preference-box",
+                f"box_radii.{inst.states[s]} names every action but the first, {inst.actions[0]!r}")
+        for a in range(1, m):
+            rho = rational(row[inst.actions[a]], "reg-preference-box", f"box_radii.{inst.states[s]}.{inst.actions[a]}")
+            require(rho > 0, "reg-preference-box", "radii must be > 0")
+            u = inst.reward[s * m + a] - inst.reward[s * m]
+            weight = 2 * inst.mu0[s] * reg.reference[s][a] * reg.reference[s][0]
+            low = min(_pair_kl_bounds(u, u + rho)[0], _pair_kl_bounds(u, u - rho)[0])
+            require(weight * low > target, "reg-preference-box",
+                    f"radius {rho} at {inst_pair(inst, s * m + a)} does not push the error above the root target")
+            lo[s * m + a] -= rho
+            hi[s * m + a] += rho
+    return lo, hi
 
 
 def check_preference_error(inst: Instance, reg, reward_model, epsilon: Fraction) -> None:
@@ -770,24 +825,47 @@ def check_soft_box(inst: Instance, reg: Regularisation, reward, table, where: st
     return w0, radius
 
 
+def _exp_upper(x: Fraction) -> Fraction | None:
+    """An upper bound on exp(x) for a rational of either sign; ``None`` stands for +inf (x huge)."""
+    if x <= 0:
+        return exp_bounds(x)[1]
+    if x > EXP_FLOOR:
+        return None
+    return _up(1 / exp_bounds(-x)[0])
+
+
+def _exp_lower(x: Fraction) -> Fraction:
+    """A lower bound on exp(x) for a rational of either sign (exp is increasing)."""
+    if x <= 0:
+        return exp_bounds(x)[0]
+    return _down(1 / exp_bounds(-min(x, Fraction(EXP_FLOOR)))[1])
+
+
 def policy_box(inst: Instance, reg: Regularisation, q_lo, q_hi):
-    """Rule ``reg-policy-box``: an enclosure of π̂(a|s) from an enclosure of Q*(s,a)."""
+    """Rule ``reg-policy-box``: an enclosure of π̂(a|s) from an enclosure of Q*(s,a), in ratio form:
+    π̂(a|s) = 1 / (1 + Σ_{b≠a} (π_ref(b)/π_ref(a)) exp((Q(b) − Q(a))/λ))."""
     m, lam = inst.m, reg.lam
     lower, upper = [], []
     for s in range(inst.n):
-        top = max(q_hi[s * m:(s + 1) * m])
-        e_lo, e_hi = [], []
         for a in range(m):
             x = s * m + a
             p = reg.reference[s][a]
-            e_lo.append(p * exp_bounds((q_lo[x] - top) / lam)[0])
-            e_hi.append(p * exp_bounds((q_hi[x] - top) / lam)[1])
-        for a in range(m):
-            others_hi = sum((e_hi[b] for b in range(m) if b != a), Fraction(0))
-            others_lo = sum((e_lo[b] for b in range(m) if b != a), Fraction(0))
-            lo = _down(e_lo[a] / (e_lo[a] + others_hi)) if e_lo[a] else Fraction(0)
-            hi = min(Fraction(1), _up(e_hi[a] / (e_hi[a] + others_lo)))
-            require(0 <= lo <= hi, "reg-policy-box", f"empty policy box at {inst_pair(inst, s * m + a)}")
+            worst = best = Fraction(0)      # Σ_b ratio · exp bounds, for the lower and the upper end
+            infinite = False
+            for b in range(m):
+                if b == a:
+                    continue
+                y = s * m + b
+                ratio = reg.reference[s][b] / p
+                big = _exp_upper((q_hi[y] - q_lo[x]) / lam)
+                if big is None:
+                    infinite = True
+                else:
+                    worst = _up(worst + ratio * big)
+                best = _down(best + ratio * _exp_lower((q_lo[y] - q_hi[x]) / lam))
+            lo = Fraction(0) if infinite else _down(1 / (1 + worst))
+            hi = min(Fraction(1), _up(1 / (1 + best)))
+            require(0 <= lo <= hi, "reg-policy-box", f"empty policy box at {inst_pair(inst, x)}")
             lower.append(lo)
             upper.append(hi)
     return lower, upper
@@ -867,12 +945,15 @@ def check_regularised_witness(inst: Instance, reg: Regularisation, evidence: dic
 
 
 def check_box_tree(inst: Instance, reg: Regularisation, tree, root_epsilon: Fraction, target: Fraction,
-                   threshold: Fraction) -> dict:
-    """Rules ``reg-split``, ``reg-far``, ``reg-bound`` over the root box at ``root_epsilon``."""
-    require(all(d > 0 for d in inst.data), "reg-positive-data", "a safe claim needs D(x) > 0 for every pair")
-    size = inst.n * inst.m
-    spread = [root_epsilon * inst.range_reward / d for d in inst.data]
-    root = ([r - w for r, w in zip(inst.reward, spread)], [r + w for r, w in zip(inst.reward, spread)])
+                   threshold: Fraction, radii=None) -> dict:
+    """Rules ``reg-split``, ``reg-far``, ``reg-bound`` over the root box at ``root_epsilon``
+    (``radii``: the preference error's shift-normalised root box, §6.3a)."""
+    if radii is not None:
+        root = preference_root_box(inst, reg, radii, root_epsilon)
+    else:
+        require(all(d > 0 for d in inst.data), "reg-positive-data", "a safe claim needs D(x) > 0 for every pair")
+        spread = [root_epsilon * inst.range_reward / d for d in inst.data]
+        root = ([r - w for r, w in zip(inst.reward, spread)], [r + w for r, w in zip(inst.reward, spread)])
     stack = [(tree, root)]
     nodes = far = bound = 0
     while stack:
@@ -899,8 +980,11 @@ def check_box_tree(inst: Instance, reg: Regularisation, tree, root_epsilon: Frac
         kind = node.get("close")
         if kind == "far":
             require(set(node) == {"close"}, "reg-far", "a far leaf has exactly close")
-            distance = sum((d * (l - r if r < l else r - h if r > h else 0)
-                            for d, r, l, h in zip(inst.data, inst.reward, lo, hi)), Fraction(0))
+            if radii is not None:
+                distance = preference_distance(inst, reg, lo, hi)
+            else:
+                distance = sum((d * (l - r if r < l else r - h if r > h else 0)
+                                for d, r, l, h in zip(inst.data, inst.reward, lo, hi)), Fraction(0))
             require(distance > target, "reg-far", f"the box comes within error {distance} <= {target} of R")
             far += 1
         elif kind == "bound":
@@ -921,7 +1005,6 @@ def check_box_tree(inst: Instance, reg: Regularisation, tree, root_epsilon: Frac
             bound += 1
         else:
             raise Reject("reg-split", f"a node must split or close ('far' or 'bound'), got {kind!r}")
-    del size
     return {"tree_nodes": nodes, "far_leaves": far, "bound_leaves": bound}
 
 
@@ -936,10 +1019,9 @@ def check_regularised(inst: Instance, document: dict, evidence: dict, verdict: s
     preference = measure == "preference"
     if preference:
         check_reference_data(inst, reg)
-        require(verdict != "regularised-safe", "reg-preference-error",
-                "this version has no safe-side proof for the preference error")
     allowed = {"optimal_policy", "pessimal_policy", "witness", "soft_box", "comparison_policy", "box_tree",
-               "box_radius"}
+               "box_radius"} | ({"box_radii"} if preference else set())
+    radii = evidence.get("box_radii", {}) if preference else None
     keys_within(evidence, allowed, "evidence", "evidence")
     facts = {"lambda": str(reg.lam)}
     if verdict == "regularised-interval":
@@ -957,13 +1039,11 @@ def check_regularised(inst: Instance, document: dict, evidence: dict, verdict: s
         else:
             require("witness" not in evidence, "reg-interval", "an infinite upper end has no witness")
         if lower > 0:
-            require(not preference, "reg-preference-error",
-                    "this version has no safe-side proof for the preference error: the lower end must be 0")
             require("box_radius" in evidence, "reg-interval", "a positive lower end needs box_radius")
             root = rational(evidence["box_radius"], "reg-interval", "evidence.box_radius")
             require(lower <= root, "reg-interval", "box_radius must be >= the lower end")
             facts.update(check_box_tree(inst, reg, evidence.get("box_tree"), root, lower * inst.range_reward,
-                                        threshold))
+                                        threshold, radii))
         return facts
     if degenerate:
         require(verdict != "regularised-unsafe", "degenerate",
@@ -973,7 +1053,7 @@ def check_regularised(inst: Instance, document: dict, evidence: dict, verdict: s
         check_regularised_witness(inst, reg, evidence, inst.epsilon, threshold, preference)
         return facts
     facts.update(check_box_tree(inst, reg, evidence.get("box_tree"), inst.epsilon,
-                                inst.epsilon * inst.range_reward, threshold))
+                                inst.epsilon * inst.range_reward, threshold, radii))
     return facts
 
 

@@ -75,6 +75,7 @@ def regularised_certificate(mdp: MDP, data: Sequence[Fraction], regret_bound: Fr
         if result.lower > 0 and not result.bounds.degenerate:
             evidence["box_radius"] = format_rational(result.tree.root_epsilon)
             evidence["box_tree"] = _tree(mdp, result.tree.node)
+            _radii(mdp, result, evidence)
         verdict = "regularised-interval"
     else:
         instance["epsilon"] = format_rational(epsilon)
@@ -85,7 +86,19 @@ def regularised_certificate(mdp: MDP, data: Sequence[Fraction], regret_bound: Fr
         elif state is Verdict.SAFE:
             if not result.bounds.degenerate:
                 evidence["box_tree"] = _tree(mdp, result.tree.node)
+                _radii(mdp, result, evidence)
             verdict = "regularised-safe"
         else:
             raise RewardcertError("the verdict is unknown, so there is nothing to certify")
     return {"format": FORMAT, "instance": instance, "verdict": verdict, "evidence": evidence}
+
+
+def _radii(mdp: MDP, result: RegularisedResult, evidence: dict) -> None:
+    """The preference error's root box half-widths (docs/certificate-format.md §6.3a)."""
+    if result.error_measure != "preference":
+        return
+    table: dict = {}
+    for x, rho in sorted(result.tree.radii.items()):
+        state, action = mdp.pair_name(x)
+        table.setdefault(state, {})[action] = format_rational(rho)
+    evidence["box_radii"] = table

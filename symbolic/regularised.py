@@ -66,6 +66,7 @@ class BoxTree:
 
     root_epsilon: Fraction
     node: object
+    radii: dict = field(default_factory=dict)   # preference error: the root box's half-widths by pair
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,13 @@ class _Problem:
     def error(self, reward: Sequence[Fraction]) -> Fraction:
         return sum((d * abs(rh - r) for d, rh, r in zip(self.data, reward, self.mdp.reward) if d),
                    Fraction(0)) / self.mdp.range_reward
+
+    # the safe side: the P1 set's bounding box and a box's distance from R (times range R)
+    def root_box(self, epsilon: Fraction) -> tuple[Vector, Vector]:
+        return _root_box(self, epsilon)
+
+    def distance(self, lo: Sequence[Fraction], hi: Sequence[Fraction]) -> Fraction:
+        return _distance(self, lo, hi)
 
     # rigorous -------------------------------------------------------------------
     def verify(self, reward: Sequence[Fraction], kind: str) -> RegularisedWitness | None:
@@ -328,7 +336,7 @@ def _bound_box(problem: _Problem, lo: Vector, hi: Vector, weights: list | None =
     j = rg.return_enclosure(mdp, lower, upper, comparison)
     if not rg.clears(j.lower, problem.threshold, above=True):
         return None
-    return BoxLeaf(lo, hi, "bound", _distance(problem, lo, hi), soft_low, soft_high,
+    return BoxLeaf(lo, hi, "bound", problem.distance(lo, hi), soft_low, soft_high,
                    comparison if mdp.gamma else None)
 
 
@@ -356,11 +364,11 @@ def box_search(problem: _Problem, root_epsilon: Fraction, target: Fraction | Non
     than ``target · range R`` are closed as ``far`` at once and the search stops when every box is
     closed (``finished``) or the budget runs out."""
     range_r = problem.mdp.range_reward
-    lo, hi = _root_box(problem, root_epsilon)
+    lo, hi = problem.root_box(root_epsilon)
     counter = itertools.count()
     nodes: dict[int, list] = {}
     root_id = next(counter)
-    heap = [(_distance(problem, lo, hi), root_id, lo, hi)]
+    heap = [(problem.distance(lo, hi), root_id, lo, hi)]
     far_limit = (target if target is not None else root_epsilon) * range_r
     boxes = 0
     last_report = time.monotonic()
@@ -381,13 +389,18 @@ def box_search(problem: _Problem, root_epsilon: Fraction, target: Fraction | Non
             continue
         x = _split_coordinate(problem, lo, hi, weights)
         at = (lo[x] + hi[x]) / 2
-        at = _short_between(lo[x], hi[x], at)
+        r = problem.mdp.reward[x]
+        if abs(at - r) < (hi[x] - lo[x]) / 16:
+            # Never cut through R itself: both halves would touch R (distance 0) and the search would
+            # have to close all 2^d orthants around it before the lower end could rise.
+            at = r + (hi[x] - lo[x]) / 8
+        at = _short_between(lo[x], hi[x], at, avoid=r)
         low_hi = hi[:x] + (at,) + hi[x + 1:]
         high_lo = lo[:x] + (at,) + lo[x + 1:]
         low_id, high_id = next(counter), next(counter)
         nodes[node_id] = ["split", x, at, low_id, high_id]
-        heapq.heappush(heap, (_distance(problem, lo, low_hi), low_id, lo, low_hi))
-        heapq.heappush(heap, (_distance(problem, high_lo, hi), high_id, high_lo, hi))
+        heapq.heappush(heap, (problem.distance(lo, low_hi), low_id, lo, low_hi))
+        heapq.heappush(heap, (problem.distance(high_lo, hi), high_id, high_lo, hi))
         if progress and time.monotonic() - last_report > 1.0:
             last_report = time.monotonic()
             progress(f"boxes {boxes}, open {len(heap)}, lower end {float(heap[0][0] / range_r):.6g}")
@@ -406,12 +419,13 @@ def box_search(problem: _Problem, root_epsilon: Fraction, target: Fraction | Non
     return _assemble(nodes, root_id), max(lower, Fraction(0)), finished
 
 
-def _short_between(lo: Fraction, hi: Fraction, mid: Fraction) -> Fraction:
-    """A rational with a short denominator strictly between ``lo`` and ``hi``, near ``mid``."""
+def _short_between(lo: Fraction, hi: Fraction, mid: Fraction, avoid: Fraction | None = None) -> Fraction:
+    """A rational with a short denominator strictly between ``lo`` and ``hi``, near ``mid``
+    (and not equal to ``avoid``)."""
     width = hi - lo
     for bits in (8, 16, 32, 64):
         candidate = Fraction(round(mid * 2 ** bits), 2 ** bits)
-        if lo + width / 4 < candidate < hi - width / 4:
+        if lo + width / 4 < candidate < hi - width / 4 and candidate != avoid:
             return candidate
     return mid
 

@@ -107,6 +107,61 @@ class PreferenceProblem(_Problem):
         """The *upper* end of the enclosure, divided by ``range R``: P1 holds at this ε."""
         return rg._round_up(preference_error(self.mdp, self.reference, reward).upper / self.mdp.range_reward, 64)
 
+    # -- the safe side ---------------------------------------------------------------------
+    # π̂(·|s) and every KL term depend on R̂(s,·) only through its differences, so each reward model
+    # has a twin with R̂(s, a0) = R(s, a0) (a0 the first action) and the same error and optimum;
+    # rows with μ(s) = 0 affect neither and are fixed at R.  The box search runs over these twins.
+    def radius(self, s: int, a: int, target: Fraction) -> Fraction:
+        """A short rational ρ with 2 w KL(u, u ± ρ) > target, w = μ(s)π_ref(a|s)π_ref(a0|s)."""
+        m = self.mdp.n_actions
+        u = self.mdp.reward[s * m + a] - self.mdp.reward[s * m]
+        weight = 2 * self.mdp.initial[s] * self.reference[s][a] * self.reference[s][0]
+        rho = Fraction(1, 64)
+        while True:
+            with rg._Precision():
+                low = min(_pair_kl(u, u + rho), _pair_kl(u, u - rho), key=lambda b: rg.bounds(b).lower)
+                value = rg.bounds(rg.ball(weight) * low).lower
+            if value > target * (1 + rg.MARGIN):
+                return rho
+            rho *= 2
+
+    def root_box(self, epsilon: Fraction) -> tuple[Vector, Vector]:
+        mdp, m = self.mdp, self.mdp.n_actions
+        target = epsilon * mdp.range_reward
+        lo, hi = list(mdp.reward), list(mdp.reward)
+        self.radii = {}
+        for s in range(mdp.n_states):
+            if not mdp.initial[s]:
+                continue
+            for a in range(1, m):
+                rho = self.radius(s, a, target)
+                self.radii[s * m + a] = rho
+                lo[s * m + a] -= rho
+                hi[s * m + a] += rho
+        return tuple(lo), tuple(hi)
+
+    def distance(self, lo: Sequence[Fraction], hi: Sequence[Fraction]) -> Fraction:
+        """A rigorous lower bound on the preference error over the box: each ordered pair's KL at
+        the point of its difference interval nearest the true difference (KL is convex in it)."""
+        mdp, m = self.mdp, self.mdp.n_actions
+        with rg._Precision():
+            total = arb(0)
+            for s in range(mdp.n_states):
+                if not mdp.initial[s]:
+                    continue
+                for a1 in range(m):
+                    for a2 in range(m):
+                        if a1 == a2:
+                            continue
+                        x1, x2 = s * m + a1, s * m + a2
+                        u = mdp.reward[x1] - mdp.reward[x2]
+                        v = min(max(u, lo[x1] - hi[x2]), hi[x1] - lo[x2])
+                        if v == u:
+                            continue
+                        weight = rg.ball(mdp.initial[s] * self.reference[s][a1] * self.reference[s][a2])
+                        total += weight * _pair_kl(u, v)
+            return max(rg.bounds(total).lower, Fraction(0))
+
 
 def preference_problem(mdp: MDP, regret_bound: Fraction, lam: Fraction, reference: StochasticPolicy | None,
                        bounds: ReturnBounds | None = None) -> PreferenceProblem:
@@ -117,17 +172,29 @@ def preference_problem(mdp: MDP, regret_bound: Fraction, lam: Fraction, referenc
 
 
 def rlhf_threshold(mdp: MDP, regret_bound: Fraction, lam: Fraction, reference: StochasticPolicy | None = None,
-                   *, timeout: float = 60.0, bounds: ReturnBounds | None = None, progress=None) -> RegularisedResult:
-    """The RLHF critical error as a verified interval.  The upper end is a verified witness; the
-    lower end is 0 (no safe-side proof for the preference error yet: SPEC §8, docs/rlhf.md)."""
+                   *, timeout: float = 60.0, relative_width: Fraction = Fraction(1, 100),
+                   bounds: ReturnBounds | None = None, progress=None) -> RegularisedResult:
+    """The RLHF critical error as a verified interval: the upper end is a verified witness's
+    (enclosed) preference error, the lower end a box search over shift-normalised reward models."""
     problem = preference_problem(mdp, regret_bound, lam, reference, bounds)
     if problem.bounds.degenerate:
         return RegularisedResult(problem.lam, problem.reference, problem.bounds, Fraction(0), None, None, None,
                                  True, {"degenerate": True}, "preference")
-    witness = find_witness(problem, seconds=max(1.0, timeout), progress=progress)
+    import time
+    from .regularised import BoxTree, box_search
+    start = time.monotonic()
+    witness = find_witness(problem, seconds=max(1.0, timeout * 0.25), progress=progress)
     upper = None if witness is None else witness.error
-    return RegularisedResult(problem.lam, problem.reference, problem.bounds, Fraction(0), upper, witness, None,
-                             upper == 0, {}, "preference")
+    if upper == 0:
+        return RegularisedResult(problem.lam, problem.reference, problem.bounds, Fraction(0), upper, witness, None,
+                                 True, {}, "preference")
+    root = upper if upper is not None else Fraction(1)
+    stop_at = None if upper is None else upper * (1 - relative_width)
+    tree, lower, _ = box_search(problem, root, None, deadline=start + timeout, stop_at=stop_at, progress=progress)
+    complete = upper is not None and upper - lower <= relative_width * upper
+    return RegularisedResult(problem.lam, problem.reference, problem.bounds, lower, upper, witness,
+                             BoxTree(root, tree, dict(problem.radii)) if lower > 0 else None, complete, {},
+                             "preference")
 
 
 def rlhf_certify(mdp: MDP, epsilon: Fraction, regret_bound: Fraction, lam: Fraction,
@@ -137,10 +204,21 @@ def rlhf_certify(mdp: MDP, epsilon: Fraction, regret_bound: Fraction, lam: Fract
     if problem.bounds.degenerate:
         return RegularisedResult(problem.lam, problem.reference, problem.bounds, Fraction(epsilon), None, None,
                                  None, True, {"degenerate": True}, "preference")
-    witness = find_witness(problem, seconds=max(1.0, timeout), progress=progress, good_enough=Fraction(epsilon))
+    import time
+    from .regularised import BoxTree, box_search
+    start = time.monotonic()
+    epsilon = Fraction(epsilon)
+    witness = find_witness(problem, seconds=max(1.0, timeout * 0.25), progress=progress, good_enough=epsilon)
     upper = None if witness is None else witness.error
-    return RegularisedResult(problem.lam, problem.reference, problem.bounds, Fraction(0), upper, witness, None,
-                             upper is not None and upper <= epsilon, {}, "preference")
+    if upper is not None and upper <= epsilon:
+        return RegularisedResult(problem.lam, problem.reference, problem.bounds, Fraction(0), upper, witness, None,
+                                 True, {}, "preference")
+    tree, lower, finished = box_search(problem, epsilon, epsilon, deadline=start + timeout, progress=progress)
+    if finished:
+        return RegularisedResult(problem.lam, problem.reference, problem.bounds, epsilon, upper, witness,
+                                 BoxTree(epsilon, tree, dict(problem.radii)), True, {}, "preference")
+    return RegularisedResult(problem.lam, problem.reference, problem.bounds, min(lower, epsilon), upper, witness,
+                             None, False, {}, "preference")
 
 
 # -- Theorem 6.1 (Thm C.32), Props C.31 and C.33 --------------------------------------------------

@@ -349,3 +349,43 @@ def test_binned_kl_enclosure_contains_the_exact_value(monkeypatch):
     assert binned.prop_5_1 == exact.prop_5_1
     left, wide = exact.prop_5_2.left, binned.prop_5_2.left
     assert wide.lower <= left.lower and left.upper <= wide.upper and wide.width > left.width
+
+
+def test_preference_safe_side_against_sampling():
+    """A proved lower end of the RLHF interval: random reward models whose (independently
+    computed) preference error is below it all have regret < L at 70 digits."""
+    import random
+    from symbolic.rlhf import rlhf_threshold
+    eps_L, lam = F(1, 2), F(1)
+    result = rlhf_threshold(BANDIT, eps_L, lam, BANDIT_REF, timeout=120)
+    assert result.complete and 0 < result.lower <= result.upper
+    cert = regularised_certificate(BANDIT, reference_data(BANDIT, BANDIT_REF), eps_L, result)
+    assert cert["verdict"] == "regularised-interval" and "box_radii" in cert["evidence"]
+    assert _status(cert) == "verified"
+    rng = random.Random(3)
+    budget = mp(result.lower) * mp(BANDIT.range_reward)
+    checked = 0
+    for _ in range(300):
+        x = rng.randrange(BANDIT.n_pairs)
+        reward = list(BANDIT.reward)
+        reward[x] += F(rng.randint(-4000, 4000), 100)
+        if mp_preference_error(BANDIT, BANDIT_REF, reward) <= budget:
+            checked += 1
+            assert independent_regret(BANDIT, reward, lam, BANDIT_REF) < mp(eps_L)
+    assert checked > 20
+    # A radius too small for the root box is rejected.
+    small = copy.deepcopy(cert)
+    state = next(iter(small["evidence"]["box_radii"]))
+    action = next(iter(small["evidence"]["box_radii"][state]))
+    small["evidence"]["box_radii"][state][action] = "1/1000000"
+    assert _status(small) == "rejected"
+
+
+def test_chatbot_rlhf_interval_with_huge_boxes_verifies():
+    """Regression: boxes thousands wide (pairs that D^ref barely weighs) once made the checker's
+    policy box trivial (every exponent clamped), rejecting a correct certificate."""
+    from symbolic.rlhf import rlhf_threshold
+    reference = rg.uniform_policy(CHATBOT)
+    result = rlhf_threshold(CHATBOT, F(1, 2), F(1, 2), reference, timeout=6)
+    cert = regularised_certificate(CHATBOT, reference_data(CHATBOT, reference), F(1, 2), result)
+    assert _status(cert) == "verified"

@@ -152,10 +152,9 @@ def run_certify(args: argparse.Namespace) -> int:
                        "regularised optimum has regret >= L:")
             out += ["  " + line for line in _witness_lines(mdp, data, result)]
         else:
-            reason = ("no safe-side proof exists yet for the preference error (docs/rlhf.md), and no witness "
-                      "within epsilon was found" if result.error_measure == "preference" else
-                      "D gives zero mass to some pair, so the reward models are unbounded there"
-                      if any(d == 0 for d in data) else "the search ran out of time (raise --timeout)")
+            reason = ("D gives zero mass to some pair, so the reward models are unbounded there"
+                      if result.error_measure != "preference" and any(d == 0 for d in data)
+                      else "the search ran out of time (raise --timeout)")
             out.append(f"verdict: UNKNOWN - neither side was proved: {reason}")
         if path:
             out.append(f"certificate: {path} (verified by proofs/checker.py)")
@@ -171,7 +170,7 @@ def run_threshold(args: argparse.Namespace) -> int:
     timeout = args.timeout or DEFAULT_TIMEOUT
     if args.error == "preference":
         from symbolic.rlhf import rlhf_threshold
-        result = rlhf_threshold(mdp, args.regret, args.lam, reference, timeout=min(timeout, 30.0))
+        result = rlhf_threshold(mdp, args.regret, args.lam, reference, timeout=timeout)
     else:
         result = regularised_threshold(mdp, data, args.regret, args.lam, reference, timeout=timeout,
                                        progress=_progress)
@@ -187,10 +186,9 @@ def run_threshold(args: argparse.Namespace) -> int:
         if result.upper is not None and result.upper:
             width = (result.upper - result.lower) / result.upper
             out.append(f"relative width (upper - lower) / upper = {float(width):.3g}"
-                       + ("" if result.complete or result.error_measure == "preference"
-                          else " (not narrowed to 1%: raise --timeout)"))
-        if result.error_measure == "preference" and result.upper != 0:
-            out.append("lower end 0: there is no safe-side proof for the preference error yet (docs/rlhf.md)")
+                       + ("" if result.complete else " (not narrowed to 1%: raise --timeout)"))
+        if result.lower == 0 and result.error_measure == "preference" and result.upper != 0:
+            out.append("lower end 0: the box search did not close the box around R in time (raise --timeout)")
         elif result.lower == 0 and any(d == 0 for d in data) and result.upper != 0:
             out.append("lower end 0: D gives zero mass to some pair, where reward models are unbounded")
         if result.witness is not None:
