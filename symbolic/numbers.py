@@ -59,7 +59,9 @@ def parse_rational(value: object, *, what: str = "number") -> Fraction:
         if _DECIMAL.fullmatch(text):
             exponent = re.search(r"[eE]([+-]?\d+)$", text)
             if exponent and abs(int(exponent.group(1))) > MAX_NUMBER_CHARS:
-                raise ModelError(f"{value!r} has an exponent beyond ±{MAX_NUMBER_CHARS}")
+                raise ModelError(f"{value!r} has an exponent beyond ±{MAX_NUMBER_CHARS}: at most "
+                                 f"{MAX_NUMBER_CHARS} characters are accepted as a reduced fraction p/q "
+                                 "(the certificate checker's limit)")
             return check_size(Fraction(text), what=what, text=text)
     except ValueError as exc:  # e.g. Python's digit limit for int()
         raise ModelError(f"{value!r} cannot be read as an exact {what}: {exc}") from None
@@ -90,19 +92,26 @@ def as_fraction_arg(text: str, *, name: str) -> Fraction:
 
 # -- the shared number-size limit ------------------------------------------------------
 
+_COUNT_BITS = 4 * MAX_NUMBER_CHARS   # past this many bits a number is surely over the limit
+
+
+def _counted(value: Fraction) -> bool:
+    return value.numerator.bit_length() + value.denominator.bit_length() <= _COUNT_BITS
+
+
 def rational_chars(value: Fraction | int) -> int:
-    """Length of ``format_rational(value)``, without building huge strings."""
+    """Length of ``format_rational(value)``; for huge values (past ``_COUNT_BITS`` bits, far over
+    the limit) an estimate from the bit lengths, without building a huge string."""
     value = Fraction(value)
-    # digits(n) >= bits(n) * log10(2) - 1: past 7000 bits the text is surely over any limit we use
-    if value.numerator.bit_length() + value.denominator.bit_length() > 4 * MAX_NUMBER_CHARS:
-        return 4 * MAX_NUMBER_CHARS
+    if not _counted(value):
+        return round((value.numerator.bit_length() + value.denominator.bit_length()) * 0.30103)
     return len(format_rational(value))
 
 
-def size_error(chars: int, what: str, text: str | None = None) -> str:
+def size_error(chars: int, what: str, text: str | None = None, *, estimated: bool = False) -> str:
     shown = f"{text[:20]}...{text[-8:]}" if text and len(text) > 40 else text
     return (f"{what}{f' {shown!r}' if shown else ''} written as a reduced fraction p/q has "
-            f"{'more than ' if chars >= 4 * MAX_NUMBER_CHARS else ''}{chars} characters; at most "
+            f"{'about ' if estimated else ''}{chars} characters; at most "
             f"{MAX_NUMBER_CHARS} are accepted (the certificate checker's limit)")
 
 
@@ -110,7 +119,7 @@ def check_size(value: Fraction, *, what: str = "number", text: str | None = None
     """``value`` if it is within the shared limit ``MAX_NUMBER_CHARS``, else a ``ModelError``."""
     chars = rational_chars(value)
     if chars > MAX_NUMBER_CHARS:
-        raise ModelError(size_error(chars, what, text))
+        raise ModelError(size_error(chars, what, text, estimated=not _counted(value)))
     return value
 
 
@@ -186,7 +195,9 @@ def with_decimal(value: Fraction | int | None, *, longest: int | None = None) ->
         return "inf"
     value = Fraction(value)
     if longest is not None and rational_chars(value) > longest:
-        return f"≈ {approximate(value)} (exact: a {rational_chars(value)}-character fraction, in --json)"
+        chars = rational_chars(value)
+        about = "" if _counted(value) else "about "
+        return f"≈ {approximate(value)} (exact: a fraction of {about}{chars} characters, in --json)"
     text = format_rational(value)
     if value.denominator == 1:
         return text

@@ -199,6 +199,7 @@ def run_certify(args: argparse.Namespace) -> int:
                 [format_rational(result.lower_bound), format_epsilon(result.upper_bound)],
             "witness": witness_json(mdp, result.witness, result.bounds) if show_witness else None,
             "certificate": certificate_path,
+            "certificate_not_written": not_written,
             "search": _stats(result),
             "cross_check": checks,
         })
@@ -250,6 +251,7 @@ def run_threshold(args: argparse.Namespace) -> int:
             "policy": mdp.policy_to_mapping(result.witness.policy) if result.witness else None,
             "witness": witness_json(mdp, result.witness, result.bounds) if result.witness else None,
             "certificate": certificate_path,
+            "certificate_not_written": not_written,
             "search": _stats(result),
             "cross_check": checks,
         })
