@@ -1,3 +1,4 @@
+# PYTHON_ARGCOMPLETE_OK  (argcomplete: this module answers shell completion, rewardcert/completion.py)
 """The ``rewardcert`` command.
 
 Exit statuses: 0 success / safe / verified, 1 unsafe / rejected, 2 bad input
@@ -83,6 +84,8 @@ def join_negative_values(parser: argparse.ArgumentParser, argv: Sequence[str]) -
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    from .completion import enable as enable_completion
+    enable_completion(parser)     # answers a shell's tab-completion request (argcomplete), if any
     args = parser.parse_args(join_negative_values(parser, sys.argv[1:] if argv is None else argv))
     run = next(entry.run for entry in REGISTRY if entry.name == args.command)
     from .interrupts import Interrupts

@@ -127,7 +127,13 @@ def check_size(value: Fraction, *, what: str = "number", text: str | None = None
 
 def exact_number(value: object, name: str) -> Fraction:
     """A number passed to a public function, read like the CLI reads one: ``Fraction``,
-    ``int``, ``"p/q"`` or a decimal string; a float is refused (``RewardcertError``)."""
+    ``int``, ``"p/q"`` or a decimal string; a float is refused (``RewardcertError``).
+    ``Fraction`` and ``int`` are already exact and pass unchanged (derived values may be long);
+    text is held to ``MAX_NUMBER_CHARS`` like every other input."""
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return Fraction(value)
     try:
         return parse_rational(value, what=name)
     except ModelError as exc:

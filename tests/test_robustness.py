@@ -690,3 +690,45 @@ def test_every_theorems_row_is_on_the_coverage_page():
         assert label in coverage or label.startswith("Safest"), label
         if "toolkit" in check.result:
             assert "toolkit" in check.statement
+
+
+# -- 16. shell completion (optional: argcomplete) ---------------------------------------------------
+
+def test_completion_answers_a_shell_request(tmp_path):
+    pytest.importorskip("argcomplete")
+    answer = tmp_path / "completions"
+    env = {**os.environ, "_ARGCOMPLETE": "1", "COMP_LINE": "rewardcert certify --ep", "COMP_POINT": "23",
+           "_ARGCOMPLETE_STDOUT_FILENAME": str(answer)}
+    done = subprocess.run([sys.executable, "-m", "rewardcert"], env=env, cwd=ROOT, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert answer.read_text().split() == ["--epsilon"]
+
+
+def test_without_argcomplete_the_command_still_runs(monkeypatch, capsys):
+    from rewardcert import completion
+    monkeypatch.setitem(sys.modules, "argcomplete", None)       # import fails
+    monkeypatch.setenv("_ARGCOMPLETE", "1")
+    assert completion.enable(build_parser()) is False
+    monkeypatch.delenv("_ARGCOMPLETE")
+    assert main(["check", str(ROOT / "proofs" / "instances" / "figure4-safe.json")]) == 0
+
+
+# -- 6. a picture on standard output -----------------------------------------------------------------
+
+def test_plot_to_stdout_writes_png_bytes_and_reports_on_stderr(capsysbinary):
+    pytest.importorskip("matplotlib")
+    assert main(["plot", FIG4, "--regret", "4/5", "--epsilon", "1/5", "--resolution", "10", "--out", "-"]) == 0
+    captured = capsysbinary.readouterr()
+    assert captured.out.startswith(b"\x89PNG\r\n\x1a\n")
+    assert b"wrote the picture to standard output" in captured.err
+
+
+def test_a_derived_long_epsilon_still_gets_a_verdict():
+    """The API's size limit is for text; an exact Fraction (e.g. Prop. 3.2's eps0) passes."""
+    mdp = rewardcert.load_model(FIG4).mdp
+    result = rewardcert.critical_epsilon(mdp, rewardcert.uniform_distribution(mdp), "4/5")
+    tiny = F(1, 10 ** 2500)
+    assert result.verdict(tiny) is rewardcert.Verdict.SAFE
+    with pytest.raises(rewardcert.RewardcertError, match="at most 2000"):
+        result.verdict(f"1/{10 ** 2500}")
