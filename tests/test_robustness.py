@@ -73,6 +73,28 @@ def test_a_full_disk_leaves_the_old_certificate_intact(tmp_path, monkeypatch, ca
     assert "No space left on device" in err and "unchanged" in err and "Traceback" not in err
 
 
+@pytest.mark.skipif(sys.platform != "linux", reason="uses RLIMIT_FSIZE and SIGXFSZ")
+def test_a_real_write_failure_leaves_the_old_certificate_intact(tmp_path):
+    """No mocking: the child may not grow any file past 600 bytes (RLIMIT_FSIZE), so the kernel
+    fails the certificate's write (EFBIG) part-way, as a full disk fails it with ENOSPC."""
+    import resource
+    path = _old_certificate(tmp_path)
+
+    def limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)       # get EFBIG instead of being killed
+        resource.setrlimit(resource.RLIMIT_FSIZE, (600, 600))
+
+    done = subprocess.run([sys.executable, "-m", "rewardcert", *certify_args(path)], cwd=ROOT,
+                          preexec_fn=limit, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert "File too large" in done.stderr and "unchanged" in done.stderr
+    assert path.read_text() == '{"old": "certificate"}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.json"]
+    # the certificate really is larger than the limit (so the failure was the write's)
+    assert main(certify_args(tmp_path / "full.json")) == 0
+    assert (tmp_path / "full.json").stat().st_size > 600
+
+
 def test_an_interrupt_during_the_write_leaves_the_old_certificate_intact(tmp_path, monkeypatch, capsys):
     path = _old_certificate(tmp_path)
 

@@ -27,7 +27,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     add_json_argument(p)
 
 
-@command("theorems", "run every applicable result of the paper's section 3 on an instance "
+@command("theorems", "run every applicable result of the paper's section 3 on an instance, next to "
+         "the toolkit's own exact threshold (Theorem E) and safest D, which are labelled as the toolkit's "
          "(exit 4 if a conclusion disagrees with the exact truth)", configure)
 def run(args: argparse.Namespace) -> int:
     if args.out:
