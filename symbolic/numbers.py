@@ -93,6 +93,7 @@ def as_fraction_arg(text: str, *, name: str) -> Fraction:
 # -- the shared number-size limit ------------------------------------------------------
 
 _COUNT_BITS = 4 * MAX_NUMBER_CHARS   # past this many bits a number is surely over the limit
+_SURELY_SHORT_BITS = int((MAX_NUMBER_CHARS - 4) / 0.30103) - 30   # up to this many, surely within it
 
 
 def _counted(value: Fraction) -> bool:
@@ -117,6 +118,10 @@ def size_error(chars: int, what: str, text: str | None = None, *, estimated: boo
 
 def check_size(value: Fraction, *, what: str = "number", text: str | None = None) -> Fraction:
     """``value`` if it is within the shared limit ``MAX_NUMBER_CHARS``, else a ``ModelError``."""
+    # Fast path: b bits have at most b·log10(2) + 1 digits, so up to _SURELY_SHORT_BITS bits in
+    # all the text has at most 0.30103·6600 + 2 digits, a '/' and a sign: under 2000.
+    if value.numerator.bit_length() + value.denominator.bit_length() <= _SURELY_SHORT_BITS:
+        return value
     chars = rational_chars(value)
     if chars > MAX_NUMBER_CHARS:
         raise ModelError(size_error(chars, what, text, estimated=not _counted(value)))

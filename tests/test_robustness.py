@@ -414,6 +414,14 @@ def test_theorems_label_the_toolkits_own_results(capsys):
     assert "partly" in row and "min D > 0: yes" in row and "eps < bound: no" in row
 
 
+def test_theorems_json_names_the_parts_of_prop_3_2s_hypothesis(capsys):
+    assert main(["theorems", CHATBOT, "--epsilon", "1/5", "--regret", "1/2", "--json"]) == 0
+    row = next(c for c in json.loads(capsys.readouterr().out)["checks"] if c["result"] == "Proposition 3.2")
+    # Prop. 3.2's bound here is below eps*(D) = 2/99 < 1/5, so "eps < bound" must fail
+    assert row["hypothesis_parts"] == {"min D > 0": True, "eps < bound": False}
+    assert row["hypothesis_holds"] is False
+
+
 def test_prop_3_2_hypothesis_holds_fully_below_the_bound(capsys):
     report = rewardcert.theorem_instances(rewardcert.load_model(CHATBOT).mdp,
                                           rewardcert.load_model(CHATBOT).data, "1/100000", "1/2")
@@ -754,3 +762,19 @@ def test_a_derived_long_epsilon_still_gets_a_verdict():
     assert result.verdict(tiny) is rewardcert.Verdict.SAFE
     with pytest.raises(rewardcert.RewardcertError, match="at most 2000"):
         result.verdict(f"1/{10 ** 2500}")
+
+
+@settings(max_examples=200, deadline=None)
+@given(numerator_digits=st.integers(1, 2100), denominator_digits=st.integers(1, 2100), lead=st.integers(1, 9),
+       sign=st.sampled_from([1, -1]))
+def test_the_size_check_refuses_exactly_the_fractions_longer_than_the_limit(numerator_digits, denominator_digits,
+                                                                            lead, sign):
+    from symbolic.errors import ModelError
+    from symbolic.numbers import check_size
+    value = F(sign * (lead * 10 ** (numerator_digits - 1) + 7), lead * 10 ** (denominator_digits - 1) + 3)
+    text = str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+    if len(text) > 2000:
+        with pytest.raises(ModelError, match="at most 2000"):
+            check_size(value)
+    else:
+        assert check_size(value) == value
