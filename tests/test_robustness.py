@@ -641,7 +641,12 @@ def test_api_accepts_exact_numbers_and_refuses_floats():
         assert "floating-point number, which is inexact; quote it instead" in str(error.value)
     assert "floating-point number, which is inexact; quote it instead" in str(cli_error.value)
     assert rewardcert.safest_distribution(loaded.mdp, "4/5").max_critical_epsilon == F(1, 2)
-    assert rewardcert.safety_matrix(loaded.mdp, "0.8").rows
+    matrix = rewardcert.safety_matrix(loaded.mdp, "0.8")
+    assert matrix.is_safe(["1/3", "1/3", "1/3"], "1/5") is True            # eps*(uniform) = 1/3 > 1/5
+    assert matrix.critical_epsilon(["1/3", 0, "2/3"]) == rewardcert.critical_epsilon(
+        loaded.mdp, (F(1, 3), F(0), F(2, 3)), F(4, 5)).critical_epsilon      # M against the engine
+    with pytest.raises(rewardcert.RewardcertError, match="floating-point"):
+        matrix.is_safe(D, 0.2)
 
 
 # -- 18. the pytest plugin warns about certificates it does not collect -------------------------
