@@ -22,7 +22,7 @@ from symbolic.bounds import proposition_3_2
 from symbolic.evaluation import MAX_ENUMERATION, return_bounds
 from symbolic.matrix import MAX_BASES, safety_matrix
 from symbolic.model import MDP
-from symbolic.numbers import format_epsilon, format_rational
+from symbolic.numbers import equals_count, format_epsilon, format_rational, power_text
 from symbolic.paper import corollary_3_4, proposition_3_3, safest_distribution
 from symbolic.results import Verdict
 from symbolic.safety import critical_epsilon
@@ -126,7 +126,7 @@ def theorem_instances(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, reg
             f"exact engine: {verdict.value}, eps*(D) = {star_text}", agree))
     else:
         checks.append(TheoremCheck("Theorem 3.5 (matrix M)", "D is safe iff M D > eps * range R * 1",
-                                   f"M needs C({N}, {n}) = {comb(N, n)} bases", None,
+                                   f"M needs C({N}, {n}) {equals_count(comb(N, n))} bases", None,
                                    "not built (too large; Theorem E above decides the same question)",
                                    "-", None))
 
@@ -220,7 +220,7 @@ def theorem_instances(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, reg
             ("safest.json",) if ok_safest else ()))
     else:
         for label in ("Proposition 3.3", "Corollary 3.4"):
-            checks.append(TheoremCheck(label, "-", f"{mdp.n_deterministic_policies} policies to enumerate",
+            checks.append(TheoremCheck(label, "-", f"{power_text(mdp.n_actions, mdp.n_states)} policies to enumerate",
                                        None, "skipped (too many policies)", "-", None))
 
     return TheoremReport(name or mdp.name, epsilon, regret_bound, star, tuple(checks), certs)

@@ -43,7 +43,7 @@ from .errors import ModelError, ResourceLimit
 from .evaluation import Progress, ReturnBounds, enumerate_policies, return_bounds
 from .exactlp import linear_program
 from .linalg import dynamics, to_fmpq, to_fraction
-from .numbers import exact_arguments
+from .numbers import equals_count, exact_arguments
 from .model import MDP, DeterministicPolicy, Vector
 
 MAX_BASES = 2_000_000
@@ -155,7 +155,7 @@ def safety_matrix(mdp: MDP, regret_bound: Fraction, *, bounds: ReturnBounds | No
     policies = high_regret_policies(mdp, regret_bound, bounds, progress)   # first phase: the policies
     total = comb(N, n)                                                    # second phase: the bases
     if policies and total > MAX_BASES:
-        raise ResourceLimit(f"M needs C({N}, {n}) = {total} bases; at most {MAX_BASES} are enumerated "
+        raise ResourceLimit(f"M needs C({N}, {n}) {equals_count(total)} bases; at most {MAX_BASES} are enumerated "
                             "(use `rewardcert threshold` for eps*(D), or `safest`, which do not build M)")
     reward = [to_fmpq(r) for r in mdp.reward]
     bellman = _bellman_rows(mdp)

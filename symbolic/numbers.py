@@ -229,3 +229,14 @@ def power_text(base: int, exponent: int, *, longest: int = 6) -> str:
         return f"{base}^{exponent} ≈ {approximate(base ** exponent, 2)}"
     mantissa = 10 ** (log - math.floor(log))
     return f"{base}^{exponent} ≈ {mantissa:.1f}e{math.floor(log)}"
+
+
+def count_text(count: int) -> str:
+    """A count as digits when short, else its size: ``"1200"``, ``"≈ 4.3e9"`` (no 390-digit lines)."""
+    return str(count) if count < 10 ** 6 else f"≈ {approximate(count, 2)}"
+
+
+def equals_count(count: int) -> str:
+    """``"= 1200"`` or ``"≈ 4.3e9"``, to follow an expression such as ``C(64, 16)``."""
+    text = count_text(count)
+    return text if text.startswith("≈") else f"= {text}"

@@ -783,3 +783,15 @@ def test_the_size_check_refuses_exactly_the_fractions_longer_than_the_limit(nume
             check_size(value)
     else:
         assert check_size(value) == value
+
+
+def test_size_errors_state_counts_briefly(tmp_path, capsys):
+    path = tmp_path / "big.json"
+    path.write_text(json.dumps(_chain_model(300)))
+    assert main(["matrix", str(path), "--regret", "1/2"]) == 2
+    err = capsys.readouterr().err
+    assert len(str(2 ** 300)) == 91 and "2^300 ≈ 2e90 deterministic policies" in err   # 2^300 = 2.04e90
+    assert len(err) < 200
+    from symbolic.numbers import equals_count
+    from math import comb
+    assert equals_count(comb(6, 2)) == "= 15" and equals_count(comb(64, 16)) == "≈ 4.9e14"  # C(64,16) = 4.89e14
