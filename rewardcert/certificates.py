@@ -134,11 +134,33 @@ def write_certificate(path: str | os.PathLike, certificate: dict, *, stdout=None
     A missing parent directory is an error; an existing file survives any failure."""
     from .output import write_text
     check_number_sizes(certificate)
-    write_text(path, json.dumps(certificate, indent=1, ensure_ascii=False) + "\n", what="certificate",
-               stdout=stdout)
+    text = json.dumps(certificate, indent=1, ensure_ascii=False) + "\n"
+    if len(text.encode("utf-8")) > CHECKER_MAX_BYTES:
+        raise ResourceLimit(f"the certificate would have {len(text.encode('utf-8'))} bytes, and the checker "
+                            f"reads at most {CHECKER_MAX_BYTES}; no certificate was written", file=os.fspath(path))
+    write_text(path, text, what="certificate", stdout=stdout)
 
 
 _NUMBER = re.compile(r"[+-]?\d+(/\d+)?", re.ASCII)
+
+# The standalone checker's own size limits (proofs/checker.py imports nothing from here; a test
+# keeps these equal to its constants).  They are smaller than the loader's, so a model can be
+# fine to analyse and still too large to certify: that is refused before any work (exit 2).
+CHECKER_MAX_STATES = 10_000
+CHECKER_MAX_ACTIONS = 1_000
+CHECKER_MAX_PAIRS = 100_000
+CHECKER_MAX_BYTES = 256 * 1024 * 1024
+
+
+def check_certifiable(mdp: MDP) -> None:
+    """Refuse (``ResourceLimit``) a model whose certificate the checker would refuse for its size."""
+    for what, count, limit in (("states", mdp.n_states, CHECKER_MAX_STATES),
+                               ("actions", mdp.n_actions, CHECKER_MAX_ACTIONS),
+                               ("state-action pairs", mdp.n_pairs, CHECKER_MAX_PAIRS)):
+        if count > limit:
+            raise ResourceLimit(f"the model has {count} {what}, and the certificate checker accepts at most "
+                                f"{limit}, so no certificate can be written; run without --out",
+                                entry="--out")
 
 
 def check_number_sizes(certificate: Any) -> None:

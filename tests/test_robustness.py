@@ -795,3 +795,23 @@ def test_size_errors_state_counts_briefly(tmp_path, capsys):
     from symbolic.numbers import equals_count
     from math import comb
     assert equals_count(comb(6, 2)) == "= 15" and equals_count(comb(64, 16)) == "≈ 4.9e14"  # C(64,16) = 4.89e14
+
+
+def test_the_producer_knows_the_checkers_size_limits():
+    from rewardcert import certificates
+    assert (certificates.CHECKER_MAX_STATES, certificates.CHECKER_MAX_ACTIONS, certificates.CHECKER_MAX_PAIRS,
+            certificates.CHECKER_MAX_BYTES) == (checker.MAX_STATES, checker.MAX_ACTIONS, checker.MAX_PAIRS,
+                                                checker.MAX_BYTES)
+
+
+def test_a_model_too_large_for_the_checker_is_refused_before_the_search(tmp_path, capsys):
+    """1001 actions load fine (the loader allows 10,000) but the checker reads at most 1000: with
+    --out that was an internal error after the whole search; now it is exit 2 at once."""
+    path = tmp_path / "bandit.toml"
+    path.write_text(_bandit(checker.MAX_ACTIONS + 1))
+    out = tmp_path / "c.json"
+    assert main(["certify", str(path), "--epsilon", "1/5", "--regret", "1", "--out", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert "accepts at most 1000" in captured.err and "search:" not in captured.out and not out.exists()
+    assert main(["safest", str(path), "--regret", "1", "--out", str(out)]) == 2
+    assert "accepts at most 1000" in capsys.readouterr().err

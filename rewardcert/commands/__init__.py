@@ -96,6 +96,9 @@ def load_instance(args: argparse.Namespace):
     check_stdin_once(args.model, getattr(args, "data", None))
     check_out_argument(args)
     loaded = load_model(args.model)
+    if getattr(args, "out", None):
+        from ..certificates import check_certifiable
+        check_certifiable(loaded.mdp)
     return loaded, resolve_data(getattr(args, "data", None), loaded)
 
 

@@ -158,6 +158,9 @@ def run_safest(args: argparse.Namespace) -> int:
     check_out_argument(args)
     loaded = load_model(args.model)
     mdp = loaded.mdp
+    if args.out:
+        from ..certificates import check_certifiable
+        check_certifiable(mdp)
     result = safest_distribution(mdp, args.regret)
     certificate_path = None
     if args.out:
