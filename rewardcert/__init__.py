@@ -33,6 +33,23 @@ from .theorems import TheoremReport, theorem_instances
 
 __version__ = "0.1.0"
 
+# Numbers given to these are read like the CLI reads them ("4/5", 0.8 refused): rewardcert/api.py.
+_EXACT_API = (
+    "proposition_3_2", "advantages", "expected_return", "state_values", "return_bounds",
+    "validate_distribution", "safety_matrix", "paper_algorithm_rows", "corollary_3_4", "proposition_3_3",
+    "safest_distribution", "critical_epsilon", "policy_error", "theorem_instances",
+    "threshold_certificate", "safety_certificate", "unsafe_certificate", "safest_certificate",
+)
+
+
+def _wrap_exact_api() -> None:
+    from .api import exact_api
+    for name in _EXACT_API:
+        globals()[name] = exact_api(globals()[name])
+
+
+_wrap_exact_api()
+
 
 def check_certificate(path) -> CheckResult:
     """Check a certificate file with the standalone checker (``proofs/checker.py``)."""

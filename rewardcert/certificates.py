@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from fractions import Fraction
 from typing import Any, Sequence
 
-from symbolic.errors import RewardcertError
+from symbolic.errors import ResourceLimit, RewardcertError
 from symbolic.io import data_to_document, model_to_document
 from symbolic.model import MDP
-from symbolic.numbers import format_rational
+from symbolic.numbers import MAX_NUMBER_CHARS, format_rational
 from symbolic.results import Verdict, Witness
 from symbolic.safety import Closure, ThresholdResult
 
@@ -128,17 +129,56 @@ def unsafe_certificate(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, re
             "verdict": "unsafe", "evidence": evidence}
 
 
-def write_certificate(path: str | os.PathLike, certificate: dict) -> None:
-    path = os.fspath(path)
-    directory = os.path.dirname(path)
-    try:
-        if directory:
-            os.makedirs(directory, exist_ok=True)
-        with open(path, "w", encoding="utf-8") as handle:
-            json.dump(certificate, handle, indent=1, ensure_ascii=False)
-            handle.write("\n")
-    except OSError as exc:
-        raise RewardcertError(f"cannot write certificate: {exc.strerror}", file=path) from None
+def write_certificate(path: str | os.PathLike, certificate: dict, *, stdout=None) -> None:
+    """Write ``certificate`` atomically (``rewardcert/output.py``); ``-`` is standard output.
+    A missing parent directory is an error; an existing file survives any failure."""
+    from .output import write_text
+    check_number_sizes(certificate)
+    text = json.dumps(certificate, indent=1, ensure_ascii=False) + "\n"
+    if len(text.encode("utf-8")) > CHECKER_MAX_BYTES:
+        raise ResourceLimit(f"the certificate would have {len(text.encode('utf-8'))} bytes, and the checker "
+                            f"reads at most {CHECKER_MAX_BYTES}; no certificate was written", file=os.fspath(path))
+    write_text(path, text, what="certificate", stdout=stdout)
+
+
+_NUMBER = re.compile(r"[+-]?\d+(/\d+)?", re.ASCII)
+
+# The standalone checker's own size limits (proofs/checker.py imports nothing from here; a test
+# keeps these equal to its constants).  They are smaller than the loader's, so a model can be
+# fine to analyse and still too large to certify: that is refused before any work (exit 2).
+CHECKER_MAX_STATES = 10_000
+CHECKER_MAX_ACTIONS = 1_000
+CHECKER_MAX_PAIRS = 100_000
+CHECKER_MAX_BYTES = 256 * 1024 * 1024
+
+
+def check_certifiable(mdp: MDP) -> None:
+    """Refuse (``ResourceLimit``) a model whose certificate the checker would refuse for its size."""
+    for what, count, limit in (("states", mdp.n_states, CHECKER_MAX_STATES),
+                               ("actions", mdp.n_actions, CHECKER_MAX_ACTIONS),
+                               ("state-action pairs", mdp.n_pairs, CHECKER_MAX_PAIRS)):
+        if count > limit:
+            raise ResourceLimit(f"the model has {count} {what}, and the certificate checker accepts at most "
+                                f"{limit}, so no certificate can be written; run without --out",
+                                entry="--out")
+
+
+def check_number_sizes(certificate: Any) -> None:
+    """Refuse (``ResourceLimit``, exit 2) a certificate holding a number longer than the
+    checker's limit, naming where.  Inputs are held to the limit when read
+    (``symbolic.numbers.MAX_NUMBER_CHARS``); a number the engine derives from them (a
+    critical error, a witness reward, a state value) can still outgrow it."""
+    stack: list[tuple[Any, str]] = [(certificate, "")]
+    while stack:
+        value, where = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((v, f"{where}.{k}" if where else str(k)) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(value))
+        elif isinstance(value, str) and len(value) > MAX_NUMBER_CHARS and _NUMBER.fullmatch(value):
+            raise ResourceLimit(f"the certificate would hold a number of {len(value)} characters at {where}, "
+                                f"beyond the checker's limit of {MAX_NUMBER_CHARS}; no certificate was written "
+                                "(use numbers with shorter fractions in the model or the data)")
 
 
 def check_certificate_document(certificate: dict[str, Any]) -> tuple[str, str, dict]:

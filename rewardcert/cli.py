@@ -1,16 +1,20 @@
+# PYTHON_ARGCOMPLETE_OK  (argcomplete: this module answers shell completion, rewardcert/completion.py)
 """The ``rewardcert`` command.
 
 Exit statuses: 0 success / safe / verified, 1 unsafe / rejected, 2 bad input
 (or an unreadable certificate), 3 unknown (a budget ran out), 4 a theorem's
 conclusion (or another layer) disagrees with the exact truth, 70 an internal
-error (a bug), 141 the output pipe closed before the answer was written.
-Bad input never prints a traceback.
+error (a bug), 130 interrupted (Ctrl-C, SIGINT) and 143 terminated (SIGTERM),
+after printing what was known, 141 the output pipe closed before the answer
+was written.  Bad input never prints a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import re
 import sys
 from typing import Sequence
 
@@ -28,24 +32,77 @@ def build_parser() -> argparse.ArgumentParser:
         description="Exact, certified checks of reward-learning safety on small MDPs "
                     "(Fluri et al., The Perils of Optimizing Learned Reward Functions, ICML 2025).")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
+    parser.add_argument("--version", action="version", version=f"rewardcert {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for entry in REGISTRY:
         entry.configure(sub.add_parser(entry.name, help=entry.help, description=entry.help))
     return parser
 
 
+def _version() -> str:
+    from . import __version__
+    return __version__
+
+
+_NEGATIVE_NUMBER = re.compile(r"-(\d|\.\d)", re.ASCII)
+
+
+def _value_options(parser: argparse.ArgumentParser) -> set[str]:
+    """Every option string, on the parser or a subcommand, that takes exactly one value."""
+    found: set[str] = set()
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                found |= _value_options(sub)
+        elif action.option_strings and action.nargs is None and action.const is None \
+                and not isinstance(action, (argparse._StoreTrueAction, argparse._VersionAction,
+                                            argparse._HelpAction)):
+            found.update(action.option_strings)
+    return found
+
+
+def join_negative_values(parser: argparse.ArgumentParser, argv: Sequence[str]) -> list[str]:
+    """``--epsilon -1/10`` as ``--epsilon=-1/10``: argparse would read ``-1/10`` as an
+    option and say "expected one argument"; joined, the value reaches the range check,
+    which says "epsilon must be > 0"."""
+    options = _value_options(parser)
+    out: list[str] = []
+    argv = list(argv)
+    i = 0
+    while i < len(argv):
+        if argv[i] in options and i + 1 < len(argv) and _NEGATIVE_NUMBER.match(argv[i + 1]):
+            out.append(f"{argv[i]}={argv[i + 1]}")
+            i += 2
+            continue
+        if argv[i] == "--":
+            out.extend(argv[i:])
+            break
+        out.append(argv[i])
+        i += 1
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    from .completion import enable as enable_completion
+    enable_completion(parser)     # answers a shell's tab-completion request (argcomplete), if any
+    args = parser.parse_args(join_negative_values(parser, sys.argv[1:] if argv is None else argv))
     run = next(entry.run for entry in REGISTRY if entry.name == args.command)
+    from .interrupts import Interrupts
+    args.interrupts = Interrupts()
+    # "--out -" sends the certificate (or picture) to stdout, so the report goes to stderr.
+    args.stdout = sys.stdout
+    report = contextlib.redirect_stdout(sys.stderr) if getattr(args, "out", None) == "-" \
+        else contextlib.nullcontext()
     try:
-        return run(args)
+        with args.interrupts.installed(), report:
+            return run(args)
     except RewardcertError as exc:
         print(f"rewardcert: error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        print("rewardcert: interrupted", file=sys.stderr)
-        return 130
+        print(f"rewardcert: {args.interrupts.name}", file=sys.stderr)
+        return args.interrupts.exit_status
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): the verdict was never delivered, so do not
         # report one.  Exit like a process killed by SIGPIPE, and keep Python quiet at exit.

@@ -263,7 +263,7 @@ def plot_safe_region(mdp: MDP, regret_bound: Fraction, epsilon: Fraction, output
                      data: Vector | None = None, slice_pairs: tuple[int, int] | None = None,
                      resolution: int | None = None, seconds_per_point: float = ENGINE_SECONDS,
                      progress: Progress | None = None, matrix_progress: Progress | None = None,
-                     method: str = "auto") -> PlotResult:
+                     method: str = "auto", stdout=None) -> PlotResult:
     """Draw the safe region at ``ε`` and the heat map of ``ε*(D)`` and write them to ``output``.
 
     ``slice_pairs is None``: the whole simplex of a 3-pair model, with ``data`` (if any)
@@ -277,13 +277,14 @@ def plot_safe_region(mdp: MDP, regret_bound: Fraction, epsilon: Fraction, output
         raise ModelError(f"epsilon = {format_rational(epsilon)} must be > 0", entry="--epsilon")
     output = os.fspath(output)
     canvas_formats = FigureCanvasAgg(Figure()).get_supported_filetypes()
-    extension = os.path.splitext(output)[1].lower().lstrip(".")
+    extension = "png" if output == "-" else os.path.splitext(output)[1].lower().lstrip(".")
     if extension not in canvas_formats:
         raise ModelError(f"cannot tell the image format from {output!r}: end the name with "
                          ".png (or .svg, .pdf)", entry="-o")
     folder = os.path.dirname(output) or "."
-    if not os.path.isdir(folder):
-        raise ModelError(f"the folder {folder!r} does not exist", entry="-o")
+    if output != "-" and not os.path.isdir(folder):
+        raise ModelError(f"the folder {folder!r} does not exist (create it first, e.g. mkdir -p {folder})",
+                         entry="-o")
     if resolution is not None and not (2 <= resolution <= MAX_RESOLUTION):
         raise ModelError(f"the resolution must be between 2 and {MAX_RESOLUTION}, got {resolution}",
                          entry="--resolution")
@@ -357,10 +358,11 @@ def plot_safe_region(mdp: MDP, regret_bound: Fraction, epsilon: Fraction, output
     # no layout engine: the titles are placed by hand and savefig's tight box takes in the
     # legends below the axes, whose height depends on how many entries they have
     figure.subplots_adjust(left=0.05, right=0.97, bottom=0.08, top=0.84 if mode == "slice" else 0.87, wspace=0.12)
-    try:
-        figure.savefig(output, dpi=110, bbox_inches="tight", pad_inches=0.25)
-    except OSError as exc:
-        raise ModelError(f"cannot write the picture: {exc.strerror or exc}", file=output) from None
+    import io
+    from .output import write_bytes
+    picture = io.BytesIO()       # drawn in memory, then written atomically (rewardcert/output.py)
+    figure.savefig(picture, format=extension, dpi=110, bbox_inches="tight", pad_inches=0.25)
+    write_bytes(output, picture.getvalue(), what="picture", stdout=stdout)
     return result
 
 

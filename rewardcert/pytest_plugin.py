@@ -29,6 +29,11 @@ from pathlib import Path
 import pytest
 
 INI_PATTERNS = "rewardcert_certificates"
+_COLLECTED = pytest.StashKey[set]()
+
+
+class RewardcertPluginWarning(pytest.PytestWarning):
+    """A ``rewardcert_certificates`` pattern matches certificates that pytest does not collect."""
 
 
 def pytest_addoption(parser):
@@ -42,8 +47,43 @@ def pytest_collect_file(parent, file_path: Path):
         return None
     relative = os.path.relpath(file_path, parent.config.rootpath)
     if any(fnmatch.fnmatch(relative, pattern) for pattern in patterns):
+        parent.config.stash.setdefault(_COLLECTED, set()).add(Path(file_path).resolve())
         return CertificateFile.from_parent(parent, path=file_path)
     return None
+
+
+def uncollected_certificates(config) -> tuple[list[str], list[str]]:
+    """(patterns matching no file at all, matching files pytest did not collect), relative to the rootdir."""
+    root = Path(config.rootpath)
+    collected = config.stash.get(_COLLECTED, set())
+    empty, missed = [], set()
+    for pattern in config.getini(INI_PATTERNS):
+        matched = [p for p in root.glob(pattern) if p.is_file() and p.suffix == ".json"]
+        if not matched:
+            empty.append(pattern)
+        missed.update(os.path.relpath(p, root) for p in matched if p.resolve() not in collected)
+    return empty, sorted(missed)
+
+
+def pytest_collection_finish(session):
+    """Warn when ``rewardcert_certificates`` checks less than it names: a folder left out of
+    ``testpaths`` would otherwise check zero certificates with a green run.  Runs that name
+    their own paths on the command line chose a subset, and are not warned."""
+    config = session.config
+    if not config.getini(INI_PATTERNS):
+        return
+    if getattr(config, "args_source", None) == pytest.Config.ArgsSource.ARGS:
+        return
+    empty, missed = uncollected_certificates(config)
+    import warnings
+    for pattern in empty:
+        warnings.warn(RewardcertPluginWarning(
+            f"{INI_PATTERNS} pattern {pattern!r} matches no .json file under {config.rootpath}"))
+    if missed:
+        shown = ", ".join(missed[:5]) + (f" and {len(missed) - 5} more" if len(missed) > 5 else "")
+        warnings.warn(RewardcertPluginWarning(
+            f"{len(missed)} certificate(s) matched by {INI_PATTERNS} are not collected, so they are not "
+            f"checked: {shown}. Add their folder to testpaths (or to the pytest command line)."))
 
 
 class CertificateRejected(Exception):

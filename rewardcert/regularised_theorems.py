@@ -7,7 +7,7 @@ from typing import Sequence
 
 from symbolic.evaluation import StochasticPolicy, return_bounds
 from symbolic.model import MDP
-from symbolic.numbers import format_rational
+from symbolic.numbers import approximate, format_rational
 from symbolic.regularised_paper import proposition_4_1, theorem_4_2
 from symbolic.rigorous import Enclosure
 
@@ -76,7 +76,7 @@ def regularised_checks(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, re
         "engine_verdict_at_epsilon": {True: "safe", False: "unsafe", None: "unknown"}[th.safe_at_epsilon]}
     truth = {True: "safe", False: "unsafe", None: "unknown"}[th.safe_at_epsilon]
     cheapest = ("" if th.cheapest is None else
-                f"; cheapest witness found: error {float(th.cheapest.error):.6g} ({th.cheapest.kind})")
+                f"; cheapest witness found: error {approximate(th.cheapest.error)} ({th.cheapest.kind})")
     for v in th.variants:
         c_text = "inf (C(delta) = 0)" if v.outer is None else v.outer.text()
         hyp = (f"delta {v.name} = {v.delta.text()}, C(delta) = {v.inner.text() if v.inner else 0}, C = {c_text}; "
@@ -85,14 +85,14 @@ def regularised_checks(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, re
         if v.hypothesis:
             if v.witness is not None:
                 agrees = True
-                conclusion = f"unsafe at eps; eq. 103's witness verified (error {float(v.witness_error):.6g})"
+                conclusion = f"unsafe at eps; eq. 103's witness verified (error {approximate(v.witness_error)})"
             elif th.counterexample(v):
                 agrees = False
                 conclusion = "unsafe at eps, but D is proved safe there: a COUNTEREXAMPLE to the theorem as read"
             else:
                 agrees = True if th.safe_at_epsilon is False else None
                 conclusion = ("unsafe at eps; eq. 103's witness does not verify "
-                              f"(error {float(v.witness_error):.6g}, regret {v.witness_regret.text()})")
+                              f"(error {approximate(v.witness_error)}, regret {v.witness_regret.text()})")
         else:
             agrees, conclusion = None, "no conclusion"
         checks.append(TheoremCheck(f"Theorem 4.2 (delta {v.name})",
@@ -145,7 +145,7 @@ def rlhf_checks(mdp: MDP, epsilon: Fraction, regret_bound: Fraction, lam: Fracti
                 " (the printed hypothesis fails only on constant rows, which need no a_s)"
                 if th.hypothesis_without_constant_rows else "")
         cheapest = "-" if th.cheapest is None else (
-            f"cheapest witness found: {measure} / range R = {float(th.cheapest.error):.6g} ({th.cheapest.kind})")
+            f"cheapest witness found: {measure} / range R = {approximate(th.cheapest.error)} ({th.cheapest.kind})")
         truth = (f"witness {measure} / range R in {th.witness_error.text()} against eps = {format_rational(epsilon)}, "
                  f"regret in {th.witness_regret.text()}; " if th.witness_error else "") + cheapest
         checks.append(TheoremCheck(variant, f"{measure} on D^ref: small pi_ref(a_s|s) => D^ref unsafe",

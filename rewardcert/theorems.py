@@ -1,5 +1,9 @@
 """Theorem instances: run each unregularised result of the paper (§3) on one instance.
 
+Rows labelled "the toolkit's" (Theorem E, the safest D) are this toolkit's own
+results and additions (SPEC §3), not the paper's; each names the paper's
+closest statement.
+
 For every result the report gives the hypothesis as instantiated, whether it
 holds, what the theorem then concludes, and the exact truth computed
 independently (the branch-and-bound engine, the matrix M, or the standalone
@@ -18,13 +22,16 @@ from symbolic.bounds import proposition_3_2
 from symbolic.evaluation import MAX_ENUMERATION, return_bounds
 from symbolic.matrix import MAX_BASES, safety_matrix
 from symbolic.model import MDP
-from symbolic.numbers import format_epsilon, format_rational
+from symbolic.numbers import equals_count, format_epsilon, format_rational, power_text
 from symbolic.paper import corollary_3_4, proposition_3_3, safest_distribution
 from symbolic.results import Verdict
 from symbolic.safety import critical_epsilon
 
 from .certificates import (check_certificate_document, safest_certificate, safety_certificate,
                            threshold_certificate, unsafe_certificate)
+
+THEOREM_E = "Theorem E (the toolkit's; exact threshold)"
+SAFEST_D = "Safest data distribution (the toolkit's addition)"
 
 # Enumerating Π_L for Prop. 3.3 / Cor. 3.4 is skipped beyond this many policies.
 ENUMERATION_LIMIT = 200_000
@@ -42,6 +49,16 @@ class TheoremCheck:
     agrees: bool | None                 # None: nothing to compare (hypothesis fails or skipped)
     certificates: tuple[str, ...] = ()
     latex: str | None = None
+    hypothesis_parts: tuple[tuple[str, bool], ...] = ()   # (part, holds) when the hypothesis has parts
+
+    @property
+    def hypothesis_mark(self) -> str:
+        """``yes``/``no``/``-``, or ``partly: ...`` naming the parts that hold."""
+        if self.hypothesis_parts and not all(ok for _, ok in self.hypothesis_parts) \
+                and any(ok for _, ok in self.hypothesis_parts):
+            return "partly (" + "; ".join(f"{part}: {'yes' if ok else 'no'}"
+                                          for part, ok in self.hypothesis_parts) + ")"
+        return {True: "yes", False: "no", None: "-"}[self.hypothesis_holds]
 
 
 @dataclass(frozen=True)
@@ -79,13 +96,15 @@ def theorem_instances(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, reg
     positive = min(data) > 0
     enumerable = mdp.n_deterministic_policies <= min(ENUMERATION_LIMIT, MAX_ENUMERATION)
 
-    # -- Theorem E: the exact threshold, replayed by the standalone checker
+    # -- Theorem E (the toolkit's own): the exact threshold, replayed by the standalone checker
     ok_threshold = _verified(certs, "threshold.json", threshold_certificate(mdp, data, regret_bound, result))
     ok_verdict = _verified(certs, f"{verdict.value}.json",
                            safety_certificate(mdp, data, epsilon, regret_bound, result))
     checks.append(TheoremCheck(
-        "Theorem E (exact threshold)",
-        "D is safe for eps iff eps < eps*(D) = min over regret>=L policies of f_pi(D) / range R",
+        THEOREM_E,
+        "D is safe for eps iff eps < eps*(D) = min over regret>=L policies of f_pi(D) / range R "
+        "(the toolkit's own statement, SPEC §3; the paper's closest are Lemma C.15, unsafety as a "
+        "solvable linear system per high-regret vertex, and Theorem C.16, D safe iff M D > eps range R)",
         "none", True,
         f"eps*(D) = {star_text}, so D is {verdict.value} at eps = {eps_text}",
         "the standalone checker replays both certificates"
@@ -107,7 +126,7 @@ def theorem_instances(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, reg
             f"exact engine: {verdict.value}, eps*(D) = {star_text}", agree))
     else:
         checks.append(TheoremCheck("Theorem 3.5 (matrix M)", "D is safe iff M D > eps * range R * 1",
-                                   f"M needs C({N}, {n}) = {comb(N, n)} bases", None,
+                                   f"M needs C({N}, {n}) {equals_count(comb(N, n))} bases", None,
                                    "not built (too large; Theorem E above decides the same question)",
                                    "-", None))
 
@@ -134,11 +153,13 @@ def theorem_instances(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, reg
         agrees = bound_ok and (not at_eps or verdict is Verdict.SAFE)
         checks.append(TheoremCheck(
             "Proposition 3.2", "positive D, eps < (1-gamma)/sqrt2 * range J/range R * min D * L  =>  safe",
-            f"min D > 0; bound = {bound_text}; eps = {eps_text} {'<' if at_eps else '>='} bound", True,
+            f"min D > 0 (holds); eps = {eps_text} < bound = {bound_text} "
+            f"({'holds' if at_eps else 'fails: eps >= bound'})", at_eps,
             "every eps below the bound is safe (bound <= eps*(D))"
             + (f"; in particular eps = {eps_text} is safe" if at_eps else ""),
             f"eps*(D) = {star_text}; bound {'<=' if bound_ok else '>'} eps*(D){ratio}; "
-            f"verdict at eps: {verdict.value}", agrees, latex=p32.latex()))
+            f"verdict at eps: {verdict.value}", agrees, latex=p32.latex(),
+            hypothesis_parts=(("min D > 0", True), ("eps < bound", at_eps))))
     else:
         reason = "min D = 0" if not positive else "range J = 0"
         for label, statement in (("Proposition 3.1", "for positive D some eps > 0 is safe"),
@@ -187,16 +208,19 @@ def theorem_instances(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, reg
                 f"eps** = max_D eps*(D) = {max_text}"
                 + (f", so every D is {'unsafe' if all_unsafe else 'NOT unsafe'} at eps" if holds else ""),
                 bound_ok and ok_safest and (not holds or all_unsafe), ("safest.json",) if ok_safest else ()))
+        safest_d = ", ".join(f"{s}:{a}={format_rational(p)}" for (s, a), p in
+                             ((mdp.pair_name(x), p) for x, p in enumerate(safest.data)) if p)
         checks.append(TheoremCheck(
-            "Safest data distribution (paper §7)", "eps** = max over D of eps*(D), and a maximiser",
+            SAFEST_D, "eps** = max over D of eps*(D), and a maximiser (the toolkit's addition, not a "
+            "result or a question of the paper; the paper's closest is Corollary 3.4's bound eps** <= 1/K)",
             "none", True, "-",
-            f"eps** = {max_text}; the safest D is in safest.json"
+            f"eps** = {max_text}; a safest D: {safest_d}"
             + (f"; this D's eps*(D) = {star_text}" if star is not None else ""),
             ok_safest and (max_eps is None or (star is not None and star <= max_eps)),
             ("safest.json",) if ok_safest else ()))
     else:
         for label in ("Proposition 3.3", "Corollary 3.4"):
-            checks.append(TheoremCheck(label, "-", f"{mdp.n_deterministic_policies} policies to enumerate",
+            checks.append(TheoremCheck(label, "-", f"{power_text(mdp.n_actions, mdp.n_states)} policies to enumerate",
                                        None, "skipped (too many policies)", "-", None))
 
     return TheoremReport(name or mdp.name, epsilon, regret_bound, star, tuple(checks), certs)
@@ -204,13 +228,16 @@ def theorem_instances(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, reg
 
 def markdown_report(report: TheoremReport) -> str:
     lines = [f"# Theorem instances: {report.model}", "",
+             "The paper's §3 results on this instance; rows marked \"the toolkit's\" are the toolkit's own "
+             "results and additions, not the paper's.", "",
              f"epsilon = {format_rational(report.epsilon)}, L = {format_rational(report.regret_bound)}, "
              f"eps*(D) = {format_epsilon(report.critical_epsilon)}", "",
              "| result | hypothesis | holds | conclusion | exact truth | agrees |",
              "|---|---|---|---|---|---|"]
     mark = {True: "yes", False: "no", None: "n/a"}
     for c in report.checks:
-        cells = [c.result, c.hypothesis, mark[c.hypothesis_holds], c.conclusion, c.truth,
+        held = c.hypothesis_mark if c.hypothesis_parts else mark[c.hypothesis_holds]
+        cells = [c.result, c.hypothesis, held, c.conclusion, c.truth,
                  {True: "yes", False: "**NO**", None: "-"}[c.agrees]]
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     lines += ["", "Statements:", ""]

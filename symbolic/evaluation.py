@@ -266,7 +266,8 @@ def enumerate_policies(mdp: MDP, bounds: ReturnBounds | None = None, *,
     """Every deterministic policy with its exact return and regret."""
     total = mdp.n_deterministic_policies
     if total > MAX_ENUMERATION:
-        raise ResourceLimit(f"{mdp.n_actions}^{mdp.n_states} = {total} deterministic policies; "
+        from .numbers import power_text
+        raise ResourceLimit(f"{power_text(mdp.n_actions, mdp.n_states)} deterministic policies; "
                             f"enumeration is limited to {MAX_ENUMERATION}")
     bounds = bounds or return_bounds(mdp)
     dyn = dynamics(mdp)

@@ -35,9 +35,16 @@ class LoadedModel:
     path: str
 
 
+STDIN = "-"
+STDIN_NAME = "<stdin>"
+
+
 def read_document(path: str | os.PathLike) -> dict[str, Any]:
-    """Parse a TOML or JSON file (by extension; ``.json`` is JSON, anything else TOML)."""
+    """Parse a TOML or JSON file (by extension; ``.json`` is JSON, anything else TOML).
+    ``-`` reads standard input: JSON if it starts with ``{``, TOML otherwise."""
     path = os.fspath(path)
+    if path == STDIN:
+        return _read_stdin()
     try:
         size = os.path.getsize(path)
     except OSError as exc:
@@ -63,6 +70,28 @@ def read_document(path: str | os.PathLike) -> dict[str, Any]:
         raise ModelError(f"TOML number too long: {_digit_limit(exc)}", file=path) from None
     except RecursionError:
         raise ModelError("TOML nested too deeply", file=path) from None
+
+
+def _read_stdin() -> dict[str, Any]:
+    import sys
+    raw = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:
+        raise ResourceLimit(f"more than {MAX_FILE_BYTES} bytes; at most {MAX_FILE_BYTES} are accepted",
+                            file=STDIN_NAME)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ModelError(f"not UTF-8 text (byte {exc.start})", file=STDIN_NAME) from None
+    if text.lstrip().startswith("{"):
+        return parse_json(text, file=STDIN_NAME)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ModelError(f"TOML syntax error: {exc}", file=STDIN_NAME) from None
+    except ValueError as exc:
+        raise ModelError(f"TOML number too long: {_digit_limit(exc)}", file=STDIN_NAME) from None
+    except RecursionError:
+        raise ModelError("TOML nested too deeply", file=STDIN_NAME) from None
 
 
 def parse_json(text: str, *, file: str | None = None) -> dict[str, Any]:
@@ -140,6 +169,7 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
     """Read a ``rewardcert/mdp-1`` model file (TOML or JSON)."""
     path = os.fspath(path)
     document = read_document(path)
+    path = STDIN_NAME if path == STDIN else path
     try:
         mdp, data = model_from_document(document)
     except RewardcertError as exc:
@@ -151,6 +181,7 @@ def load_data(path: str | os.PathLike, mdp: MDP) -> Vector:
     """Read a ``rewardcert/data-1`` file for ``mdp`` (the model's ``[data]`` shape)."""
     path = os.fspath(path)
     document = read_document(path)
+    path = STDIN_NAME if path == STDIN else path
     try:
         _check_format(document, DATA_FORMAT)
         _check_keys(document, _DATA_KEYS, "data file")

@@ -43,6 +43,7 @@ from .errors import ModelError, ResourceLimit
 from .evaluation import Progress, ReturnBounds, enumerate_policies, return_bounds
 from .exactlp import linear_program
 from .linalg import dynamics, to_fmpq, to_fraction
+from .numbers import equals_count, exact_arguments
 from .model import MDP, DeterministicPolicy, Vector
 
 MAX_BASES = 2_000_000
@@ -71,6 +72,7 @@ class SafetyMatrix:
     bounds: ReturnBounds
     bases: int                                   # bases enumerated (invertible ones)
 
+    @exact_arguments(vectors=("data",))     # numbers read like the CLI reads them; floats refused
     def critical_epsilon(self, data: Sequence[Fraction]) -> Fraction | None:
         """``min_k (M D)_k / range R``; ``None`` (= +∞) when ``Π_L`` is empty."""
         if not self.rows:
@@ -78,6 +80,7 @@ class SafetyMatrix:
         return min(sum((c * d for c, d in zip(row.coefficients, data) if c and d), Fraction(0))
                    for row in self.rows) / self.range_reward
 
+    @exact_arguments("epsilon", vectors=("data",))
     def is_safe(self, data: Sequence[Fraction], epsilon: Fraction) -> bool:
         """Theorem 3.5 as stated: every row has ``row · D > ε · range R``."""
         bound = epsilon * self.range_reward
@@ -152,7 +155,7 @@ def safety_matrix(mdp: MDP, regret_bound: Fraction, *, bounds: ReturnBounds | No
     policies = high_regret_policies(mdp, regret_bound, bounds, progress)   # first phase: the policies
     total = comb(N, n)                                                    # second phase: the bases
     if policies and total > MAX_BASES:
-        raise ResourceLimit(f"M needs C({N}, {n}) = {total} bases; at most {MAX_BASES} are enumerated "
+        raise ResourceLimit(f"M needs C({N}, {n}) {equals_count(total)} bases; at most {MAX_BASES} are enumerated "
                             "(use `rewardcert threshold` for eps*(D), or `safest`, which do not build M)")
     reward = [to_fmpq(r) for r in mdp.reward]
     bellman = _bellman_rows(mdp)

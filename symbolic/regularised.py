@@ -106,6 +106,7 @@ class _Problem:
     lam: Fraction
     reference: StochasticPolicy
     bounds: ReturnBounds
+    stop: Callable[[], bool] | None = None   # e.g. Ctrl-C: stop like a time-out, keep what is known
     threshold: Fraction = field(init=False)
     log_ref: np.ndarray = field(init=False)
     P: np.ndarray = field(init=False)
@@ -119,6 +120,9 @@ class _Problem:
         self.range_r = float(self.mdp.range_reward)
         self.thr = float(self.threshold)
         self.mu0 = np.array([float(p) for p in self.mdp.initial])
+
+    def expired(self, deadline: float) -> bool:
+        return time.monotonic() > deadline or (self.stop is not None and self.stop())
 
     # floating guide ---------------------------------------------------------------
     def float_return(self, reward: np.ndarray) -> float:
@@ -158,12 +162,12 @@ class _Problem:
 
 
 def _problem(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction, lam: Fraction,
-             reference: StochasticPolicy | None, bounds: ReturnBounds | None) -> _Problem:
+             reference: StochasticPolicy | None, bounds: ReturnBounds | None, stop=None) -> _Problem:
     lam = Fraction(lam)
     if lam <= 0:
         raise ModelError(f"lambda = {lam} must be > 0", entry="--lambda")
     reference = rg.uniform_policy(mdp) if reference is None else rg.check_reference(mdp, reference)
-    return _Problem(mdp, tuple(data), Fraction(regret_bound), lam, reference, bounds or return_bounds(mdp))
+    return _Problem(mdp, tuple(data), Fraction(regret_bound), lam, reference, bounds or return_bounds(mdp), stop)
 
 
 # -- witness search (floating guide, rigorous verification) ----------------------------
@@ -206,7 +210,7 @@ def _single_pair_witnesses(problem: _Problem, deadline: float) -> list[Regularis
     found = []
     scale = problem.range_r + float(problem.lam) * (10 + float(np.max(-problem.log_ref)))
     for x in range(problem.mdp.n_pairs):
-        if time.monotonic() > deadline:
+        if problem.expired(deadline):
             break
         for sign in (1.0, -1.0):
             direction = np.zeros_like(problem.R)
@@ -232,7 +236,7 @@ def _support_witnesses(problem: _Problem, deadline: float) -> list[RegularisedWi
     top = float(max(mdp.reward))
     scale = problem.range_r + float(problem.lam) * (10 + float(np.max(-problem.log_ref)))
     for policy in policies:
-        if time.monotonic() > deadline:
+        if problem.expired(deadline):
             break
         pairs = sorted(support(mdp, policy))
         def make(t, pairs=pairs):
@@ -256,11 +260,11 @@ def _local_search(problem: _Problem, start: np.ndarray, deadline: float) -> np.n
     best = start.copy()
     best_cost = problem.float_cost(best)
     step = 0.25
-    while step > 1e-4 and time.monotonic() < deadline:
+    while step > 1e-4 and not problem.expired(deadline):
         improved = False
         for x in range(len(R)):
             for sign in (1.0, -1.0):
-                if time.monotonic() > deadline:
+                if problem.expired(deadline):
                     return best
                 delta = best - R
                 scale = max(abs(delta[x]), 0.1 * problem.range_r)
@@ -376,7 +380,7 @@ def box_search(problem: _Problem, root_epsilon: Fraction, target: Fraction | Non
         distance, node_id, lo, hi = heap[0]
         if distance > far_limit:
             break                                      # every remaining box is far
-        if time.monotonic() > deadline or boxes >= max_boxes:
+        if problem.expired(deadline) or boxes >= max_boxes:
             break
         if stop_at is not None and distance > stop_at * range_r:
             break                                      # the interval is as narrow as asked
@@ -443,12 +447,12 @@ def _assemble(nodes: dict[int, list], node_id: int):
 def regularised_threshold(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction, lam: Fraction,
                           reference: StochasticPolicy | None = None, *, timeout: float = 60.0,
                           relative_width: Fraction = Fraction(1, 100), bounds: ReturnBounds | None = None,
-                          progress: Progress | None = None) -> RegularisedResult:
+                          progress: Progress | None = None, stop=None) -> RegularisedResult:
     """A verified interval ``[lower, upper] ∋ ε*_λ(D)``; ``complete`` when
     ``(upper − lower)/upper ≤ relative_width``.  Respects ``timeout`` (seconds) and reports what it
     knows when time runs out."""
     start = time.monotonic()
-    problem = _problem(mdp, data, regret_bound, lam, reference, bounds)
+    problem = _problem(mdp, data, regret_bound, lam, reference, bounds, stop)
     stats: dict = {}
     if problem.bounds.degenerate:
         return RegularisedResult(problem.lam, problem.reference, problem.bounds, Fraction(0), None, None,
@@ -472,12 +476,12 @@ def regularised_threshold(mdp: MDP, data: Sequence[Fraction], regret_bound: Frac
 
 def regularised_certify(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, regret_bound: Fraction,
                         lam: Fraction, reference: StochasticPolicy | None = None, *, timeout: float = 60.0,
-                        bounds: ReturnBounds | None = None, progress: Progress | None = None
+                        bounds: ReturnBounds | None = None, progress: Progress | None = None, stop=None
                         ) -> RegularisedResult:
     """Decide ``D ∈ safe(R, ε, L, λ, ω)``: ``verdict(epsilon)`` is SAFE, UNSAFE or UNKNOWN."""
     start = time.monotonic()
     epsilon = Fraction(epsilon)
-    problem = _problem(mdp, data, regret_bound, lam, reference, bounds)
+    problem = _problem(mdp, data, regret_bound, lam, reference, bounds, stop)
     if problem.bounds.degenerate:
         return RegularisedResult(problem.lam, problem.reference, problem.bounds, epsilon, None, None,
                                  BoxTree(epsilon, None), True, {"degenerate": True})

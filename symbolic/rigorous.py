@@ -60,7 +60,8 @@ class Enclosure:
         return {"lower": format_rational(self.lower), "upper": format_rational(self.upper)}
 
     def text(self, digits: int = 6) -> str:
-        return f"[{float(self.lower):.{digits}g}, {float(self.upper):.{digits}g}]"
+        from .numbers import approximate
+        return f"[{approximate(self.lower, digits)}, {approximate(self.upper, digits)}]"
 
 
 class _Precision:

@@ -164,19 +164,19 @@ class PreferenceProblem(_Problem):
 
 
 def preference_problem(mdp: MDP, regret_bound: Fraction, lam: Fraction, reference: StochasticPolicy | None,
-                       bounds: ReturnBounds | None = None) -> PreferenceProblem:
+                       bounds: ReturnBounds | None = None, stop=None) -> PreferenceProblem:
     check_bandit(mdp)
     base = _problem(mdp, reference_data(mdp, reference or rg.uniform_policy(mdp)), regret_bound, lam,
                     reference, bounds)
-    return PreferenceProblem(base.mdp, base.data, base.regret_bound, base.lam, base.reference, base.bounds)
+    return PreferenceProblem(base.mdp, base.data, base.regret_bound, base.lam, base.reference, base.bounds, stop)
 
 
 def rlhf_threshold(mdp: MDP, regret_bound: Fraction, lam: Fraction, reference: StochasticPolicy | None = None,
                    *, timeout: float = 60.0, relative_width: Fraction = Fraction(1, 100),
-                   bounds: ReturnBounds | None = None, progress=None) -> RegularisedResult:
+                   bounds: ReturnBounds | None = None, progress=None, stop=None) -> RegularisedResult:
     """The RLHF critical error as a verified interval: the upper end is a verified witness's
     (enclosed) preference error, the lower end a box search over shift-normalised reward models."""
-    problem = preference_problem(mdp, regret_bound, lam, reference, bounds)
+    problem = preference_problem(mdp, regret_bound, lam, reference, bounds, stop)
     if problem.bounds.degenerate:
         return RegularisedResult(problem.lam, problem.reference, problem.bounds, Fraction(0), None, None, None,
                                  True, {"degenerate": True}, "preference")
@@ -199,8 +199,8 @@ def rlhf_threshold(mdp: MDP, regret_bound: Fraction, lam: Fraction, reference: S
 
 def rlhf_certify(mdp: MDP, epsilon: Fraction, regret_bound: Fraction, lam: Fraction,
                  reference: StochasticPolicy | None = None, *, timeout: float = 60.0,
-                 bounds: ReturnBounds | None = None, progress=None) -> RegularisedResult:
-    problem = preference_problem(mdp, regret_bound, lam, reference, bounds)
+                 bounds: ReturnBounds | None = None, progress=None, stop=None) -> RegularisedResult:
+    problem = preference_problem(mdp, regret_bound, lam, reference, bounds, stop)
     if problem.bounds.degenerate:
         return RegularisedResult(problem.lam, problem.reference, problem.bounds, Fraction(epsilon), None, None,
                                  None, True, {"degenerate": True}, "preference")

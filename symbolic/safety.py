@@ -119,7 +119,10 @@ class ThresholdResult:
     branch_order: tuple[int, ...] = field(default=())
 
     def verdict(self, epsilon: Fraction) -> Verdict:
-        """Theorem E: safe iff ``ε < ε*(D)``; UNKNOWN if the bracket does not decide."""
+        """Safe iff ``ε < ε*(D)`` (the toolkit's Theorem E); UNKNOWN if the bracket does not decide.
+        ``epsilon`` is read like the CLI reads it: a float is refused."""
+        from .numbers import exact_number
+        epsilon = exact_number(epsilon, "epsilon")
         if self.complete:
             return Verdict.SAFE if self.critical_epsilon is None or epsilon < self.critical_epsilon \
                 else Verdict.UNSAFE
@@ -146,8 +149,11 @@ def _branch_order(mdp: MDP, bounds: ReturnBounds) -> tuple[int, ...]:
 def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction, *,
                      bounds: ReturnBounds | None = None, progress: Progress | None = None,
                      max_seconds: float | None = None, max_nodes: int | None = None,
-                     stop_below: Fraction | None = None) -> ThresholdResult:
+                     stop_below: Fraction | None = None, stop=None) -> ThresholdResult:
     """Exact ``ε*(D)`` by branch and bound, with the closures that certify it.
+
+    ``stop``: a callable polled with the budget; once it returns true the search ends as if
+    ``max_seconds`` had run out (an interrupt keeps the interval known so far).
 
     ``stop_below``: stop as soon as a witness with normalised error ``≤ stop_below``
     is found (it decides "unsafe at that ε" early); the result is then incomplete.
@@ -187,6 +193,8 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         if max_seconds is not None and time.monotonic() - started > max_seconds:
             raise _Budget
         if max_nodes is not None and counters["nodes"] >= max_nodes:
+            raise _Budget
+        if stop is not None and stop():
             raise _Budget
 
     def pessimal(family: list[int | None], start: Sequence[int]):

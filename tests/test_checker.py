@@ -236,7 +236,8 @@ def run_check(tmp_path, text, capsys):
 
 def test_check_command_exit_statuses(tmp_path, capsys):
     good = figure4_threshold(tmp_path).read_text()
-    assert run_check(tmp_path, good, capsys) == (0, "VERIFIED")
+    assert run_check(tmp_path, good, capsys) == (0, "VERIFIED: figure-4: eps*(D) = 1/3 (≈ 0.333) exactly at "
+                                                    "L = 4/5 (1 state x 3 actions)")
     truncated = run_check(tmp_path, good[: len(good) // 2], capsys)
     assert truncated[0] == 2 and truncated[1].startswith("UNREADABLE")
     assert run_check(tmp_path, b"\xff\xfe", capsys)[0] == 2

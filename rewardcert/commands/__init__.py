@@ -83,7 +83,7 @@ def check_parameters(args: argparse.Namespace) -> None:
         raise ModelError(f"L = {format_rational(regret)} must satisfy 0 < L <= 1", entry="--regret")
     epsilon = getattr(args, "epsilon", None)
     if epsilon is not None and epsilon <= 0:
-        raise ModelError(f"epsilon = {format_rational(epsilon)} must be > 0", entry="--epsilon")
+        raise ModelError(f"epsilon must be > 0, got {format_rational(epsilon)}", entry="--epsilon")
     lam = getattr(args, "lam", None)
     if lam is not None and lam <= 0:
         raise ModelError(f"lambda = {format_rational(lam)} must be > 0", entry="--lambda")
@@ -98,12 +98,38 @@ def load_instance(args: argparse.Namespace):
     """The model file, the data distribution (``--data``) and checked parameters."""
     from symbolic.io import load_model, resolve_data
     check_parameters(args)
+    check_stdin_once(args.model, getattr(args, "data", None))
+    check_out_argument(args)
     loaded = load_model(args.model)
+    if getattr(args, "out", None):
+        from ..certificates import check_certifiable
+        check_certifiable(loaded.mdp)
     return loaded, resolve_data(getattr(args, "data", None), loaded)
 
 
 def policy_text(mdp, policy) -> str:
     return " ".join(f"{s}={a}" for s, a in mdp.policy_to_mapping(policy).items())
+
+
+BRIEF_STATES = 12
+
+
+def policy_brief(mdp, policy, *, limit: int = BRIEF_STATES) -> str:
+    """``policy_text`` for at most ``limit`` states, then how many more (``--json`` lists all)."""
+    items = list(mdp.policy_to_mapping(policy).items())
+    if len(items) <= limit:
+        return " ".join(f"{s}={a}" for s, a in items)
+    shown = " ".join(f"{s}={a}" for s, a in items[:limit])
+    return f"{shown} ... ({len(items) - limit} more states; --json lists all)"
+
+
+def policy_count_text(mdp) -> str:
+    """The number of deterministic policies, short: ``64`` or ``4^16 ≈ 4.3e9``."""
+    from symbolic.numbers import approximate, power_text
+    count = mdp.n_deterministic_policies
+    if count == mdp.n_actions ** mdp.n_states:
+        return power_text(mdp.n_actions, mdp.n_states)
+    return str(count) if count < 10 ** 6 else f"≈ {approximate(count, 2)}"
 
 
 def table(rows: Sequence[Sequence[str]], header: Sequence[str]) -> list[str]:
@@ -119,3 +145,58 @@ def plural(count: int, word: str) -> str:
     if count == 1:
         return f"{count} {word}"
     return f"{count} {word[:-1]}ies" if word.endswith("y") else f"{count} {word}s"
+
+
+# -- input and output conventions: "-" for stdin/stdout, -o/--out, budgets ----------------
+
+def check_stdin_once(*paths: str | None) -> None:
+    """``-`` (standard input) can stand for one input only."""
+    if sum(path == "-" for path in paths) > 1:
+        raise ModelError("only one input can be read from standard input ('-'); give the others as files")
+
+
+def add_out_argument(p: argparse.ArgumentParser, *, metavar: str = "CERT",
+                     help: str = "write the certificate (JSON) here ('-': standard output, and the "
+                                 "report goes to standard error); an existing file is replaced "
+                                 "atomically, a missing directory is an error") -> None:
+    p.add_argument("-o", "--out", metavar=metavar, help=help)
+
+
+def check_out_argument(args: argparse.Namespace, *, what: str = "certificate") -> None:
+    """Refuse an ``--out`` whose directory is missing before any work is done."""
+    from ..output import check_output_path
+    if getattr(args, "out", None):
+        check_output_path(args.out, what=what)
+
+
+def budget_reason(args: argparse.Namespace, result) -> str:
+    """Which limit stopped an incomplete search, as the flag that sets it."""
+    interrupts = getattr(args, "interrupts", None)
+    if interrupts is not None and interrupts.stop_requested():
+        return interrupts.name
+    max_nodes = getattr(args, "max_nodes", None)
+    if max_nodes is not None and result.stats.nodes >= max_nodes:
+        return f"--max-nodes {max_nodes} ran out"
+    timeout = getattr(args, "timeout", None)
+    if timeout is not None:
+        return f"--timeout {timeout:g} ran out"
+    return "the search stopped early"
+
+
+def budget_hint(args: argparse.Namespace, result) -> str:
+    """What to do about it: name the flag that ran out."""
+    interrupts = getattr(args, "interrupts", None)
+    if interrupts is not None and interrupts.stop_requested():
+        return "the search was interrupted; rerun to let it finish"
+    max_nodes = getattr(args, "max_nodes", None)
+    if max_nodes is not None and result.stats.nodes >= max_nodes:
+        return "raise --max-nodes"
+    return "raise --timeout"
+
+
+def search_exit_status(args: argparse.Namespace, otherwise: int) -> int:
+    """130/143 after an interrupt that stopped the search (the answer known so far was printed)."""
+    interrupts = getattr(args, "interrupts", None)
+    if interrupts is not None and interrupts.stop_requested():
+        return interrupts.exit_status
+    return otherwise

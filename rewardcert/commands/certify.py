@@ -5,15 +5,18 @@ from __future__ import annotations
 import argparse
 
 from symbolic.evaluation import expected_return
-from symbolic.numbers import format_epsilon, format_rational
+from symbolic.numbers import approximate, format_epsilon, format_rational, with_decimal
 from symbolic.results import Verdict, Witness
 from symbolic.safety import ThresholdResult, critical_epsilon
 
 from ..certificates import check_certificate_document, safety_certificate, threshold_certificate, write_certificate
 from ..progress import ProgressBar
 from . import (EXIT_BAD_INPUT, EXIT_DISAGREEMENT, EXIT_OK, EXIT_UNKNOWN, EXIT_UNSAFE, add_data_argument,
-               add_epsilon_argument, add_json_argument, add_model_argument, add_regret_argument, command,
-               load_instance, policy_text, print_json, table)
+               add_epsilon_argument, add_json_argument, add_model_argument, add_out_argument,
+               add_regret_argument, budget_hint, budget_reason, command, load_instance, policy_brief,
+               print_json, search_exit_status, table)
+
+CHANGED_ONLY_ABOVE = 20     # witness tables longer than this show only the changed rows by default
 
 SMT_CROSS_CHECK_POLICIES = 4 ** 5     # beyond this z3 takes minutes (docs/performance.md)
 
@@ -55,9 +58,13 @@ def _cross_check_lines(report: dict) -> list[str]:
     return lines
 
 
-def _footer(certificate_path: str | None, result: ThresholdResult, checks: dict | None) -> list[str]:
+def _footer(certificate_path: str | None, result: ThresholdResult, checks: dict | None,
+            not_written: str | None = None) -> list[str]:
     """The closing lines of certify and threshold: certificate, search statistics, cross-checks."""
-    lines = [f"certificate: {certificate_path} (verified by proofs/checker.py)"] if certificate_path else []
+    shown = "standard output" if certificate_path == "-" else certificate_path
+    lines = [f"certificate: {shown} (verified by proofs/checker.py)"] if certificate_path else []
+    if not_written:
+        lines.append(f"no certificate was written: {not_written}")
     lines.append(_stats_line(result))
     return lines + (_cross_check_lines(checks) if checks is not None else [])
 
@@ -72,7 +79,7 @@ def _instance_arguments(p: argparse.ArgumentParser, *, epsilon: bool) -> None:
     if epsilon:
         add_epsilon_argument(p)
     add_regret_argument(p)
-    p.add_argument("--out", metavar="CERT", help="write the certificate (JSON) here")
+    add_out_argument(p)
     add_json_argument(p)
     p.add_argument("--timeout", type=float, metavar="SECONDS",
                    help="give up after this long; the answer is then 'unknown' with an interval")
@@ -82,23 +89,37 @@ def _instance_arguments(p: argparse.ArgumentParser, *, epsilon: bool) -> None:
     p.add_argument("--cross-check", action="store_true",
                    help="also compute eps*(D) with z3 (exact) and the HiGHS MILP (floating point) and "
                         "compare; a disagreement is a bug and exits 4")
+    rows = p.add_mutually_exclusive_group()
+    rows.add_argument("--changed-only", action="store_true", default=None,
+                      help=f"show only the pairs where the witness R^ differs from R (the default "
+                           f"above {CHANGED_ONLY_ABOVE} pairs)")
+    rows.add_argument("--all-rows", dest="changed_only", action="store_false",
+                      help="show every pair of the witness, however many")
 
 
 def _search(args, mdp, data) -> ThresholdResult:
+    """The exact search; Ctrl-C or SIGTERM stops it like --timeout, keeping the interval."""
     bar = ProgressBar("policies closed", min_total=256)
+    interrupts = getattr(args, "interrupts", None)
     try:
-        return critical_epsilon(mdp, data, args.regret, progress=bar, max_seconds=args.timeout,
-                                max_nodes=args.max_nodes)
+        if interrupts is None:
+            return critical_epsilon(mdp, data, args.regret, progress=bar, max_seconds=args.timeout,
+                                    max_nodes=args.max_nodes)
+        with interrupts.searching() as stop:
+            return critical_epsilon(mdp, data, args.regret, progress=bar, max_seconds=args.timeout,
+                                    max_nodes=args.max_nodes, stop=stop)
     finally:
         bar.close()
 
 
-def _write_checked(path: str, certificate: dict) -> str:
+def _write_checked(path: str, certificate: dict, *, stdout=None) -> str:
     """Replay the certificate in the standalone checker before anyone sees it."""
+    from ..certificates import check_number_sizes
+    check_number_sizes(certificate)     # a too-long number is a size error (exit 2), not a bug
     status, message, _ = check_certificate_document(certificate)
     if status != "verified":
         raise RuntimeError(f"the certificate produced was {status} by proofs/checker.py: {message}")
-    write_certificate(path, certificate)
+    write_certificate(path, certificate, stdout=stdout)
     return status
 
 
@@ -108,21 +129,29 @@ def witness_json(mdp, witness: Witness, bounds) -> dict:
             "regret": format_rational(bounds.regret_of_return(expected_return(mdp, witness.policy)))}
 
 
-def witness_lines(mdp, data, witness: Witness, bounds) -> list[str]:
+def witness_lines(mdp, data, witness: Witness, bounds, *, changed_only: bool | None = None) -> list[str]:
+    """The witness table; ``changed_only`` (default: above ``CHANGED_ONLY_ABOVE`` pairs) keeps
+    only the pairs where ``R^`` differs from ``R``."""
+    if changed_only is None:
+        changed_only = mdp.n_pairs > CHANGED_ONLY_ABOVE
     rows = []
     for x in range(mdp.n_pairs):
         state, action = mdp.pair_name(x)
         r, rh = mdp.reward[x], witness.reward[x]
+        if changed_only and rh == r:
+            continue
         rows.append((state, action, format_rational(r), format_rational(rh),
                      format_rational(rh - r) if rh != r else "0", format_rational(data[x])))
     regret = bounds.regret_of_return(expected_return(mdp, witness.policy))
+    hidden = mdp.n_pairs - len(rows)
+    note = [f"({hidden} of {mdp.n_pairs} pairs where R^ = R not shown; --all-rows shows them)"] if hidden else []
     from symbolic.bounds import theorem_d11
     d11 = theorem_d11(mdp, witness.reward, regret, bounds)
-    return (table(rows, ("state", "action", "R", "R^", "R^-R", "D"))
-            + [f"optimal for R^: {policy_text(mdp, witness.policy)}   regret under R: {format_rational(regret)}",
-               f"error E_D|R^-R| / range R = {format_rational(witness.error)}",
-               f"Thm D.11 (paper): Reg^2 (1-g)^2 range J^2 = {float(d11.left):.6g} "
-               f"{'<=' if d11.holds else '>'} 2 ||R - R^||^2 = {float(d11.right):.6g} (exact: "
+    return (table(rows, ("state", "action", "R", "R^", "R^-R", "D")) + note
+            + [f"optimal for R^: {policy_brief(mdp, witness.policy)}   regret under R: {with_decimal(regret)}",
+               f"error E_D|R^-R| / range R = {with_decimal(witness.error)}",
+               f"Thm D.11 (paper): Reg^2 (1-g)^2 range J^2 = {approximate(d11.left)} "
+               f"{'<=' if d11.holds else '>'} 2 ||R - R^||^2 = {approximate(d11.right)} (decided exactly: "
                f"{'holds' if d11.holds else 'CONTRADICTED'})"])
 
 
@@ -139,12 +168,12 @@ def _stats_line(result: ThresholdResult) -> str:
             f"{s.lp_solves} exact LPs, {s.seconds:.2f} s")
 
 
-def _critical_line(result: ThresholdResult) -> str:
+def _critical_line(result: ThresholdResult, reason: str = "the search stopped at its budget") -> str:
     if result.complete:
-        return f"critical error eps*(D) = {format_epsilon(result.critical_epsilon)}"
-    upper = format_epsilon(result.upper_bound)
-    return (f"critical error eps*(D) in [{format_rational(result.lower_bound)}, {upper}] "
-            "(the search stopped at its budget: the lower end is the weakest open bound, "
+        return f"critical error eps*(D) = {with_decimal(result.critical_epsilon)}"
+    upper = with_decimal(result.upper_bound)
+    return (f"critical error eps*(D) in [{with_decimal(result.lower_bound)}, {upper}] "
+            f"({reason}: the lower end is the weakest open bound, "
             "the upper end a verified witness)")
 
 
@@ -160,10 +189,13 @@ def run_certify(args: argparse.Namespace) -> int:
     mdp = loaded.mdp
     result = _search(args, mdp, data)
     verdict = result.verdict(args.epsilon)
-    certificate_path = None
+    certificate_path = not_written = None
     if args.out and verdict is not Verdict.UNKNOWN:
-        _write_checked(args.out, safety_certificate(mdp, data, args.epsilon, args.regret, result))
+        _write_checked(args.out, safety_certificate(mdp, data, args.epsilon, args.regret, result),
+                       stdout=getattr(args, "stdout", None))
         certificate_path = args.out
+    elif args.out:
+        not_written = f"the verdict is unknown ({budget_reason(args, result)})"
     show_witness = verdict is Verdict.UNSAFE
     checks = cross_check(mdp, data, args.regret, result) if args.cross_check else None
     if args.json:
@@ -177,25 +209,29 @@ def run_certify(args: argparse.Namespace) -> int:
                 [format_rational(result.lower_bound), format_epsilon(result.upper_bound)],
             "witness": witness_json(mdp, result.witness, result.bounds) if show_witness else None,
             "certificate": certificate_path,
+            "certificate_not_written": not_written,
             "search": _stats(result),
             "cross_check": checks,
         })
     else:
         out = [f"{mdp.name or loaded.path}: epsilon = {format_rational(args.epsilon)}, "
                f"L = {format_rational(args.regret)}",
-               _critical_line(result)]
+               _critical_line(result, budget_reason(args, result))]
         if verdict is Verdict.SAFE:
             out.append("verdict: SAFE - every reward model within error epsilon on D leads to regret < L")
         elif verdict is Verdict.UNSAFE:
             out.append("verdict: UNSAFE - this reward model is within error epsilon on D, "
                        "and its optimal policy has regret >= L:")
-            out += ["  " + line for line in witness_lines(mdp, data, result.witness, result.bounds)]
+            out += ["  " + line for line in witness_lines(mdp, data, result.witness, result.bounds,
+                                                          changed_only=args.changed_only)]
         else:
-            out.append("verdict: UNKNOWN - the search stopped before it could decide (raise --timeout)")
-        print("\n".join(out + _footer(certificate_path, result, checks)))
+            out.append(f"verdict: UNKNOWN - the search stopped before it could decide "
+                       f"({budget_hint(args, result)})")
+        print("\n".join(out + _footer(certificate_path, result, checks, not_written)))
     if _disagrees(checks):
         return EXIT_DISAGREEMENT
-    return {Verdict.SAFE: EXIT_OK, Verdict.UNSAFE: EXIT_UNSAFE, Verdict.UNKNOWN: EXIT_UNKNOWN}[verdict]
+    return search_exit_status(args, {Verdict.SAFE: EXIT_OK, Verdict.UNSAFE: EXIT_UNSAFE,
+                                     Verdict.UNKNOWN: EXIT_UNKNOWN}[verdict])
 
 
 # -- threshold ---------------------------------------------------------------------
@@ -209,10 +245,14 @@ def run_threshold(args: argparse.Namespace) -> int:
     loaded, data = load_instance(args)
     mdp = loaded.mdp
     result = _search(args, mdp, data)
-    certificate_path = None
+    certificate_path = not_written = None
     if args.out and result.complete:
-        _write_checked(args.out, threshold_certificate(mdp, data, args.regret, result))
+        _write_checked(args.out, threshold_certificate(mdp, data, args.regret, result),
+                       stdout=getattr(args, "stdout", None))
         certificate_path = args.out
+    elif args.out:
+        not_written = (f"eps*(D) is not decided ({budget_reason(args, result)}), and a threshold "
+                       f"certificate needs the exact value; {budget_hint(args, result)}")
     checks = cross_check(mdp, data, args.regret, result) if args.cross_check else None
     if args.json:
         print_json({
@@ -224,29 +264,35 @@ def run_threshold(args: argparse.Namespace) -> int:
             "policy": mdp.policy_to_mapping(result.witness.policy) if result.witness else None,
             "witness": witness_json(mdp, result.witness, result.bounds) if result.witness else None,
             "certificate": certificate_path,
+            "certificate_not_written": not_written,
             "search": _stats(result),
             "cross_check": checks,
         })
     else:
         out = [f"{mdp.name or loaded.path}: L = {format_rational(args.regret)}",
-               _critical_line(result)]
+               _critical_line(result, budget_reason(args, result))]
         if result.complete and result.critical_epsilon is None:
             out.append("no policy has regret >= L, so D is safe for every epsilon")
         elif result.complete:
             out.append(f"D is safe exactly for epsilon < {format_rational(result.critical_epsilon)}; "
                        "at eps*(D) this reward model already breaks it:")
+        else:
+            out.append(f"undecided: {budget_hint(args, result)}"
+                       + ("; the best witness so far:" if result.witness is not None else ""))
         if result.witness is not None:
-            out += ["  " + line for line in witness_lines(mdp, data, result.witness, result.bounds)]
-        print("\n".join(out + _footer(certificate_path, result, checks)))
+            out += ["  " + line for line in witness_lines(mdp, data, result.witness, result.bounds,
+                                                          changed_only=args.changed_only)]
+        print("\n".join(out + _footer(certificate_path, result, checks, not_written)))
     if _disagrees(checks):
         return EXIT_DISAGREEMENT
-    return EXIT_OK if result.complete else EXIT_UNKNOWN
+    return search_exit_status(args, EXIT_OK if result.complete else EXIT_UNKNOWN)
 
 
 # -- check ---------------------------------------------------------------------------
 
 def _configure_check(p: argparse.ArgumentParser) -> None:
-    p.add_argument("certificate", metavar="CERT", help="certificate file (JSON, rewardcert/certificate-1)")
+    p.add_argument("certificate", metavar="CERT",
+                   help="certificate file (JSON, rewardcert/certificate-1); '-' reads standard input")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -258,7 +304,27 @@ def run_check(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"result": status, "message": message, **facts})
     elif status == "verified":
-        print("VERIFIED")
+        print(verified_line(facts))
     else:
         print(f"{status.upper()}: {message}")
     return {"verified": EXIT_OK, "rejected": EXIT_UNSAFE}.get(status, EXIT_BAD_INPUT)
+
+
+def verified_line(facts: dict) -> str:
+    """One line saying what the checker verified: model, claim, eps, L and what follows for eps*."""
+    name = facts.get("model") or "the model"
+    verdict, eps, regret = facts.get("verdict"), facts.get("epsilon"), facts.get("regret_bound")
+
+    def shown(text):
+        from fractions import Fraction
+        return text if text in (None, "inf") else with_decimal(Fraction(text))
+
+    claim = {
+        "safe": f"SAFE at eps = {shown(eps)}, L = {regret}, so eps*(D) > {eps}",
+        "unsafe": f"UNSAFE at eps = {shown(eps)}, L = {regret}, so eps*(D) <= {eps}",
+        "threshold": f"eps*(D) = {shown(eps)} exactly at L = {regret}",
+        "safest": f"eps** = max_D eps*(D) = {shown(eps)} at L = {regret}, with a safest D",
+    }.get(verdict, f"{verdict} (eps = {eps}, L = {regret})")
+    from . import plural
+    size = f"{plural(facts.get('states', 0), 'state')} x {plural(facts.get('actions', 0), 'action')}"
+    return f"VERIFIED: {name}: {claim} ({size})"

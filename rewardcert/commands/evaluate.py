@@ -6,16 +6,18 @@ import argparse
 
 from symbolic.evaluation import enumerate_policies, return_bounds
 from symbolic.io import load_model
-from symbolic.numbers import format_rational
+from symbolic.numbers import format_rational, with_decimal
 
 from ..progress import ProgressBar
-from . import EXIT_OK, command, plural, policy_text, print_json, table
+from . import EXIT_OK, command, plural, policy_brief, policy_count_text, policy_text, print_json, table
 
 LIST_POLICIES_UP_TO = 64
+SUMMARY_CHARS = 60          # longer exact values are summarised by their decimal (--json has them)
 
 
 def configure(p: argparse.ArgumentParser) -> None:
-    p.add_argument("model", metavar="MODEL", help="model file (TOML or JSON, format rewardcert/mdp-1)")
+    p.add_argument("model", metavar="MODEL",
+                   help="model file (TOML or JSON, format rewardcert/mdp-1); '-' reads standard input")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -47,16 +49,17 @@ def run(args: argparse.Namespace) -> int:
         print_json(document)
         return EXIT_OK
     kind = "contextual bandit" if mdp.is_bandit else "MDP"
+    brief = lambda v: with_decimal(v, longest=SUMMARY_CHARS)
     out = [f"{mdp.name or loaded.path}: {kind}, {plural(len(mdp.states), 'state')} x "
-           f"{plural(len(mdp.actions), 'action')}, {mdp.n_deterministic_policies} deterministic "
+           f"{plural(len(mdp.actions), 'action')}, {policy_count_text(mdp)} deterministic "
            + ("policy" if mdp.n_deterministic_policies == 1 else "policies"),
-           f"gamma     {format_rational(mdp.gamma)}",
-           f"range R   {format_rational(mdp.range_reward)}",
-           f"J*        {format_rational(bounds.optimal_return)}   (uniformly optimal: "
-           f"{policy_text(mdp, bounds.optimal_policy)})",
-           f"J^min     {format_rational(bounds.pessimal_return)}   (uniformly pessimal: "
-           f"{policy_text(mdp, bounds.pessimal_policy)})",
-           f"range J   {format_rational(bounds.range)}"]
+           f"gamma     {brief(mdp.gamma)}",
+           f"range R   {brief(mdp.range_reward)}",
+           f"J*        {brief(bounds.optimal_return)}   (uniformly optimal: "
+           f"{policy_brief(mdp, bounds.optimal_policy)})",
+           f"J^min     {brief(bounds.pessimal_return)}   (uniformly pessimal: "
+           f"{policy_brief(mdp, bounds.pessimal_policy)})",
+           f"range J   {brief(bounds.range)}"]
     if bounds.degenerate:
         out.append("every policy has the same return: regret is 0 for all of them")
     if listed:

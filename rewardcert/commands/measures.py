@@ -7,7 +7,7 @@ import argparse
 from symbolic.errors import RewardcertError
 from symbolic.io import load_model
 from symbolic.measures import Inequality, check_estimate, error_measures
-from symbolic.numbers import format_rational
+from symbolic.numbers import approximate, format_rational
 from symbolic.policyfile import load_policy
 from symbolic.rigorous import Enclosure
 
@@ -25,8 +25,8 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 def _side(value) -> str:
     if isinstance(value, Enclosure):
-        return f"in [{float(value.lower):.6g}, {float(value.upper):.6g}]"
-    return f"{format_rational(value)} (~ {float(value):.6g})"
+        return f"in [{approximate(value.lower)}, {approximate(value.upper)}]"
+    return f"{format_rational(value)} (~ {approximate(value)})"
 
 
 @command("measures", "both sides of the paper's Props 5.1-5.3 (trajectory and preference errors) "

@@ -8,14 +8,15 @@ from symbolic.errors import ResourceLimit
 from symbolic.exactlp import linear_program
 from symbolic.io import load_model
 from symbolic.matrix import dominating_row, paper_algorithm_rows, safety_matrix
-from symbolic.numbers import format_epsilon, format_rational
+from symbolic.numbers import format_epsilon, format_rational, with_decimal
 from symbolic.paper import safest_distribution
 
 from ..certificates import safest_certificate
 from ..progress import ProgressBar
 from .certify import _write_checked
-from . import (EXIT_DISAGREEMENT, EXIT_OK, add_json_argument, add_model_argument, add_regret_argument,
-               check_parameters, command, plural, policy_text, print_json, table)
+from . import (EXIT_DISAGREEMENT, EXIT_OK, add_json_argument, add_model_argument, add_out_argument,
+               add_regret_argument, check_out_argument, check_parameters, command, plural, policy_text,
+               print_json, table)
 
 PAPER_CANDIDATES_DEFAULT = 20_000
 SHOW_PAPER_ROWS = 8
@@ -145,19 +146,25 @@ def run_matrix(args: argparse.Namespace) -> int:
 
 def _configure_safest(p: argparse.ArgumentParser) -> None:
     _model_and_regret(p)
-    p.add_argument("--out", metavar="CERT", help="write a 'safest' certificate (JSON) here")
+    add_out_argument(p, help="write a 'safest' certificate (JSON) here ('-': standard output, and the "
+                             "report goes to standard error); an existing file is replaced atomically, "
+                             "a missing directory is an error")
 
 
 @command("safest", "the safest data distribution and the largest error any distribution tolerates (eps**)",
          _configure_safest)
 def run_safest(args: argparse.Namespace) -> int:
     check_parameters(args)
+    check_out_argument(args)
     loaded = load_model(args.model)
     mdp = loaded.mdp
+    if args.out:
+        from ..certificates import check_certifiable
+        check_certifiable(mdp)
     result = safest_distribution(mdp, args.regret)
     certificate_path = None
     if args.out:
-        _write_checked(args.out, safest_certificate(mdp, args.regret, result))
+        _write_checked(args.out, safest_certificate(mdp, args.regret, result), stdout=getattr(args, "stdout", None))
         certificate_path = args.out
     if args.json:
         print_json({
@@ -175,7 +182,7 @@ def run_safest(args: argparse.Namespace) -> int:
         out.append("eps** = inf: no policy has regret >= L, so every D is safe for every eps")
     else:
         eps = format_rational(result.max_critical_epsilon)
-        out += [f"eps** = {eps}: no data distribution is safe for eps >= {eps};",
+        out += [f"eps** = {with_decimal(result.max_critical_epsilon)}: no data distribution is safe for eps >= {eps};",
                 f"this one is safe exactly for eps < {eps} (the largest tolerance possible):"]
         rows = []
         for x, p in enumerate(result.data):
@@ -185,6 +192,7 @@ def run_safest(args: argparse.Namespace) -> int:
         out.append(f"(cutting planes: {result.iterations} exact LPs over {len(result.rows)} witness rows; "
                    "M was not built)")
     if certificate_path:
-        out.append(f"certificate: {certificate_path} (verified by proofs/checker.py)")
+        shown = "standard output" if certificate_path == "-" else certificate_path
+        out.append(f"certificate: {shown} (verified by proofs/checker.py)")
     print("\n".join(out))
     return EXIT_OK

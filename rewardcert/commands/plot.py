@@ -11,17 +11,20 @@ from symbolic.numbers import format_epsilon, format_rational
 from ..plot import ENGINE_SECONDS, describe_vertices, parse_pair, plot_safe_region
 from ..progress import ProgressBar
 from . import (EXIT_OK, add_epsilon_argument, add_model_argument, add_regret_argument, check_parameters,
-               command)
+               check_stdin_once, command)
 
 
 def configure(p: argparse.ArgumentParser) -> None:
     add_model_argument(p)
     add_regret_argument(p)
     add_epsilon_argument(p)
-    p.add_argument("-o", "--output", required=True, metavar="FILE.png", help="write the picture here")
+    p.add_argument("-o", "--out", "--output", dest="out", required=True, metavar="FILE.png",
+                   help="write the picture here (.png, .svg or .pdf; '-': PNG on standard output); an "
+                        "existing file is replaced atomically, a missing directory is an error")
     p.add_argument("--data", metavar="DATA",
                    help="a rewardcert/data-1 file or 'uniform': marked on the simplex when the model has "
-                        "3 pairs; the base of the slice otherwise (default: uniform)")
+                        "3 pairs; the base of the slice otherwise (default: the model's own [data] table, "
+                        "or uniform if it has none)")
     p.add_argument("--slice", nargs=2, metavar=("X", "Y"),
                    help="draw the 2-D slice spanned by the pairs X and Y, written STATE:ACTION "
                         "(required unless the model has exactly 3 state-action pairs)")
@@ -37,6 +40,7 @@ def configure(p: argparse.ArgumentParser) -> None:
                  "(needs matplotlib: pip install 'rewardcert[plot]')", configure)
 def run(args: argparse.Namespace) -> int:
     check_parameters(args)
+    check_stdin_once(args.model, args.data)
     loaded = load_model(args.model)
     mdp = loaded.mdp
     slice_pairs = None
@@ -47,12 +51,14 @@ def run(args: argparse.Namespace) -> int:
                          "for 3, so choose a 2-D slice: --slice STATE:ACTION STATE:ACTION "
                          f"(e.g. --slice {mdp.states[0]}:{mdp.actions[0]} "
                          f"{mdp.states[-1]}:{mdp.actions[-1]})", file=loaded.path)
-    data = None if args.data is None else resolve_data(args.data, loaded)
+    data = loaded.data if args.data is None else resolve_data(args.data, loaded)
+    data_source = (f"--data {args.data}" if args.data is not None else
+                   "the model's [data] table" if loaded.data is not None else "none (the model has no [data] table)")
     bar = ProgressBar("grid points", min_total=2)
     bases = ProgressBar("bases", min_total=2000)
-    result = plot_safe_region(mdp, args.regret, args.epsilon, args.output, data=data, slice_pairs=slice_pairs,
+    result = plot_safe_region(mdp, args.regret, args.epsilon, args.out, data=data, slice_pairs=slice_pairs,
                               resolution=args.resolution, seconds_per_point=args.timeout, progress=bar,
-                              matrix_progress=bases)
+                              matrix_progress=bases, stdout=getattr(args, "stdout", None))
     bar.close()
     bases.close()
     coords = "(d1, d2)" if result.mode == "simplex" else "(u, v)"
@@ -73,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
                    f"{format_rational(result.marker[1])}): eps*(D) = {value}")
     out.append(f"heat map: {result.resolution} grid steps per side, eps*(D) from "
                + ("M" if result.method == "matrix" else "the exact engine"))
-    out.append(f"wrote {result.path}")
+    out.append(f"data: {data_source}")
+    out.append("wrote the picture to standard output" if result.path == "-" else f"wrote {result.path}")
     print("\n".join(out))
     return EXIT_OK

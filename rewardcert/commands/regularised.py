@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from symbolic.numbers import format_rational
+from symbolic.numbers import approximate, format_rational
 from symbolic.policyfile import resolve_reference
 from symbolic.regularised import RegularisedResult, regularised_certify, regularised_threshold
 from symbolic.results import Verdict
@@ -60,6 +60,20 @@ def _progress(message: str) -> None:
         sys.stderr.flush()
 
 
+def _searching(args):
+    """Ctrl-C or SIGTERM during the search stops it like --timeout (rewardcert/interrupts.py)."""
+    import contextlib
+    interrupts = getattr(args, "interrupts", None)
+    return interrupts.searching() if interrupts is not None else contextlib.nullcontext(None)
+
+
+def _interrupted_note(args) -> list[str]:
+    interrupts = getattr(args, "interrupts", None)
+    if interrupts is not None and interrupts.stop_requested():
+        return [f"search {interrupts.name}: the interval above is what was proved before it stopped"]
+    return []
+
+
 def _interval(result: RegularisedResult) -> dict:
     return {"lower": format_rational(result.lower),
             "upper": None if result.upper is None else format_rational(result.upper)}
@@ -67,8 +81,8 @@ def _interval(result: RegularisedResult) -> dict:
 
 def _interval_text(result: RegularisedResult) -> str:
     upper = "inf (no witness found)" if result.upper is None else \
-        f"{format_rational(result.upper)} (~ {float(result.upper):.6g})"
-    return f"[{format_rational(result.lower)} (~ {float(result.lower):.6g}), {upper}]"
+        f"{format_rational(result.upper)} (~ {approximate(result.upper)})"
+    return f"[{format_rational(result.lower)} (~ {approximate(result.lower)}), {upper}]"
 
 
 def _witness_json(mdp, result: RegularisedResult) -> dict | None:
@@ -89,14 +103,14 @@ def _witness_lines(mdp, data, result: RegularisedResult) -> list[str]:
         state, action = mdp.pair_name(x)
         r, rh = mdp.reward[x], w.reward[x]
         pi = (w.optimum.policy_lower[x] + w.optimum.policy_upper[x]) / 2
-        rows.append((state, action, format_rational(r), f"{float(rh):.6g}" if rh != r else format_rational(rh),
-                     format_rational(data[x]), f"{float(pi):.4g}"))
+        rows.append((state, action, format_rational(r), approximate(rh, 6) if rh != r else format_rational(rh),
+                     format_rational(data[x]), approximate(pi, 4)))
     return (table(rows, ("state", "action", "R", "R^", "D", "pi^(a|s)"))
             + [f"regularised optimum's regret under R: in {w.regret.text(12)} (>= L, rigorous; "
                "exact R^ in --json and the certificate)",
-               (f"preference error E KL(p_R || p_R^) / range R <= {format_rational(w.error)} (~ {float(w.error):.6g}, "
+               (f"preference error E KL(p_R || p_R^) / range R <= {format_rational(w.error)} (~ {approximate(w.error)}, "
                 "a rigorous upper bound)" if result.error_measure == "preference" else
-                f"error E_D|R^-R| / range R = {format_rational(w.error)} (~ {float(w.error):.6g})")
+                f"error E_D|R^-R| / range R = {format_rational(w.error)} (~ {approximate(w.error)})")
                + f", found by: {w.kind}"])
 
 
@@ -114,7 +128,8 @@ def _write(args, mdp, data, result, epsilon) -> str | None:
     from .certify import _write_checked
     if not args.out:
         return None
-    _write_checked(args.out, regularised_certificate(mdp, data, args.regret, result, epsilon))
+    _write_checked(args.out, regularised_certificate(mdp, data, args.regret, result, epsilon),
+                   stdout=getattr(args, "stdout", None))
     return args.out
 
 
@@ -122,12 +137,13 @@ def run_certify(args: argparse.Namespace) -> int:
     loaded, reference, data = load_regularised_instance(args)
     mdp = loaded.mdp
     timeout = args.timeout or DEFAULT_TIMEOUT
-    if args.error == "preference":
-        from symbolic.rlhf import rlhf_certify
-        result = rlhf_certify(mdp, args.epsilon, args.regret, args.lam, reference, timeout=timeout)
-    else:
-        result = regularised_certify(mdp, data, args.epsilon, args.regret, args.lam, reference, timeout=timeout,
-                                     progress=_progress)
+    with _searching(args) as stop:
+        if args.error == "preference":
+            from symbolic.rlhf import rlhf_certify
+            result = rlhf_certify(mdp, args.epsilon, args.regret, args.lam, reference, timeout=timeout, stop=stop)
+        else:
+            result = regularised_certify(mdp, data, args.epsilon, args.regret, args.lam, reference,
+                                         timeout=timeout, progress=_progress, stop=stop)
     verdict = result.verdict(args.epsilon)
     path = _write(args, mdp, data, result, args.epsilon) if verdict is not Verdict.UNKNOWN else None
     if args.json:
@@ -139,7 +155,7 @@ def run_certify(args: argparse.Namespace) -> int:
                     "certificate": path})
     else:
         if verdict is Verdict.UNSAFE:
-            bound = (f"regularised critical error eps*_lambda(D) <= {float(result.upper):.6g} "
+            bound = (f"regularised critical error eps*_lambda(D) <= {approximate(result.upper)} "
                      f"(= {format_rational(result.upper)}, the error of the verified witness below)")
         else:
             bound = f"regularised critical error eps*_lambda(D) in {_interval_text(result)}"
@@ -161,19 +177,28 @@ def run_certify(args: argparse.Namespace) -> int:
         elif args.out:
             out.append("no certificate written: the verdict is unknown")
         print("\n".join(out))
-    return {Verdict.SAFE: EXIT_OK, Verdict.UNSAFE: EXIT_UNSAFE, Verdict.UNKNOWN: EXIT_UNKNOWN}[verdict]
+    return _status(args, {Verdict.SAFE: EXIT_OK, Verdict.UNSAFE: EXIT_UNSAFE, Verdict.UNKNOWN: EXIT_UNKNOWN}[verdict])
+
+
+def _status(args, code: int) -> int:
+    """An interrupted search still reports what it proved, then exits 130 (143 for SIGTERM)."""
+    for line in _interrupted_note(args):
+        print(line, file=sys.stderr)
+    interrupts = getattr(args, "interrupts", None)
+    return interrupts.exit_status if interrupts is not None and interrupts.stop_requested() else code
 
 
 def run_threshold(args: argparse.Namespace) -> int:
     loaded, reference, data = load_regularised_instance(args)
     mdp = loaded.mdp
     timeout = args.timeout or DEFAULT_TIMEOUT
-    if args.error == "preference":
-        from symbolic.rlhf import rlhf_threshold
-        result = rlhf_threshold(mdp, args.regret, args.lam, reference, timeout=timeout)
-    else:
-        result = regularised_threshold(mdp, data, args.regret, args.lam, reference, timeout=timeout,
-                                       progress=_progress)
+    with _searching(args) as stop:
+        if args.error == "preference":
+            from symbolic.rlhf import rlhf_threshold
+            result = rlhf_threshold(mdp, args.regret, args.lam, reference, timeout=timeout, stop=stop)
+        else:
+            result = regularised_threshold(mdp, data, args.regret, args.lam, reference, timeout=timeout,
+                                           progress=_progress, stop=stop)
     path = _write(args, mdp, data, result, None)
     if args.json:
         print_json({"model": mdp.name or loaded.path, "regret_bound": format_rational(args.regret),
@@ -185,7 +210,7 @@ def run_threshold(args: argparse.Namespace) -> int:
                f"regularised critical error eps*_lambda(D) in {_interval_text(result)}"]
         if result.upper is not None and result.upper:
             width = (result.upper - result.lower) / result.upper
-            out.append(f"relative width (upper - lower) / upper = {float(width):.3g}"
+            out.append(f"relative width (upper - lower) / upper = {approximate(width)}"
                        + ("" if result.complete else " (not narrowed to 1%: raise --timeout)"))
         if result.lower == 0 and result.error_measure == "preference" and result.upper != 0:
             out.append("lower end 0: the box search did not close the box around R in time (raise --timeout)")
@@ -197,4 +222,4 @@ def run_threshold(args: argparse.Namespace) -> int:
         if path:
             out.append(f"certificate: {path} (verified by proofs/checker.py)")
         print("\n".join(out))
-    return EXIT_OK if result.complete else EXIT_UNKNOWN
+    return _status(args, EXIT_OK if result.complete else EXIT_UNKNOWN)

@@ -9,6 +9,7 @@ from symbolic.errors import RewardcertError
 from symbolic.numbers import format_rational
 
 from ..certificates import write_certificate
+from ..output import write_text
 from ..theorems import latex_report, markdown_report, theorem_instances
 from . import (EXIT_DISAGREEMENT, EXIT_OK, add_data_argument, add_epsilon_argument, add_json_argument,
                add_model_argument, add_regret_argument, command, load_instance, print_json, table)
@@ -19,17 +20,24 @@ def configure(p: argparse.ArgumentParser) -> None:
     add_data_argument(p)
     add_epsilon_argument(p)
     add_regret_argument(p)
-    p.add_argument("--out", metavar="DIR", help="write report.md, the certificates (and report.tex) here")
+    p.add_argument("-o", "--out", metavar="DIR",
+                   help="a directory: write report.md, the certificates (and report.tex) into it; it is "
+                        "created if missing, but its parent directory must exist")
     p.add_argument("--latex", action="store_true", help="also write report.tex (with --out) or print it")
     add_json_argument(p)
     from .regularised import add_regularisation_arguments
     add_regularisation_arguments(p)
 
 
-@command("theorems", "run every applicable result of the paper's section 3 on an instance "
+@command("theorems", "run every applicable result of the paper's section 3 on an instance, next to "
+         "the toolkit's own exact threshold (Theorem E) and safest D, which are labelled as the toolkit's "
          "(exit 4 if a conclusion disagrees with the exact truth)", configure)
 def run(args: argparse.Namespace) -> int:
+    if args.out:
+        _check_out_directory(args.out)
+    out_dir, args.out = args.out, None      # load_instance checks a certificate --out; this one is a DIR
     loaded, data = load_instance(args)
+    args.out = out_dir
     report = theorem_instances(loaded.mdp, data, args.epsilon, args.regret, name=loaded.mdp.name or loaded.path)
     report = _with_theorem_d11(loaded.mdp, data, report)
     constants = None
@@ -38,13 +46,11 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         try:
             os.makedirs(args.out, exist_ok=True)
-            with open(os.path.join(args.out, "report.md"), "w", encoding="utf-8") as handle:
-                handle.write(markdown_report(report))
-            if args.latex:
-                with open(os.path.join(args.out, "report.tex"), "w", encoding="utf-8") as handle:
-                    handle.write(latex_report(report))
         except OSError as exc:
-            raise RewardcertError(f"cannot write the report: {exc.strerror}", file=args.out) from None
+            raise RewardcertError(f"cannot create the directory: {exc.strerror}", file=args.out) from None
+        write_text(os.path.join(args.out, "report.md"), markdown_report(report), what="report")
+        if args.latex:
+            write_text(os.path.join(args.out, "report.tex"), latex_report(report), what="report")
         for name, document in report.certificates.items():
             write_certificate(os.path.join(args.out, name), document)
     if args.json:
@@ -53,18 +59,24 @@ def run(args: argparse.Namespace) -> int:
             "epsilon": format_rational(report.epsilon),
             "regret_bound": format_rational(report.regret_bound),
             "checks": [{"result": c.result, "statement": c.statement, "hypothesis": c.hypothesis,
-                        "hypothesis_holds": c.hypothesis_holds, "conclusion": c.conclusion, "truth": c.truth,
+                        "hypothesis_holds": c.hypothesis_holds,
+                        "hypothesis_parts": {part: holds for part, holds in c.hypothesis_parts},
+                        "conclusion": c.conclusion, "truth": c.truth,
                         "agrees": c.agrees, "certificates": list(c.certificates)} for c in report.checks],
             "regularised_constants": constants,
             "disagreements": len(report.disagreements),
             "out": args.out,
         })
     else:
-        mark = {True: "yes", False: "no", None: "-"}
-        rows = [(c.result, mark[c.hypothesis_holds], {True: "yes", False: "NO", None: "-"}[c.agrees],
+        rows = [(c.result, c.hypothesis_mark, {True: "yes", False: "NO", None: "-"}[c.agrees],
                  c.conclusion) for c in report.checks]
-        out = table(rows, ("result", "hypothesis", "agrees", "conclusion"))
+        out = [f"{report.model}: the paper's section 3 results on this instance, eps = "
+               f"{format_rational(report.epsilon)}, L = {format_rational(report.regret_bound)} "
+               "(rows marked \"the toolkit's\" are the toolkit's own, not the paper's)"]
+        out += table(rows, ("result", "hypothesis", "agrees", "conclusion"))
         out += ["", "exact truth:"] + [f"  {c.result}: {c.truth}" for c in report.checks]
+        out.append("(Theorem E is the toolkit's own statement (SPEC §3); the paper's closest are Lemma C.15 "
+                   "and Theorem C.16. The safest D is the toolkit's addition.)")
         if args.out:
             out.append(f"report and {len(report.certificates)} certificates written to {args.out}")
         if args.latex and not args.out:
@@ -96,3 +108,16 @@ def _with_theorem_d11(mdp, data, report):
     import dataclasses
     from ..regularised_theorems import theorem_d11_check
     return dataclasses.replace(report, checks=report.checks + (theorem_d11_check(mdp, data, report.regret_bound),))
+
+
+def _check_out_directory(path: str) -> None:
+    """``--out DIR``: a directory (created if missing) whose parent exists; not ``-``."""
+    if path == "-":
+        raise RewardcertError("--out takes a directory for the report and the certificates; "
+                              "'-' (standard output) is not one", entry="--out")
+    if os.path.exists(path) and not os.path.isdir(path):
+        raise RewardcertError(f"{path!r} is a file; --out takes a directory", entry="--out")
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        raise RewardcertError(f"cannot create the directory {path!r}: its parent {parent!r} does not exist "
+                              f"(create it first, e.g. mkdir -p {parent})", entry="--out")
