@@ -109,6 +109,8 @@ def witness_json(mdp, witness: Witness, bounds) -> dict:
 def witness_lines(mdp, data, witness: Witness, bounds) -> list[str]:
     rows = []
     for x in range(mdp.n_pairs):
+        if not mdp.is_enabled(x):
+            continue
         state, action = mdp.pair_name(x)
         r, rh = mdp.reward[x], witness.reward[x]
         rows.append((state, action, format_rational(r), format_rational(rh),
