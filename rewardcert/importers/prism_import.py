@@ -92,7 +92,10 @@ def _program(stormpy, path: str, constants: Sequence[tuple[str, str]]):
                 raise ModelError(f"{name} is boolean: give true or false, not {raw!r}", entry="--constants")
             expression = manager.boolean(raw == "true")
         else:
-            value = parse_rational(raw, what=f"constant {name}")
+            try:
+                value = parse_rational(raw, what=f"constant {name}")
+            except RewardcertError as exc:
+                raise ModelError(exc.message, entry="--constants") from None
             if kind == "int":
                 if value.denominator != 1:
                     raise ModelError(f"{name} is an integer constant, not {raw!r}", entry="--constants")
