@@ -109,8 +109,8 @@ def _program(stormpy, path: str, constants: Sequence[tuple[str, str]]):
         missing = ", ".join(c.name for c in program.get_undefined_constants())
         raise ModelError(f"undefined constants {missing}: pass --constants K=V,...", file=path,
                          entry="--constants")
-    if str(program.model_type).split(".")[-1] not in ("MDP", "DTMC"):
-        raise ModelError(f"this is a {program.model_type}; only MDPs (and DTMCs) are imported", file=path)
+    if str(program.model_type).split(".")[-1] != "MDP":
+        raise ModelError(f"this is a {program.model_type}; only MDPs are imported", file=path)
     return program
 
 
