@@ -277,3 +277,51 @@ def test_bad_prism_input_is_one_line_exit_2(tmp_path, capsys):
     assert main(["import", "prism", str(transition), "--gamma", "1/2", "-o", str(tmp_path / "o.toml")]) == 2
     assert "transition rewards" in capsys.readouterr().err
     assert main(["import", "prism", str(tmp_path / "none.nm"), "--gamma", "1/2", "-o", str(tmp_path / "o.toml")]) == 2
+
+
+# A JANI model written for this test: a walker on 0..2 that flips a 1/3 coin to advance,
+# may rest anywhere, and may not flip at 2; the state reward (a transient variable) is 1 at 2.
+COIN_JANI = """{
+  "jani-version": 1,
+  "name": "coin",
+  "type": "mdp",
+  "actions": [{"name": "flip"}, {"name": "rest"}],
+  "variables": [
+    {"name": "x", "type": {"kind": "bounded", "base": "int", "lower-bound": 0, "upper-bound": 2}, "initial-value": 0},
+    {"name": "gain", "type": "real", "transient": true, "initial-value": 0}
+  ],
+  "properties": [],
+  "automata": [{
+    "name": "walker",
+    "locations": [{"name": "l", "transient-values": [{"ref": "gain", "value": {"op": "ite", "if": {"op": "=", "left": "x", "right": 2}, "then": 1, "else": 0}}]}],
+    "initial-locations": ["l"],
+    "edges": [
+      {"location": "l", "action": "flip", "guard": {"exp": {"op": "<", "left": "x", "right": 2}},
+       "destinations": [
+         {"probability": {"exp": {"op": "/", "left": 1, "right": 3}}, "location": "l",
+          "assignments": [{"ref": "x", "value": {"op": "+", "left": "x", "right": 1}}]},
+         {"probability": {"exp": {"op": "/", "left": 2, "right": 3}}, "location": "l"}]},
+      {"location": "l", "action": "rest", "destinations": [{"probability": {"exp": 1}, "location": "l"}]}
+    ]
+  }],
+  "system": {"elements": [{"automaton": "walker"}],
+             "syncs": [{"synchronise": ["flip"], "result": "flip"}, {"synchronise": ["rest"], "result": "rest"}]}
+}
+"""
+
+
+@needs_stormpy
+def test_a_jani_model_imports_exactly_and_agrees_with_storm(tmp_path):
+    from rewardcert.importers.prism_import import storm_optimal_return
+    path = tmp_path / "coin.jani"
+    path.write_text(COIN_JANI)
+    out = tmp_path / "coin.toml"
+    assert main(["import", "prism", str(path), "--gamma", "1/2", "-o", str(out)]) == 0
+    mdp = load_model(out).mdp
+    assert mdp.actions == ("flip", "rest") and [s.split(",")[-1] for s in mdp.states] == ["x=0", "x=1", "x=2"]
+    assert mdp.enabled == ((0, 1), (0, 1), (1,))
+    assert dict(mdp.successors(mdp.pair(0, 0))) == {0: F(2, 3), 1: F(1, 3)}
+    assert mdp.reward == (0, 0, 0, 0, 0, 1)
+    # By hand: V(2) = 1/(1 - 1/2) = 2; flipping is optimal, V(1) = (1/2)(2/3 V(1) + 1/3 V(2)), so V(1) = 1/2,
+    # and V(0) = (1/2)(2/3 V(0) + 1/3 V(1)) gives V(0) = 1/8.
+    assert return_bounds(mdp).optimal_return == F(1, 8) == storm_optimal_return(mdp)

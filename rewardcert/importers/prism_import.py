@@ -10,9 +10,9 @@ point raises ``BackendUnavailable`` with that hint.  Everything is exact:
 
 Rules (docs/import.md):
 
-* states are Storm's reachable states, named by their variable valuation
-  (``x=1,y=true``), and sorted by that valuation so the order does not depend on
-  Storm's exploration order;
+* states are Storm's reachable states, named by their integer and boolean
+  variables in name order (``carrying=false,pos=0``), and sorted by that
+  valuation so the order does not depend on Storm's exploration order;
 * actions are the command labels; an unlabelled command (and a deadlock self-loop
   Storm adds) is ``tau``; two choices of one state with the same label are ``go``,
   ``go#2``, ...; a state enables only the actions of its choices (``[enabled]``);
@@ -114,14 +114,27 @@ def _program(stormpy, path: str, constants: Sequence[tuple[str, str]]):
     return program
 
 
-def _state_name(valuations, state: int) -> tuple[tuple, str]:
-    """(sort key, name) from the state's valuation ``{"x": 1, "b": true}``."""
-    import json
-    values = json.loads(str(valuations.to_json(state)))
-    items = list(values.items())
-    key = tuple((0, int(v)) if isinstance(v, bool) else (1, v) for _, v in items)
-    text = ",".join(f"{k}={'true' if v is True else 'false' if v is False else v}" for k, v in items)
-    return key, text
+def _state_variables(valuations) -> list:
+    """The integer and boolean variables, sorted by name.  Rational-typed ones (JANI's
+    transient reward variables) are not part of a state."""
+    return sorted((v for v in valuations.get_all_variables() if v.has_integer_type() or v.has_boolean_type()),
+                  key=lambda v: v.name)
+
+
+def _state_name(valuations, state: int, variables=None) -> tuple[tuple, str]:
+    """(sort key, name) from the state's valuation, e.g. ``carrying=false,pos=0``."""
+    variables = _state_variables(valuations) if variables is None else variables
+    key, parts = [], []
+    for v in variables:
+        if v.has_boolean_type():
+            value = bool(valuations.get_boolean_value(state, v))
+            key.append((0, int(value)))
+            parts.append(f"{v.name}={'true' if value else 'false'}")
+        else:
+            value = int(valuations.get_int64_value(state, v))
+            key.append((1, value))
+            parts.append(f"{v.name}={value}")
+    return tuple(key), ",".join(parts)
 
 
 def import_prism(path: str, gamma: Fraction, *, reward: str | None = None,
@@ -153,7 +166,8 @@ def import_prism(path: str, gamma: Fraction, *, reward: str | None = None,
     n = model.nr_states
     if n > MAX_STATES:
         raise ModelError(f"{n} states; at most {MAX_STATES} are supported", file=path)
-    keyed = [_state_name(model.state_valuations, s) for s in range(n)]
+    variables = _state_variables(model.state_valuations)
+    keyed = [_state_name(model.state_valuations, s, variables) for s in range(n)]
     order = sorted(range(n), key=lambda s: keyed[s][0])
     position = {s: i for i, s in enumerate(order)}
     matrix = model.transition_matrix
