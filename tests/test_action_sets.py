@@ -328,3 +328,18 @@ def test_tampering_with_enabled_is_rejected(certificates, kind, tamper, rule):
     status, message, facts = checker.check_document(doc)
     assert status == "rejected" and facts["rule"] == rule, message
 
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.data())
+def test_proposition_3_2_bound_holds_with_action_sets(data):
+    """Prop. 3.2 on positive D (positive on every enabled pair), against the brute-force eps*."""
+    from symbolic.bounds import proposition_3_2
+    mdp = data.draw(enabled_mdps(max_states=3, max_actions=3))
+    D = data.draw(enabled_distributions(mdp, allow_zeros=False))
+    L = data.draw(regret_bounds)
+    bound = proposition_3_2(mdp, D, L)
+    assert bound.min_data == min(D[x] for x in ref.enabled_pairs(mdp)) > 0
+    star, _ = ref.critical_epsilon(mdp, D, L)
+    if bound.applies and star is not None:
+        assert bound.at_most(star)
