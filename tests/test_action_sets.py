@@ -343,3 +343,13 @@ def test_proposition_3_2_bound_holds_with_action_sets(data):
     star, _ = ref.critical_epsilon(mdp, D, L)
     if bound.applies and star is not None:
         assert bound.at_most(star)
+
+
+def test_plot_slices_refuse_disabled_axes_and_start_from_enabled_uniform(tmp_path):
+    from rewardcert.plot import data_slice
+    mdp = load_model(write(tmp_path, BASE)).mdp
+    disabled, enabled = mdp.pair(1, 1), mdp.pair(1, 0)
+    with pytest.raises(ModelError, match=r"--slice: t:b is a disabled pair"):
+        data_slice(mdp, disabled, enabled, uniform_distribution(mdp))
+    plane = data_slice(mdp, mdp.pair(0, 0), enabled, uniform_distribution(mdp))
+    assert plane.data(F(1, 5), F(1, 5)) == uniform_distribution(mdp)
