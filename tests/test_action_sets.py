@@ -234,7 +234,8 @@ def certificates():
     L = F(1, 2)
     result = critical_epsilon(mdp, D, L)
     assert result.critical_epsilon is not None and 0 < result.critical_epsilon
-    docs = {"threshold": threshold_certificate(mdp, D, L, result),
+    safest = safest_certificate(mdp, L, safest_distribution(mdp, L))
+    docs = {"safest": safest, "threshold": threshold_certificate(mdp, D, L, result),
             "safe": safety_certificate(mdp, D, result.critical_epsilon / 2, L, result),
             "unsafe": safety_certificate(mdp, D, result.critical_epsilon, L, result)}
     for doc in docs.values():
@@ -304,6 +305,25 @@ def _dual_on_disabled(doc):
     leaf["y"].setdefault("t", {})["b"] = "0"
 
 
+def _regret_leaf_disabled(doc):
+    stack = [doc["evidence"]["tree"]]
+    while stack:
+        node = stack.pop()
+        if node.get("close") == "regret":
+            node["policy"]["t"] = "b"
+            return
+        stack.extend(node.get("children", {}).values())
+    raise AssertionError("no regret leaf")
+
+
+def _cover_reward_on_disabled(doc):
+    doc["evidence"]["cover"]["witnesses"][0]["reward"]["t"]["b"] = "0"
+
+
+def _cover_policy_disabled(doc):
+    doc["evidence"]["cover"]["witnesses"][0]["policy"]["t"] = "b"
+
+
 def _unknown_enabled_action(doc):
     doc["instance"]["model"]["enabled"]["t"] = ["a", "z"]
 
@@ -321,6 +341,9 @@ def _unknown_enabled_action(doc):
     ("safe", _pessimal_disabled, "pessimal-policy"),
     ("safe", _extra_child, "tree-split"),
     ("threshold", _dual_on_disabled, "dual-bounds"),
+    ("safe", _regret_leaf_disabled, "regret-member"),
+    ("safest", _cover_reward_on_disabled, "cover-witness"),
+    ("safest", _cover_policy_disabled, "cover-witness"),
 ])
 def test_tampering_with_enabled_is_rejected(certificates, kind, tamper, rule):
     doc = copy.deepcopy(certificates[kind])
