@@ -163,7 +163,10 @@ class Instance:
         require(sum(self.data) == 1, "data", "instance.data does not sum to 1")
 
         raw_eps = doc.get("epsilon")
-        if verdict in ("threshold", "safest") and raw_eps == "inf":
+        if verdict == "regularised-interval":
+            require("epsilon" not in doc, "epsilon", "an interval claim carries critical_error, not epsilon")
+            self.epsilon = None
+        elif verdict in ("threshold", "safest") and raw_eps == "inf":
             self.epsilon = None
         else:
             self.epsilon = rational(raw_eps, "epsilon", "instance.epsilon")
@@ -437,9 +440,19 @@ def check_certificate(document) -> dict:
     require(document.get("format") == FORMAT, "format", f"format must be {FORMAT!r}")
     keys_within(document, {"format", "instance", "verdict", "evidence", "comment"}, "format", "certificate")
     verdict = document.get("verdict")
-    require(verdict in ("safe", "unsafe", "threshold", "safest"), "verdict", f"unknown verdict {verdict!r}")
+    require(verdict in ("safe", "unsafe", "threshold", "safest") + REGULARISED, "verdict",
+            f"unknown verdict {verdict!r}")
     inst = Instance(obj(document.get("instance"), "model", "instance"), verdict)
     evidence = obj(document.get("evidence"), "evidence", "evidence")
+    require(("regularisation" in document["instance"]) == (verdict in REGULARISED), "reg-instance",
+            "instance.regularisation goes with the regularised verdicts, and only with them")
+    if verdict in REGULARISED:
+        j_star, j_min = check_return_bounds(inst, evidence)
+        facts = {"verdict": verdict, "states": inst.n, "actions": inst.m}
+        range_j = j_star - j_min
+        threshold = j_star - inst.regret_bound * range_j
+        facts.update(check_regularised(inst, document, evidence, verdict, range_j == 0, threshold))
+        return facts
     keys_within(evidence, {"optimal_policy", "pessimal_policy", "witness", "tree", "cover"}, "evidence", "evidence")
     require(("cover" in evidence) == (verdict == "safest" and doc_epsilon(document) != "inf"), "cover-weights",
             "a finite safest claim needs a cover, and only it")
@@ -506,6 +519,498 @@ def check_cover(inst: Instance, cover, threshold: Fraction, target: Fraction) ->
     worst = max(combined)
     require(worst <= target, "cover-bound", f"the weighted witnesses allow error {worst} > {target} somewhere")
     return len(w)
+
+
+# -- regularised certificates (lambda > 0): rigorous exp and log over Fraction ------------
+# docs/certificate-format.md §6.  Intervals are (lower, upper) pairs of Fractions rounded
+# outward to PRECISION significant bits after every operation.
+
+PRECISION = 160
+REGULARISED = ("regularised-unsafe", "regularised-safe", "regularised-interval")
+
+
+def _round(q: Fraction, up: bool) -> Fraction:
+    """``q`` rounded to PRECISION significant bits, towards +inf if ``up`` else -inf."""
+    if q == 0:
+        return q
+    num, den = q.numerator, q.denominator
+    shift = PRECISION - (abs(num).bit_length() - den.bit_length())
+    if shift >= 0:
+        scaled_num, rem = divmod(num << shift, den)
+        result = Fraction(scaled_num + (1 if up and rem else 0), 1 << shift)
+    else:
+        scaled_num, rem = divmod(num, den << -shift)
+        result = Fraction((scaled_num + (1 if up and rem else 0)) << -shift)
+    return result
+
+
+def _down(q: Fraction) -> Fraction:
+    return _round(q, False)
+
+
+def _up(q: Fraction) -> Fraction:
+    return _round(q, True)
+
+
+def _exp_small(y: Fraction) -> tuple[Fraction, Fraction]:
+    """Enclosure of exp(y) for 0 <= y <= 1/2, in fixed point with F = PRECISION + 16 fractional
+    bits: the Taylor terms are floored for the lower sum and ceiled for the upper one, and the
+    tail after a term t is at most 2t (the ratio of successive terms is <= 1/2)."""
+    bits = PRECISION + 16
+    one = 1 << bits
+    y_lo = y.numerator * one // y.denominator
+    y_hi = -(-y.numerator * one // y.denominator)
+    lo_sum = hi_sum = 0
+    t_lo = t_hi = one
+    i = 0
+    while t_hi > 1:
+        lo_sum += t_lo
+        hi_sum += t_hi
+        i += 1
+        t_lo = t_lo * y_lo // (i * one)
+        t_hi = -(-t_hi * y_hi // (i * one))
+    # i >= 1 terms were summed; the remaining tail is <= 2 * t_hi (+ 1 for the last rounding)
+    return _down(Fraction(lo_sum, one)), _up(Fraction(hi_sum + 2 * t_hi + 2, one))
+
+
+EXP_FLOOR = 10_000  # exp(x) for x < -EXP_FLOOR is enclosed by [0, exp(-EXP_FLOOR)]
+
+
+def exp_bounds(x: Fraction) -> tuple[Fraction, Fraction]:
+    """Rigorous enclosure of exp(x) for a rational x <= 0 (the only kind the rules need)."""
+    require(x <= 0, "internal", "exp of a positive argument")
+    if x < -EXP_FLOOR:
+        return Fraction(0), exp_bounds(Fraction(-EXP_FLOOR))[1]
+    y, k = -x, 0
+    while y > Fraction(1, 2) * (1 << k):
+        k += 1
+    lo, _ = _exp_small(_down(y / (1 << k)))
+    _, hi = _exp_small(_up(y / (1 << k)))
+    for _ in range(k):
+        lo, hi = _down(lo * lo), _up(hi * hi)
+    # exp(x) = 1 / exp(y)
+    return _down(1 / hi), _up(1 / lo)
+
+
+def _atanh_bounds(z: Fraction) -> tuple[Fraction, Fraction]:
+    """Enclosure of atanh(z) for a dyadic |z| <= 1/3: the series sum |z|^(2i+1)/(2i+1) with
+    remainder |z|^(2n+1)/((2n+1)(1 - z^2)), then the sign of z (atanh is odd)."""
+    a = abs(z)
+    a2 = a * a
+    lo_sum = hi_sum = Fraction(0)
+    p_lo = p_hi = a
+    eps = Fraction(1, 1 << (PRECISION + 10))
+    i = 0
+    while p_hi > eps:
+        lo_sum += _down(p_lo / (2 * i + 1))
+        hi_sum += _up(p_hi / (2 * i + 1))
+        i += 1
+        p_lo, p_hi = _down(p_lo * a2), _up(p_hi * a2)
+    hi_sum += _up(p_hi / ((2 * i + 1) * (1 - a2)))
+    lo, hi = _down(lo_sum), _up(hi_sum)
+    return (lo, hi) if z >= 0 else (-hi, -lo)
+
+
+def log_bounds(x: Fraction) -> tuple[Fraction, Fraction]:
+    """Rigorous enclosure of log(x) for a rational x > 0."""
+    require(x > 0, "internal", "log of a non-positive number")
+    k = x.numerator.bit_length() - x.denominator.bit_length()
+    m = x / Fraction(2) ** k
+    while m > Fraction(4, 3):
+        m, k = m / 2, k + 1
+    while m < Fraction(2, 3):
+        m, k = m * 2, k - 1
+    m_lo, m_hi = _down(m), _up(m)
+    lo, _ = _atanh_bounds(_down((m_lo - 1) / (m_lo + 1)))
+    _, hi = _atanh_bounds(_up((m_hi - 1) / (m_hi + 1)))
+    lo, hi = 2 * lo, 2 * hi
+    if k:
+        l2_lo, l2_hi = _atanh_bounds(Fraction(1, 3))
+        l2_lo, l2_hi = 2 * l2_lo, 2 * l2_hi
+        lo, hi = (lo + k * l2_lo, hi + k * l2_hi) if k > 0 else (lo + k * l2_hi, hi + k * l2_lo)
+    return _down(lo), _up(hi)
+
+
+def _imul(a: tuple, b: tuple) -> tuple[Fraction, Fraction]:
+    products = [x * y for x in a for y in b]
+    return _down(min(products)), _up(max(products))
+
+
+def _softplus_bounds(x: Fraction) -> tuple[Fraction, Fraction]:
+    """log(1 + e^x) = max(x, 0) + log(1 + e^(-|x|)), with exp of a non-positive number only."""
+    lo, hi = exp_bounds(-abs(x))
+    log_lo, log_hi = log_bounds(1 + lo)[0], log_bounds(1 + hi)[1]
+    top = max(x, Fraction(0))
+    return top + log_lo, top + log_hi
+
+
+def _pair_kl_upper(u: Fraction, v: Fraction) -> Fraction:
+    """Upper bound on KL(Bern(σ(u)) ‖ Bern(σ(v))) = σ(u)(sp(−v) − sp(−u)) + σ(−u)(sp(v) − sp(u))."""
+    e_lo, e_hi = exp_bounds(-abs(u))
+    big = (_down(1 / (1 + e_hi)), _up(1 / (1 + e_lo)))          # σ(|u|)
+    small = (_down(e_lo / (1 + e_lo)), _up(e_hi / (1 + e_hi)))   # σ(−|u|)
+    p, q = (big, small) if u >= 0 else (small, big)
+    a_lo, a_hi = _softplus_bounds(-v)
+    b_lo, b_hi = _softplus_bounds(-u)
+    c_lo, c_hi = _softplus_bounds(v)
+    d_lo, d_hi = _softplus_bounds(u)
+    first = _imul(p, (a_lo - b_hi, a_hi - b_lo))
+    second = _imul(q, (c_lo - d_hi, c_hi - d_lo))
+    return first[1] + second[1]
+
+
+def check_preference_error(inst: Instance, reg, reward_model, epsilon: Fraction) -> None:
+    """Rule ``reg-preference-error``: E_{s∼μ0, a1,a2∼π_ref} KL(p_R ‖ p_R̂) <= ε range R (Def C.27)."""
+    m = inst.m
+    total = Fraction(0)
+    for s in range(inst.n):
+        if not inst.mu0[s]:
+            continue
+        for a1 in range(m):
+            for a2 in range(m):
+                x1, x2 = s * m + a1, s * m + a2
+                u = inst.reward[x1] - inst.reward[x2]
+                v = reward_model[x1] - reward_model[x2]
+                if a1 == a2 or u == v:
+                    continue
+                total += inst.mu0[s] * reg.reference[s][a1] * reg.reference[s][a2] * _pair_kl_upper(u, v)
+                total = _up(total)
+    require(total <= epsilon * inst.range_reward, "reg-preference-error",
+            f"the preference error may be {float(total):.6g}, above epsilon * range R = "
+            f"{float(epsilon * inst.range_reward):.6g}")
+
+
+def check_reference_data(inst: Instance, reg) -> None:
+    """Rule ``reg-preference-data``: a bandit, and D = D^ref, D(s,a) = μ0(s) π_ref(a|s), exactly."""
+    require(inst.gamma == 0, "reg-preference-data", "the preference error is defined for bandits (gamma = 0)")
+    for x, d in enumerate(inst.data):
+        s, a = divmod(x, inst.m)
+        require(d == inst.mu0[s] * reg.reference[s][a], "reg-preference-data",
+                f"D at {inst_pair(inst, x)} is not mu0(s) * pi_ref(a|s)")
+
+
+class Regularisation:
+    """``instance.regularisation``: lambda and the full-support reference policy."""
+
+    def __init__(self, inst: Instance, table):
+        table = obj(table, "reg-instance", "instance.regularisation")
+        require(set(table) == {"lambda", "reference", "regulariser"}, "reg-instance",
+                "instance.regularisation has exactly lambda, reference and regulariser")
+        require(table["regulariser"] == "occupancy-kl", "reg-instance", "the regulariser must be 'occupancy-kl'")
+        self.lam = rational(table["lambda"], "reg-instance", "regularisation.lambda")
+        require(self.lam > 0, "reg-instance", "lambda must be > 0")
+        self.reference = stochastic_policy(inst, table["reference"], "reg-instance", "regularisation.reference")
+        require(all(p > 0 for row in self.reference for p in row), "reg-instance",
+                "the reference policy must give every action positive probability")
+
+
+def stochastic_policy(inst: Instance, table, rule: str, where: str) -> list[list[Fraction]]:
+    """``{state: {action: p}}`` naming every state; rows >= 0 summing to 1 (omitted actions 0)."""
+    table = obj(table, rule, where)
+    keys_within(table, inst.s_index, rule, where)
+    require(len(table) == inst.n, rule, f"{where}: every state needs a row")
+    values = inst.pair_table(table, rule, where, complete=False)
+    rows = [values[s * inst.m:(s + 1) * inst.m] for s in range(inst.n)]
+    for s, row in enumerate(rows):
+        require(all(p >= 0 for p in row) and sum(row) == 1, rule,
+                f"{where}.{inst.states[s]} must be a probability distribution")
+    return rows
+
+
+def _bellman_rows(inst: Instance, policy: list[list[Fraction]]) -> list[list[Fraction]]:
+    """The matrix ``I − γP_π`` of a stochastic ``π`` as rows."""
+    n, m = inst.n, inst.m
+    rows = []
+    for s in range(n):
+        row = [Fraction(0)] * n
+        row[s] += 1
+        for a in range(m):
+            if policy[s][a]:
+                for t, gp in inst.succ[s * m + a]:
+                    row[t] -= policy[s][a] * gp
+        rows.append(row)
+    return rows
+
+
+def stochastic_values(inst: Instance, policy: list[list[Fraction]], reward) -> list[Fraction]:
+    """``V^π = (I − γP_π)^{-1} R_π`` for a stochastic ``π``, by exact elimination."""
+    n, m = inst.n, inst.m
+    rhs = [sum((policy[s][a] * reward[s * m + a] for a in range(m) if policy[s][a]), Fraction(0))
+           for s in range(n)]
+    if inst.gamma == 0:
+        return rhs
+    return _eliminate(_bellman_rows(inst, policy), rhs)
+
+
+def stochastic_occupancy(inst: Instance, policy: list[list[Fraction]]) -> list[Fraction]:
+    """``d^π`` with ``(I − γP_π)^T d = μ0`` (total mass ``1/(1−γ)``)."""
+    rows = _bellman_rows(inst, policy)
+    transposed = [[rows[r][c] for r in range(inst.n)] for c in range(inst.n)]
+    return _eliminate(transposed, list(inst.mu0))
+
+
+def _eliminate(matrix: list[list[Fraction]], rhs: list[Fraction]) -> list[Fraction]:
+    n = len(matrix)
+    rows = [list(row) + [b] for row, b in zip(matrix, rhs)]
+    for col in range(n):
+        pivot = next((r for r in range(col, n) if rows[r][col] != 0), None)
+        require(pivot is not None, "internal", "singular Bellman system")
+        rows[col], rows[pivot] = rows[pivot], rows[col]
+        head = rows[col]
+        for r in range(n):
+            if r != col and rows[r][col]:
+                factor = rows[r][col] / head[col]
+                target = rows[r]
+                for c in range(col, n + 1):
+                    if head[c]:
+                        target[c] -= factor * head[c]
+    return [rows[s][n] / rows[s][s] for s in range(n)]
+
+
+def soft_box(inst: Instance, table, where: str) -> tuple[list[Fraction], Fraction]:
+    """A soft box ``{"values": {state: W0}, "radius": rho}`` (not yet verified)."""
+    table = obj(table, "reg-fixed-point", where)
+    require(set(table) == {"values", "radius"}, "reg-fixed-point", f"{where} has exactly values and radius")
+    values = obj(table["values"], "reg-fixed-point", f"{where}.values")
+    keys_within(values, inst.s_index, "reg-fixed-point", f"{where}.values")
+    require(len(values) == inst.n, "reg-fixed-point", f"{where}.values: every state needs a value")
+    w0 = [rational(values[s], "reg-fixed-point", f"{where}.values.{s}") for s in inst.states]
+    radius = rational(table["radius"], "reg-fixed-point", f"{where}.radius")
+    require(radius >= 0, "reg-fixed-point", f"{where}.radius must be >= 0")
+    return w0, radius
+
+
+def _q_values(inst: Instance, reward, w) -> list[Fraction]:
+    return [reward[x] + sum((gp * w[t] for t, gp in inst.succ[x]), Fraction(0)) for x in range(inst.n * inst.m)]
+
+
+def check_soft_box(inst: Instance, reg: Regularisation, reward, table, where: str):
+    """Rule ``reg-fixed-point``: |T(W0) − W0| <= (1 − γ)ρ; returns (W0, ρ)."""
+    w0, radius = soft_box(inst, table, where)
+    q = _q_values(inst, reward, w0)
+    m, lam = inst.m, reg.lam
+    for s in range(inst.n):
+        row = q[s * m:(s + 1) * m]
+        top = max(row)
+        total_lo = total_hi = Fraction(0)
+        for a, qa in enumerate(row):
+            lo, hi = exp_bounds((qa - top) / lam)
+            total_lo += reg.reference[s][a] * lo
+            total_hi += reg.reference[s][a] * hi
+        log_lo, _ = log_bounds(_down(total_lo))
+        _, log_hi = log_bounds(_up(total_hi))
+        t_lo, t_hi = top + lam * log_lo, top + lam * log_hi
+        gap = max(t_hi - w0[s], w0[s] - t_lo)
+        require(gap <= (1 - inst.gamma) * radius, "reg-fixed-point",
+                f"{where}: |T(W0) - W0| at {inst.states[s]} is not shown to be <= (1 - gamma) * radius")
+    return w0, radius
+
+
+def policy_box(inst: Instance, reg: Regularisation, q_lo, q_hi):
+    """Rule ``reg-policy-box``: an enclosure of π̂(a|s) from an enclosure of Q*(s,a)."""
+    m, lam = inst.m, reg.lam
+    lower, upper = [], []
+    for s in range(inst.n):
+        top = max(q_hi[s * m:(s + 1) * m])
+        e_lo, e_hi = [], []
+        for a in range(m):
+            x = s * m + a
+            p = reg.reference[s][a]
+            e_lo.append(p * exp_bounds((q_lo[x] - top) / lam)[0])
+            e_hi.append(p * exp_bounds((q_hi[x] - top) / lam)[1])
+        for a in range(m):
+            others_hi = sum((e_hi[b] for b in range(m) if b != a), Fraction(0))
+            others_lo = sum((e_lo[b] for b in range(m) if b != a), Fraction(0))
+            lo = _down(e_lo[a] / (e_lo[a] + others_hi)) if e_lo[a] else Fraction(0)
+            hi = min(Fraction(1), _up(e_hi[a] / (e_hi[a] + others_lo)))
+            require(0 <= lo <= hi, "reg-policy-box", f"empty policy box at {inst_pair(inst, s * m + a)}")
+            lower.append(lo)
+            upper.append(hi)
+    return lower, upper
+
+
+def _extreme_mix(lower, upper, adv, largest: bool) -> Fraction:
+    """min (or max) of Σ_a p_a adv_a over lower <= p <= upper, Σ p = 1 (exact greedy)."""
+    require(sum(lower) <= 1 <= sum(upper), "reg-policy-box", "the policy box misses the simplex")
+    value = sum((lo * a for lo, a in zip(lower, adv)), Fraction(0))
+    rest = 1 - sum(lower)
+    for i in sorted(range(len(adv)), key=lambda i: adv[i], reverse=largest):
+        if rest <= 0:
+            break
+        give = min(rest, upper[i] - lower[i])
+        value += give * adv[i]
+        rest -= give
+    return value
+
+
+def return_bounds_of_box(inst: Instance, reg: Regularisation, lower, upper, comparison) -> tuple[Fraction, Fraction]:
+    """Lower and upper bounds on J_R(π) over every policy in the box (docs §6.2)."""
+    values = stochastic_values(inst, comparison, inst.reward)
+    m = inst.m
+    base = inst.ret(values)
+    mins, maxs = [], []
+    for s in range(inst.n):
+        adv = []
+        for a in range(m):
+            x = s * m + a
+            adv.append(inst.reward[x] + sum((gp * values[t] for t, gp in inst.succ[x]), Fraction(0)) - values[s])
+        lo, hi = lower[s * m:(s + 1) * m], upper[s * m:(s + 1) * m]
+        mins.append(_extreme_mix(lo, hi, adv, False))
+        maxs.append(_extreme_mix(lo, hi, adv, True))
+    spill = inst.gamma / (1 - inst.gamma)
+    j_lo = base + sum(p * v for p, v in zip(inst.mu0, mins)) + spill * min(mins)
+    j_hi = base + sum(p * v for p, v in zip(inst.mu0, maxs)) + spill * max(maxs)
+    if inst.gamma:
+        occ = stochastic_occupancy(inst, comparison)
+        drift = spill * sum((occ[s] * sum((max(upper[s * m + a] - comparison[s][a], comparison[s][a] - lower[s * m + a])
+                                           for a in range(m)), Fraction(0)) for s in range(inst.n)), Fraction(0))
+        j_lo = max(j_lo, base + sum(d * v for d, v in zip(occ, mins)) - drift * max(abs(v) for v in mins))
+        j_hi = min(j_hi, base + sum(d * v for d, v in zip(occ, maxs)) + drift * max(abs(v) for v in maxs))
+    return j_lo, j_hi
+
+
+def comparison_policy(inst: Instance, reg: Regularisation, evidence: dict):
+    if inst.gamma == 0 and "comparison_policy" not in evidence:
+        return reg.reference
+    require("comparison_policy" in evidence, "reg-comparison", "a comparison_policy is needed when gamma > 0")
+    return stochastic_policy(inst, evidence["comparison_policy"], "reg-comparison", "comparison_policy")
+
+
+def check_regularised_witness(inst: Instance, reg: Regularisation, evidence: dict, epsilon: Fraction,
+                              threshold: Fraction, preference: bool = False) -> None:
+    """Rules ``reg-witness-error``, ``reg-fixed-point``, ``reg-policy-box``, ``reg-regret``."""
+    witness = obj(evidence.get("witness"), "reg-witness-error", "evidence.witness")
+    require(set(witness) == {"reward"}, "reg-witness-error", "a regularised witness has exactly reward")
+    reward_model = inst.pair_table(witness["reward"], "reg-witness-error", "evidence.witness.reward", complete=True)
+    error = sum((d * abs(rh - r) for d, rh, r in zip(inst.data, reward_model, inst.reward) if d), Fraction(0))
+    if preference:
+        check_preference_error(inst, reg, reward_model, epsilon)
+    else:
+        require(error <= epsilon * inst.range_reward, "reg-witness-error",
+                f"E_D|R^-R| = {error} exceeds epsilon * range R = {epsilon * inst.range_reward}")
+    if inst.gamma == 0:
+        require("soft_box" not in evidence, "reg-fixed-point", "no soft box is needed when gamma = 0")
+        q_lo = q_hi = reward_model
+    else:
+        w0, radius = check_soft_box(inst, reg, reward_model, evidence.get("soft_box"), "evidence.soft_box")
+        q = _q_values(inst, reward_model, w0)
+        q_lo = [v - inst.gamma * radius for v in q]
+        q_hi = [v + inst.gamma * radius for v in q]
+    lower, upper = policy_box(inst, reg, q_lo, q_hi)
+    _, j_hi = return_bounds_of_box(inst, reg, lower, upper, comparison_policy(inst, reg, evidence))
+    require(j_hi <= threshold, "reg-regret",
+            f"the regularised optimum's return may be {float(j_hi):.6g}, above J* - L range J = {float(threshold):.6g}")
+
+
+def check_box_tree(inst: Instance, reg: Regularisation, tree, root_epsilon: Fraction, target: Fraction,
+                   threshold: Fraction) -> dict:
+    """Rules ``reg-split``, ``reg-far``, ``reg-bound`` over the root box at ``root_epsilon``."""
+    require(all(d > 0 for d in inst.data), "reg-positive-data", "a safe claim needs D(x) > 0 for every pair")
+    size = inst.n * inst.m
+    spread = [root_epsilon * inst.range_reward / d for d in inst.data]
+    root = ([r - w for r, w in zip(inst.reward, spread)], [r + w for r, w in zip(inst.reward, spread)])
+    stack = [(tree, root)]
+    nodes = far = bound = 0
+    while stack:
+        node, (lo, hi) = stack.pop()
+        nodes += 1
+        require(nodes <= MAX_TREE_NODES, "reg-split", "too many tree nodes")
+        node = obj(node, "reg-split", "box tree node")
+        if "split" in node:
+            require(set(node) == {"split", "at", "children"}, "reg-split",
+                    "a split node has exactly split, at and children")
+            pair = node["split"]
+            require(isinstance(pair, list) and len(pair) == 2 and pair[0] in inst.s_index
+                    and pair[1] in inst.a_index, "reg-split", f"unknown pair {pair!r}")
+            x = inst.s_index[pair[0]] * inst.m + inst.a_index[pair[1]]
+            at = rational(node["at"], "reg-split", "split.at")
+            require(lo[x] < at < hi[x], "reg-split", f"split at {at} outside ({lo[x]}, {hi[x]})")
+            children = node["children"]
+            require(isinstance(children, list) and len(children) == 2, "reg-split", "a split has two children")
+            low_hi, high_lo = list(hi), list(lo)
+            low_hi[x], high_lo[x] = at, at
+            stack.append((children[0], (lo, low_hi)))
+            stack.append((children[1], (high_lo, hi)))
+            continue
+        kind = node.get("close")
+        if kind == "far":
+            require(set(node) == {"close"}, "reg-far", "a far leaf has exactly close")
+            distance = sum((d * (l - r if r < l else r - h if r > h else 0)
+                            for d, r, l, h in zip(inst.data, inst.reward, lo, hi)), Fraction(0))
+            require(distance > target, "reg-far", f"the box comes within error {distance} <= {target} of R")
+            far += 1
+        elif kind == "bound":
+            if inst.gamma == 0:
+                require(set(node) == {"close"}, "reg-bound", "a bound leaf has exactly close when gamma = 0")
+                q_lo, q_hi = lo, hi
+            else:
+                require(set(node) == {"close", "soft_low", "soft_high", "comparison_policy"}, "reg-bound",
+                        "a bound leaf has close, soft_low, soft_high and comparison_policy")
+                w_lo, r_lo = check_soft_box(inst, reg, lo, node["soft_low"], "soft_low")
+                w_hi, r_hi = check_soft_box(inst, reg, hi, node["soft_high"], "soft_high")
+                q_lo = _q_values(inst, lo, [w - r_lo for w in w_lo])
+                q_hi = _q_values(inst, hi, [w + r_hi for w in w_hi])
+            lower, upper = policy_box(inst, reg, q_lo, q_hi)
+            j_lo, _ = return_bounds_of_box(inst, reg, lower, upper, comparison_policy(inst, reg, node))
+            require(j_lo > threshold, "reg-bound",
+                    f"the return may fall to {float(j_lo):.6g}, not above J* - L range J = {float(threshold):.6g}")
+            bound += 1
+        else:
+            raise Reject("reg-split", f"a node must split or close ('far' or 'bound'), got {kind!r}")
+    del size
+    return {"tree_nodes": nodes, "far_leaves": far, "bound_leaves": bound}
+
+
+def check_regularised(inst: Instance, document: dict, evidence: dict, verdict: str, degenerate: bool,
+                      threshold) -> dict:
+    """The three regularised verdicts (docs/certificate-format.md §6.3)."""
+    instance = document["instance"]
+    reg = Regularisation(inst, instance.get("regularisation"))
+    measure = instance.get("error", "absolute")
+    require(measure in ("absolute", "preference"), "reg-instance",
+            "instance.error must be 'absolute' or 'preference'")
+    preference = measure == "preference"
+    if preference:
+        check_reference_data(inst, reg)
+        require(verdict != "regularised-safe", "reg-preference-error",
+                "this version has no safe-side proof for the preference error")
+    allowed = {"optimal_policy", "pessimal_policy", "witness", "soft_box", "comparison_policy", "box_tree",
+               "box_radius"}
+    keys_within(evidence, allowed, "evidence", "evidence")
+    facts = {"lambda": str(reg.lam)}
+    if verdict == "regularised-interval":
+        interval = obj(instance.get("critical_error"), "reg-interval", "instance.critical_error")
+        require(set(interval) == {"lower", "upper"}, "reg-interval", "critical_error has exactly lower and upper")
+        lower = rational(interval["lower"], "reg-interval", "critical_error.lower")
+        upper = None if interval["upper"] == "inf" else rational(interval["upper"], "reg-interval",
+                                                                 "critical_error.upper")
+        require(0 <= lower and (upper is None or lower <= upper), "reg-interval", "need 0 <= lower <= upper")
+        if degenerate:
+            require(upper is None, "degenerate", "every policy has the same return: the critical error is inf")
+            return facts
+        if upper is not None:
+            check_regularised_witness(inst, reg, evidence, upper, threshold, preference)
+        else:
+            require("witness" not in evidence, "reg-interval", "an infinite upper end has no witness")
+        if lower > 0:
+            require(not preference, "reg-preference-error",
+                    "this version has no safe-side proof for the preference error: the lower end must be 0")
+            require("box_radius" in evidence, "reg-interval", "a positive lower end needs box_radius")
+            root = rational(evidence["box_radius"], "reg-interval", "evidence.box_radius")
+            require(lower <= root, "reg-interval", "box_radius must be >= the lower end")
+            facts.update(check_box_tree(inst, reg, evidence.get("box_tree"), root, lower * inst.range_reward,
+                                        threshold))
+        return facts
+    if degenerate:
+        require(verdict != "regularised-unsafe", "degenerate",
+                "every policy has the same return, so none has regret >= L")
+        return facts
+    if verdict == "regularised-unsafe":
+        check_regularised_witness(inst, reg, evidence, inst.epsilon, threshold, preference)
+        return facts
+    facts.update(check_box_tree(inst, reg, evidence.get("box_tree"), inst.epsilon,
+                                inst.epsilon * inst.range_reward, threshold))
+    return facts
 
 
 # -- entry points --------------------------------------------------------------------

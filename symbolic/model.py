@@ -308,6 +308,16 @@ class MDP:
         return tuple(values)  # type: ignore[arg-type]
 
 
+def require_all_actions(mdp: MDP, what: str) -> None:
+    """Refuse a model with an ``[enabled]`` table where ``what`` does not support one yet.
+
+    The regularised (λ > 0), RLHF and error-measure layers mix over every action
+    (soft optima, ``π_ref``), so an inert disabled pair would wrongly take part."""
+    if mdp.has_disabled:
+        raise ModelError(f"{what} does not support per-state action sets yet: this model has an [enabled] table "
+                         "(the λ = 0 commands certify, threshold, matrix and safest do)", table="enabled")
+
+
 def validate_distribution(mdp: MDP, values: Sequence[Fraction], *, name: str = "data") -> Vector:
     """Check a distribution over state-action pairs (non-negative, total exactly 1)."""
     values = tuple(values)

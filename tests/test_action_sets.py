@@ -376,3 +376,17 @@ def test_plot_slices_refuse_disabled_axes_and_start_from_enabled_uniform(tmp_pat
         data_slice(mdp, disabled, enabled, uniform_distribution(mdp))
     plane = data_slice(mdp, mdp.pair(0, 0), enabled, uniform_distribution(mdp))
     assert plane.data(F(1, 5), F(1, 5)) == uniform_distribution(mdp)
+
+
+def test_layers_without_action_set_support_refuse_instead_of_mixing_over_disabled_actions(tmp_path, capsys):
+    """λ > 0 (soft optima, π_ref over every action), RLHF and the §5 measures would let an inert
+    disabled pair take part; until they respect [enabled] they refuse it in one line."""
+    path = write(tmp_path, BASE)
+    assert main(["certify", path, "--data", "uniform", "--epsilon", "1/100", "--regret", "1/2",
+                 "--lambda", "1/2"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "does not support per-state action sets yet" in err
+    from symbolic.regularised import regularised_threshold
+    mdp = load_model(path).mdp
+    with pytest.raises(ModelError, match="per-state action sets"):
+        regularised_threshold(mdp, uniform_distribution(mdp), F(1, 2), F(1, 2))

@@ -20,7 +20,7 @@ from symbolic.io import data_from_table, load_data, load_model, model_from_docum
 from tests.conftest import EXAMPLES, ROOT
 
 EXAMPLE_FILES = sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".toml", ".json"))
-MODEL_FILES = [p for p in EXAMPLE_FILES if "-data" not in p.stem]
+MODEL_FILES = [p for p in EXAMPLE_FILES if "-data" not in p.stem and "-policy" not in p.stem]
 DATA_FILES = [p for p in EXAMPLE_FILES if "-data" in p.stem]
 
 
@@ -136,14 +136,17 @@ def doc_blocks(language: str) -> list[str]:
 def test_doc_toml_examples_load():
     blocks = doc_blocks("toml")
     formats = [tomllib.loads(b).get("format") for b in blocks]
-    assert formats == ["rewardcert/mdp-1", "rewardcert/data-1", None, None]
-    assert tomllib.loads(blocks[3])["enabled"] == {"s3": ["north", "east"]}
+    assert formats == ["rewardcert/mdp-1", "rewardcert/data-1", None, "rewardcert/policy-1", None]
+    assert tomllib.loads(blocks[4])["enabled"] == {"s3": ["north", "east"]}
     figure4 = model_from_document(tomllib.loads(blocks[0]))[0]
     assert figure4 == load_model(EXAMPLES / "figure4.toml").mdp
     assert data_from_table(figure4, tomllib.loads(blocks[1])["data"]) == \
         load_data(EXAMPLES / "figure4-data.toml", figure4)
     chain3 = load_model(EXAMPLES / "chain3.toml")
     assert data_from_table(chain3.mdp, tomllib.loads(blocks[2])["data"]) == chain3.data
+    from symbolic.policyfile import policy_from_table
+    assert policy_from_table(figure4, tomllib.loads(blocks[3])["policy"]) == \
+        ((F(1, 2), F(1, 4), F(1, 4)),)
 
 
 def test_doc_json_example_is_the_toml_example():

@@ -84,6 +84,11 @@ def check_parameters(args: argparse.Namespace) -> None:
     epsilon = getattr(args, "epsilon", None)
     if epsilon is not None and epsilon <= 0:
         raise ModelError(f"epsilon = {format_rational(epsilon)} must be > 0", entry="--epsilon")
+    lam = getattr(args, "lam", None)
+    if lam is not None and lam <= 0:
+        raise ModelError(f"lambda = {format_rational(lam)} must be > 0", entry="--lambda")
+    if getattr(args, "reference", None) is not None and lam is None:
+        raise ModelError("--reference needs --lambda (it is the KL reference policy)", entry="--reference")
     timeout = getattr(args, "timeout", None)
     if timeout is not None and timeout <= 0:
         raise ModelError("must be a positive number of seconds", entry="--timeout")

@@ -77,6 +77,8 @@ def _instance_arguments(p: argparse.ArgumentParser, *, epsilon: bool) -> None:
     p.add_argument("--timeout", type=float, metavar="SECONDS",
                    help="give up after this long; the answer is then 'unknown' with an interval")
     p.add_argument("--max-nodes", type=int, metavar="N", help="give up after this many search nodes")
+    from .regularised import add_regularisation_arguments
+    add_regularisation_arguments(p)
     p.add_argument("--cross-check", action="store_true",
                    help="also compute eps*(D) with z3 (exact) and the HiGHS MILP (floating point) and "
                         "compare; a disagreement is a bug and exits 4")
@@ -148,6 +150,9 @@ def _critical_line(result: ThresholdResult) -> str:
 @command("certify", "decide whether D is safe for error eps and regret bound L, with a certificate",
          lambda p: _instance_arguments(p, epsilon=True))
 def run_certify(args: argparse.Namespace) -> int:
+    if args.lam is not None or args.error != "absolute" or args.data == "reference":
+        from . import regularised
+        return regularised.run_certify(args)
     loaded, data = load_instance(args)
     mdp = loaded.mdp
     result = _search(args, mdp, data)
@@ -195,6 +200,9 @@ def run_certify(args: argparse.Namespace) -> int:
 @command("threshold", "compute the critical error eps*(D) exactly, with its witness and a certificate",
          lambda p: _instance_arguments(p, epsilon=False))
 def run_threshold(args: argparse.Namespace) -> int:
+    if args.lam is not None or args.error != "absolute" or args.data == "reference":
+        from . import regularised
+        return regularised.run_threshold(args)
     loaded, data = load_instance(args)
     mdp = loaded.mdp
     result = _search(args, mdp, data)

@@ -22,6 +22,8 @@ def configure(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", metavar="DIR", help="write report.md, the certificates (and report.tex) here")
     p.add_argument("--latex", action="store_true", help="also write report.tex (with --out) or print it")
     add_json_argument(p)
+    from .regularised import add_regularisation_arguments
+    add_regularisation_arguments(p)
 
 
 @command("theorems", "run every applicable result of the paper's section 3 on an instance "
@@ -29,6 +31,9 @@ def configure(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     loaded, data = load_instance(args)
     report = theorem_instances(loaded.mdp, data, args.epsilon, args.regret, name=loaded.mdp.name or loaded.path)
+    constants = None
+    if args.lam is not None:
+        report, constants = _with_regularised_rows(args, loaded.mdp, data, report)
     if args.out:
         try:
             os.makedirs(args.out, exist_ok=True)
@@ -49,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
             "checks": [{"result": c.result, "statement": c.statement, "hypothesis": c.hypothesis,
                         "hypothesis_holds": c.hypothesis_holds, "conclusion": c.conclusion, "truth": c.truth,
                         "agrees": c.agrees, "certificates": list(c.certificates)} for c in report.checks],
+            "regularised_constants": constants,
             "disagreements": len(report.disagreements),
             "out": args.out,
         })
@@ -66,3 +72,14 @@ def run(args: argparse.Namespace) -> int:
             out.append("DISAGREEMENT: a conclusion contradicts the exact truth (a bug here or in the paper)")
         print("\n".join(out))
     return EXIT_DISAGREEMENT if report.disagreements else EXIT_OK
+
+
+def _with_regularised_rows(args, mdp, data, report):
+    """Add the §4 rows (Prop 4.1, Thm 4.2) for ``--lambda`` and return their constants."""
+    import dataclasses
+    from symbolic.policyfile import resolve_reference
+    from ..regularised_theorems import regularised_checks
+    certificates = dict(report.certificates)
+    rows, constants = regularised_checks(mdp, data, args.epsilon, args.regret, args.lam,
+                                         resolve_reference(args.reference, mdp), certificates)
+    return dataclasses.replace(report, checks=report.checks + tuple(rows), certificates=certificates), constants

@@ -1,0 +1,64 @@
+"""``rewardcert measures``: both sides of the paper's Props 5.1-5.3 for a policy and an estimate."""
+
+from __future__ import annotations
+
+import argparse
+
+from symbolic.errors import RewardcertError
+from symbolic.io import load_model
+from symbolic.measures import Inequality, check_estimate, error_measures
+from symbolic.numbers import format_rational
+from symbolic.policyfile import load_policy
+from symbolic.rigorous import Enclosure
+
+from . import EXIT_DISAGREEMENT, EXIT_OK, add_json_argument, add_model_argument, command, print_json, table
+
+
+def configure(p: argparse.ArgumentParser) -> None:
+    add_model_argument(p)
+    p.add_argument("--policy", required=True, metavar="POL", help="the data-sampling policy, a rewardcert/policy-1 file")
+    p.add_argument("--estimate", required=True, metavar="RHAT",
+                   help="a model file whose reward is the estimate R^ (states, actions and dynamics must match)")
+    p.add_argument("--horizon", required=True, type=int, metavar="T", help="the horizon T >= 1")
+    add_json_argument(p)
+
+
+def _side(value) -> str:
+    if isinstance(value, Enclosure):
+        return f"in [{float(value.lower):.6g}, {float(value.upper):.6g}]"
+    return f"{format_rational(value)} (~ {float(value):.6g})"
+
+
+@command("measures", "both sides of the paper's Props 5.1-5.3 (trajectory and preference errors) "
+         "for a policy, an estimate R^ and a horizon (exit 4 if one is contradicted)", configure)
+def run(args: argparse.Namespace) -> int:
+    loaded = load_model(args.model)
+    estimate = load_model(args.estimate)
+    try:
+        check_estimate(loaded.mdp, estimate.mdp)
+    except RewardcertError as exc:
+        raise exc.located(file=args.estimate) from None
+    policy = load_policy(args.policy, loaded.mdp)
+    report = error_measures(loaded.mdp, policy, estimate.mdp.reward, args.horizon)
+    props = (("Prop 5.1", "E|G_R - G_R^| <= (1-g^T)/(1-g) E_{D^pi}|R - R^|", report.prop_5_1),
+             ("Prop 5.2", "E KL over trajectory pairs <= 2 E|G_R - G_R^|", report.prop_5_2),
+             ("Prop 5.3", "E KL with a shared start state <= Prop 5.2's left / min mu0", report.prop_5_3))
+    if args.json:
+        print_json({"model": loaded.mdp.name or loaded.path, "horizon": args.horizon,
+                    "return_support": report.support,
+                    "prop_5_1": report.prop_5_1.as_json(), "prop_5_2": report.prop_5_2.as_json(),
+                    "prop_5_3": report.prop_5_3.as_json()})
+    else:
+        mark = {True: "yes", False: "NO", None: "undecided"}
+        rows = [(name, _side(p.left), _side(p.right), mark[p.holds]) for name, _, p in props]
+        out = [f"{loaded.mdp.name or loaded.path}: T = {args.horizon}, "
+               f"{report.support} distinct (G_R, G_R^) values (exact dynamic programme)"]
+        out += table(rows, ("result", "left", "right", "holds"))
+        out += [f"  {name}: {text}" for name, text, _ in props]
+        if report.contradicted:
+            out.append("CONTRADICTED: an inequality of the paper fails on this instance")
+        print("\n".join(out))
+    return EXIT_DISAGREEMENT if report.contradicted else EXIT_OK
+
+
+__all__ = ["Inequality", "run"]

@@ -1,0 +1,202 @@
+"""``certify`` and ``threshold`` with ``--lambda``: the regularised, three-valued verdicts (SPEC §5)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from symbolic.numbers import format_rational
+from symbolic.policyfile import resolve_reference
+from symbolic.regularised import RegularisedResult, regularised_certify, regularised_threshold
+from symbolic.results import Verdict
+
+from . import EXIT_OK, EXIT_UNKNOWN, EXIT_UNSAFE, print_json, table
+
+DEFAULT_TIMEOUT = 60.0
+
+
+def add_regularisation_arguments(p: argparse.ArgumentParser) -> None:
+    from . import rational_arg
+    p.add_argument("--lambda", dest="lam", type=rational_arg("--lambda"), metavar="LAM",
+                   help="KL-regularisation strength lambda > 0, exact; the verdict becomes three-valued "
+                        "(safe, unsafe, unknown with a verified interval)")
+    p.add_argument("--reference", metavar="REF",
+                   help="with --lambda: the reference policy, a rewardcert/policy-1 file or 'uniform' (default)")
+    if p.prog.split()[-1] in ("certify", "threshold"):
+        p.add_argument("--error", choices=("absolute", "preference"), default="absolute",
+                       help="P1's error measure: 'absolute' E_D|R^-R| (default) or 'preference', the "
+                            "Bradley-Terry KL of Def C.27 on D^ref (bandits, with --lambda and --data reference)")
+
+
+def load_regularised_instance(args: argparse.Namespace):
+    """The model, the reference policy and the data, with ``--data reference`` meaning
+    ``D^ref(s,a) = μ(s) π_ref(a|s)`` (μ the model's initial distribution)."""
+    from symbolic.errors import ModelError
+    from symbolic.io import load_model, resolve_data
+    from symbolic.rlhf import check_bandit, reference_data
+    from . import check_parameters
+    check_parameters(args)
+    if args.lam is None:
+        flag = "--error preference" if args.error == "preference" else "--data reference"
+        raise ModelError(f"{flag} needs --lambda (RLHF optimises with a KL penalty towards pi_ref)", entry=flag)
+    loaded = load_model(args.model)
+    mdp = loaded.mdp
+    reference = resolve_reference(args.reference, mdp)
+    if args.error == "preference":
+        if args.data != "reference":
+            raise ModelError("the preference error is defined on D^ref = mu pi_ref only (Def C.27): "
+                             "pass --data reference", entry="--data")
+        try:
+            check_bandit(mdp)
+        except ModelError as exc:
+            raise exc.located(file=loaded.path) from None
+    data = reference_data(mdp, reference) if args.data == "reference" else resolve_data(args.data, loaded)
+    return loaded, reference, data
+
+
+def _progress(message: str) -> None:
+    if sys.stderr.isatty():
+        sys.stderr.write(f"\r{message[:100]:<100}")
+        sys.stderr.flush()
+
+
+def _interval(result: RegularisedResult) -> dict:
+    return {"lower": format_rational(result.lower),
+            "upper": None if result.upper is None else format_rational(result.upper)}
+
+
+def _interval_text(result: RegularisedResult) -> str:
+    upper = "inf (no witness found)" if result.upper is None else \
+        f"{format_rational(result.upper)} (~ {float(result.upper):.6g})"
+    return f"[{format_rational(result.lower)} (~ {float(result.lower):.6g}), {upper}]"
+
+
+def _witness_json(mdp, result: RegularisedResult) -> dict | None:
+    w = result.witness
+    if w is None:
+        return None
+    return {"reward": mdp.pair_table(w.reward), "error": format_rational(w.error),
+            "regret": w.regret.as_json(), "found_by": w.kind,
+            "policy": {s: {a: {"lower": format_rational(w.optimum.policy_lower[i * mdp.n_actions + j]),
+                               "upper": format_rational(w.optimum.policy_upper[i * mdp.n_actions + j])}
+                           for j, a in enumerate(mdp.actions)} for i, s in enumerate(mdp.states)}}
+
+
+def _witness_lines(mdp, data, result: RegularisedResult) -> list[str]:
+    w = result.witness
+    rows = []
+    for x in range(mdp.n_pairs):
+        state, action = mdp.pair_name(x)
+        r, rh = mdp.reward[x], w.reward[x]
+        pi = (w.optimum.policy_lower[x] + w.optimum.policy_upper[x]) / 2
+        rows.append((state, action, format_rational(r), f"{float(rh):.6g}" if rh != r else format_rational(rh),
+                     format_rational(data[x]), f"{float(pi):.4g}"))
+    return (table(rows, ("state", "action", "R", "R^", "D", "pi^(a|s)"))
+            + [f"regularised optimum's regret under R: in {w.regret.text(12)} (>= L, rigorous; "
+               "exact R^ in --json and the certificate)",
+               (f"preference error E KL(p_R || p_R^) / range R <= {format_rational(w.error)} (~ {float(w.error):.6g}, "
+                "a rigorous upper bound)" if result.error_measure == "preference" else
+                f"error E_D|R^-R| / range R = {format_rational(w.error)} (~ {float(w.error):.6g})")
+               + f", found by: {w.kind}"])
+
+
+def _header(mdp, loaded, args, epsilon) -> str:
+    eps = f"epsilon = {format_rational(epsilon)}, " if epsilon is not None else ""
+    ref = args.reference or "uniform"
+    measure = ("preference error (Def C.27) on D^ref" if args.error == "preference" else
+               "absolute error on D^ref" if args.data == "reference" else "absolute error")
+    return (f"{mdp.name or loaded.path}: {eps}L = {format_rational(args.regret)}, "
+            f"lambda = {format_rational(args.lam)}, reference = {ref}, {measure} (KL-regularised, SPEC §5)")
+
+
+def _write(args, mdp, data, result, epsilon) -> str | None:
+    from ..regularised_certificates import regularised_certificate
+    from .certify import _write_checked
+    if not args.out:
+        return None
+    _write_checked(args.out, regularised_certificate(mdp, data, args.regret, result, epsilon))
+    return args.out
+
+
+def run_certify(args: argparse.Namespace) -> int:
+    loaded, reference, data = load_regularised_instance(args)
+    mdp = loaded.mdp
+    timeout = args.timeout or DEFAULT_TIMEOUT
+    if args.error == "preference":
+        from symbolic.rlhf import rlhf_certify
+        result = rlhf_certify(mdp, args.epsilon, args.regret, args.lam, reference, timeout=timeout)
+    else:
+        result = regularised_certify(mdp, data, args.epsilon, args.regret, args.lam, reference, timeout=timeout,
+                                     progress=_progress)
+    verdict = result.verdict(args.epsilon)
+    path = _write(args, mdp, data, result, args.epsilon) if verdict is not Verdict.UNKNOWN else None
+    if args.json:
+        print_json({"model": mdp.name or loaded.path, "verdict": verdict.value,
+                    "epsilon": format_rational(args.epsilon), "regret_bound": format_rational(args.regret),
+                    "lambda": format_rational(args.lam), "reference": args.reference or "uniform",
+                    "critical_error": _interval(result),
+                    "witness": _witness_json(mdp, result) if verdict is Verdict.UNSAFE else None,
+                    "certificate": path})
+    else:
+        if verdict is Verdict.UNSAFE:
+            bound = (f"regularised critical error eps*_lambda(D) <= {float(result.upper):.6g} "
+                     f"(= {format_rational(result.upper)}, the error of the verified witness below)")
+        else:
+            bound = f"regularised critical error eps*_lambda(D) in {_interval_text(result)}"
+        out = [_header(mdp, loaded, args, args.epsilon), bound]
+        if verdict is Verdict.SAFE:
+            out.append("verdict: SAFE - every reward model within error epsilon on D gives a regularised "
+                       "optimum with regret < L (rigorous enclosures)")
+        elif verdict is Verdict.UNSAFE:
+            out.append("verdict: UNSAFE - this reward model is within error epsilon on D, and its "
+                       "regularised optimum has regret >= L:")
+            out += ["  " + line for line in _witness_lines(mdp, data, result)]
+        else:
+            reason = ("no safe-side proof exists yet for the preference error (docs/rlhf.md), and no witness "
+                      "within epsilon was found" if result.error_measure == "preference" else
+                      "D gives zero mass to some pair, so the reward models are unbounded there"
+                      if any(d == 0 for d in data) else "the search ran out of time (raise --timeout)")
+            out.append(f"verdict: UNKNOWN - neither side was proved: {reason}")
+        if path:
+            out.append(f"certificate: {path} (verified by proofs/checker.py)")
+        elif args.out:
+            out.append("no certificate written: the verdict is unknown")
+        print("\n".join(out))
+    return {Verdict.SAFE: EXIT_OK, Verdict.UNSAFE: EXIT_UNSAFE, Verdict.UNKNOWN: EXIT_UNKNOWN}[verdict]
+
+
+def run_threshold(args: argparse.Namespace) -> int:
+    loaded, reference, data = load_regularised_instance(args)
+    mdp = loaded.mdp
+    timeout = args.timeout or DEFAULT_TIMEOUT
+    if args.error == "preference":
+        from symbolic.rlhf import rlhf_threshold
+        result = rlhf_threshold(mdp, args.regret, args.lam, reference, timeout=min(timeout, 30.0))
+    else:
+        result = regularised_threshold(mdp, data, args.regret, args.lam, reference, timeout=timeout,
+                                       progress=_progress)
+    path = _write(args, mdp, data, result, None)
+    if args.json:
+        print_json({"model": mdp.name or loaded.path, "regret_bound": format_rational(args.regret),
+                    "lambda": format_rational(args.lam), "reference": args.reference or "uniform",
+                    "critical_error": _interval(result), "complete": result.complete,
+                    "witness": _witness_json(mdp, result), "certificate": path})
+    else:
+        out = [_header(mdp, loaded, args, None),
+               f"regularised critical error eps*_lambda(D) in {_interval_text(result)}"]
+        if result.upper is not None and result.upper:
+            width = (result.upper - result.lower) / result.upper
+            out.append(f"relative width (upper - lower) / upper = {float(width):.3g}"
+                       + ("" if result.complete or result.error_measure == "preference"
+                          else " (not narrowed to 1%: raise --timeout)"))
+        if result.error_measure == "preference" and result.upper != 0:
+            out.append("lower end 0: there is no safe-side proof for the preference error yet (docs/rlhf.md)")
+        elif result.lower == 0 and any(d == 0 for d in data) and result.upper != 0:
+            out.append("lower end 0: D gives zero mass to some pair, where reward models are unbounded")
+        if result.witness is not None:
+            out.append("cheapest verified witness:")
+            out += ["  " + line for line in _witness_lines(mdp, data, result)]
+        if path:
+            out.append(f"certificate: {path} (verified by proofs/checker.py)")
+        print("\n".join(out))
+    return EXIT_OK if result.complete else EXIT_UNKNOWN

@@ -1,0 +1,91 @@
+"""Certificates for the regularised verdicts (``docs/certificate-format.md`` §6)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Sequence
+
+from symbolic.io import data_to_document, model_to_document
+from symbolic.model import MDP
+from symbolic.numbers import format_rational
+from symbolic.policyfile import policy_table
+from symbolic.regularised import BoxLeaf, RegularisedResult, RegularisedWitness
+from symbolic.results import Verdict
+from symbolic.errors import RewardcertError
+from symbolic.rigorous import SoftBox
+
+from .certificates import FORMAT
+
+
+def _instance(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction, result: RegularisedResult) -> dict:
+    return {
+        "model": model_to_document(mdp),
+        "data": data_to_document(mdp, data)["data"],
+        "regret_bound": format_rational(regret_bound),
+        "regularisation": {"lambda": format_rational(result.lam),
+                           "reference": policy_table(mdp, result.reference),
+                           "regulariser": "occupancy-kl"},
+        **({"error": "preference"} if result.error_measure == "preference" else {}),
+    }
+
+
+def _soft_box(mdp: MDP, box: SoftBox) -> dict:
+    return {"values": {s: format_rational(v) for s, v in zip(mdp.states, box.values)},
+            "radius": format_rational(box.radius)}
+
+
+def _return_evidence(mdp: MDP, result: RegularisedResult) -> dict:
+    return {"optimal_policy": mdp.policy_to_mapping(result.bounds.optimal_policy),
+            "pessimal_policy": mdp.policy_to_mapping(result.bounds.pessimal_policy)}
+
+
+def _witness_evidence(mdp: MDP, witness: RegularisedWitness) -> dict:
+    evidence = {"witness": {"reward": mdp.pair_table(witness.reward)}}
+    if mdp.gamma:
+        evidence["soft_box"] = _soft_box(mdp, witness.optimum.box)
+        evidence["comparison_policy"] = policy_table(mdp, witness.optimum.comparison)
+    return evidence
+
+
+def _tree(mdp: MDP, node) -> dict:
+    if isinstance(node, BoxLeaf):
+        if node.kind == "far":
+            return {"close": "far"}
+        leaf = {"close": "bound"}
+        if mdp.gamma:
+            leaf.update(soft_low=_soft_box(mdp, node.soft_low), soft_high=_soft_box(mdp, node.soft_high),
+                        comparison_policy=policy_table(mdp, node.comparison))
+        return leaf
+    _, x, at, low, high = node
+    state, action = mdp.pair_name(x)
+    return {"split": [state, action], "at": format_rational(at), "children": [_tree(mdp, low), _tree(mdp, high)]}
+
+
+def regularised_certificate(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
+                            result: RegularisedResult, epsilon: Fraction | None = None) -> dict:
+    """The certificate of a regularised result: at ``epsilon`` (``regularised-safe`` or
+    ``regularised-unsafe``), or of its interval (``epsilon is None``: ``regularised-interval``)."""
+    instance = _instance(mdp, data, regret_bound, result)
+    evidence = _return_evidence(mdp, result)
+    if epsilon is None:
+        instance["critical_error"] = {"lower": format_rational(result.lower),
+                                      "upper": "inf" if result.upper is None else format_rational(result.upper)}
+        if result.witness is not None and not result.bounds.degenerate:
+            evidence.update(_witness_evidence(mdp, result.witness))
+        if result.lower > 0 and not result.bounds.degenerate:
+            evidence["box_radius"] = format_rational(result.tree.root_epsilon)
+            evidence["box_tree"] = _tree(mdp, result.tree.node)
+        verdict = "regularised-interval"
+    else:
+        instance["epsilon"] = format_rational(epsilon)
+        state = result.verdict(epsilon)
+        if state is Verdict.UNSAFE:
+            evidence.update(_witness_evidence(mdp, result.witness))
+            verdict = "regularised-unsafe"
+        elif state is Verdict.SAFE:
+            if not result.bounds.degenerate:
+                evidence["box_tree"] = _tree(mdp, result.tree.node)
+            verdict = "regularised-safe"
+        else:
+            raise RewardcertError("the verdict is unknown, so there is nothing to certify")
+    return {"format": FORMAT, "instance": instance, "verdict": verdict, "evidence": evidence}
