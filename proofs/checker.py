@@ -261,7 +261,7 @@ class Instance:
         out = []
         for x, row in enumerate(self.succ_int):
             if not self.enabled[x]:
-                out.append(0)      # a disabled pair has no action, hence no advantage (§7)
+                out.append(0)      # a disabled pair has no action, hence no advantage (§8)
                 continue
             future = 0
             for t, g in row:
@@ -270,7 +270,7 @@ class Instance:
         return out, values
 
     def read_enabled(self, table) -> list[bool]:
-        """The optional ``enabled`` table as one flag per pair (docs/certificate-format.md §7)."""
+        """The optional ``enabled`` table as one flag per pair (docs/certificate-format.md §8)."""
         n, m = self.n, self.m
         if table is None:
             return [True] * (n * m)
@@ -447,6 +447,8 @@ def check_certificate(document) -> dict:
     require(("regularisation" in document["instance"]) == (verdict in REGULARISED), "reg-instance",
             "instance.regularisation goes with the regularised verdicts, and only with them")
     if verdict in REGULARISED:
+        require(all(inst.enabled), "reg-instance",
+                "regularised certificates do not support per-state action sets (instance.model.enabled)")
         j_star, j_min = check_return_bounds(inst, evidence)
         facts = {"verdict": verdict, "states": inst.n, "actions": inst.m}
         range_j = j_star - j_min

@@ -390,3 +390,18 @@ def test_layers_without_action_set_support_refuse_instead_of_mixing_over_disable
     mdp = load_model(path).mdp
     with pytest.raises(ModelError, match="per-state action sets"):
         regularised_threshold(mdp, uniform_distribution(mdp), F(1, 2), F(1, 2))
+
+
+def test_a_regularised_certificate_with_disabled_pairs_is_rejected():
+    """The checker fails closed: the regularised rules mix over every action."""
+    from tests.conftest import ROOT
+    path = ROOT / "proofs" / "instances" / "regularised" / "chatbot-kl-lambda-1-2-unsafe.json"
+    doc = json.loads(path.read_text())
+    assert checker.check_document(copy.deepcopy(doc))[0] == "verified"
+    instance = doc["instance"]
+    instance["model"]["enabled"] = {"q_uns": [a for a in instance["model"]["actions"] if a != "refuse3"]}
+    del instance["model"]["reward"]["q_uns"]["refuse3"]
+    moved = F(instance["data"]["q_uns"].pop("refuse3"))
+    instance["data"]["q_uns"]["refuse2"] = str(F(instance["data"]["q_uns"]["refuse2"]) + moved)
+    status, message, facts = checker.check_document(doc)
+    assert status == "rejected" and facts["rule"] == "reg-instance", message
