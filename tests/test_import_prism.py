@@ -11,6 +11,7 @@ with the reason shown.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 
 import itertools
 import re
@@ -325,3 +326,14 @@ def test_a_jani_model_imports_exactly_and_agrees_with_storm(tmp_path):
     # By hand: V(2) = 1/(1 - 1/2) = 2; flipping is optimal, V(1) = (1/2)(2/3 V(1) + 1/3 V(2)), so V(1) = 1/2,
     # and V(0) = (1/2)(2/3 V(0) + 1/3 V(1)) gives V(0) = 1/8.
     assert return_bounds(mdp).optimal_return == F(1, 8) == storm_optimal_return(mdp)
+
+
+@needs_stormpy
+def test_frozenlake_8x8_from_gymnasium_agrees_with_storm():
+    """SPEC §11's check: Gymnasium FrozenLake 8x8 through the importer, J* = Storm's exact value."""
+    if importlib.util.find_spec("gymnasium") is None:
+        pytest.skip("gymnasium is not installed (optional extra: pip install 'rewardcert[gymnasium]')")
+    from rewardcert.importers.gym_import import import_gymnasium
+    from rewardcert.importers.prism_import import storm_optimal_return
+    mdp, _, _ = import_gymnasium("FrozenLake-v1", F(99, 100), options={"map_name": "8x8"})
+    assert storm_optimal_return(mdp) == return_bounds(mdp).optimal_return
