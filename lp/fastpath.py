@@ -301,7 +301,7 @@ def _repair(mdp: MDP, flow: _Flow, bounds: list[tuple[Fraction, Fraction]], fami
         x = s * m + a
         return (_interior(raw[x], *bounds[x]), family[s] == a, -a)
 
-    policy = [max(range(m), key=lambda a: preference(s, a)) for s in range(n)]
+    policy = [max(mdp.enabled_actions(s), key=lambda a: preference(s, a)) for s in range(n)]
     pinned: set[int] = set()
     bounds_q = [(to_fmpq(lo), to_fmpq(hi)) for lo, hi in bounds]
     for _ in range(n + 1 if fix_bounds else 1):
@@ -317,7 +317,7 @@ def _repair(mdp: MDP, flow: _Flow, bounds: list[tuple[Fraction, Fraction]], fami
             lo, hi = bounds_q[x]
             y[x] = lo if y[x] < lo else hi
             pinned.add(x)
-            others = [a for a in range(m) if s * m + a not in pinned]
+            others = [a for a in mdp.enabled_actions(s) if s * m + a not in pinned]
             if others:
                 policy[s] = max(others, key=lambda a: preference(s, a))
                 changed = True

@@ -330,6 +330,10 @@ def encode_milp(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction, boun
     slack = 1e-9 * (1.0 + abs(float(bounds.optimal_return)) + float(bounds.range))
     model.add_constraint([(eta[x], r[x]) for x in range(N) if r[x]], "<=", threshold + slack)
     for x in range(N):
+        if not mdp.is_enabled(x):
+            # A disabled pair is never chosen; D = 0 there, so it has no error and no constraint.
+            model.add_constraint([(b[x], 1.0)], "<=", 0.0)
+            continue
         model.add_constraint([(t[x], 1.0), (rhat[x], -1.0)], ">=", -r[x])
         model.add_constraint([(t[x], 1.0), (rhat[x], 1.0)], ">=", r[x])
         bell = _bellman_terms(mdp, x, v, rhat[x])
@@ -344,7 +348,7 @@ def encode_milp(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction, boun
 
 def _decode_policy(mdp: MDP, decoder: MilpDecoder, solution: Solution) -> DeterministicPolicy:
     m = mdp.n_actions
-    return tuple(max(range(m), key=lambda a: solution.values[decoder.choice_vars[s * m + a]])
+    return tuple(max(mdp.enabled_actions(s), key=lambda a: solution.values[decoder.choice_vars[s * m + a]])
                  for s in range(mdp.n_states))
 
 

@@ -109,7 +109,7 @@ class Instance:
         model = obj(doc.get("model"), "model", "instance.model")
         require(model.get("format") == MODEL_FORMAT, "model", f"instance.model.format must be {MODEL_FORMAT!r}")
         keys_within(model, {"format", "name", "description", "gamma", "states", "actions", "initial",
-                            "reward", "transitions"}, "model", "instance.model")
+                            "reward", "transitions", "enabled"}, "model", "instance.model")
         for key in ("name", "description"):
             require(isinstance(model.get(key, ""), str), "model", f"instance.model.{key} must be a string")
         self.gamma = rational(model.get("gamma"), "model", "gamma")
@@ -121,6 +121,7 @@ class Instance:
         self.n, self.m = n, m
         self.s_index = {s: i for i, s in enumerate(self.states)}
         self.a_index = {a: j for j, a in enumerate(self.actions)}
+        self.enabled = self.read_enabled(model.get("enabled"))
 
         initial = obj(model.get("initial"), "model", "initial")
         keys_within(initial, self.s_index, "model", "initial")
@@ -144,6 +145,10 @@ class Instance:
                 row = obj(transitions.get(s), "model", f"transitions.{s}")
                 keys_within(row, self.a_index, "model", f"transitions.{s}")
                 for a in self.actions:
+                    if not self.enabled[self.s_index[s] * m + self.a_index[a]]:
+                        require(a not in row, "model", f"transitions.{s}.{a}: {a} is not enabled in {s}")
+                        self.succ.append([])      # never used: no policy picks a disabled action
+                        continue
                     dist = obj(row.get(a), "model", f"transitions.{s}.{a}")
                     keys_within(dist, self.s_index, "model", f"transitions.{s}.{a}")
                     entries = [(self.s_index[t], rational(p, "model", f"transitions.{s}.{a}.{t}"))
@@ -172,7 +177,8 @@ class Instance:
                 require(self.epsilon > 0, "epsilon", "epsilon must be > 0")
         self.regret_bound = rational(doc.get("regret_bound"), "regret-bound", "instance.regret_bound")
         require(0 < self.regret_bound <= 1, "regret-bound", "L must satisfy 0 < L <= 1")
-        self.range_reward = max(self.reward) - min(self.reward)
+        on = [r for r, e in zip(self.reward, self.enabled) if e]
+        self.range_reward = max(on) - min(on)
         # Integer forms of γτ and D for the leaves' inner loops (see ``scaled``).
         self.tau_scale = 1
         for row in self.succ:
@@ -190,9 +196,12 @@ class Instance:
             row = obj(row, rule, f"{where}.{s}")
             keys_within(row, self.a_index, rule, f"{where}.{s}")
             for a, v in row.items():
-                values[self.s_index[s] * self.m + self.a_index[a]] = rational(v, rule, f"{where}.{s}.{a}")
+                x = self.s_index[s] * self.m + self.a_index[a]
+                require(self.enabled[x], rule, f"{where}.{s}.{a}: {a} is not enabled in {s}")
+                values[x] = rational(v, rule, f"{where}.{s}.{a}")
         if complete:
-            require(all(v is not None for v in values), rule, f"{where}: every state-action pair must be given")
+            require(all(v is not None or not e for v, e in zip(values, self.enabled)), rule,
+                    f"{where}: every enabled state-action pair must be given")
         return [Fraction(0) if v is None else v for v in values]
 
     def policy(self, value, rule: str, where: str, family=None) -> list[int]:
@@ -204,6 +213,8 @@ class Instance:
         for s in self.states:
             a = table.get(s)
             require(isinstance(a, str) and a in self.a_index, rule, f"{where}.{s}: unknown action {a!r}")
+            require(self.enabled[self.s_index[s] * self.m + self.a_index[a]], rule,
+                    f"{where}.{s}: action {a} is not enabled in {s}")
             policy.append(self.a_index[a])
         if family is not None:
             require(all(f is None or f == a for f, a in zip(family, policy)), rule,
@@ -250,11 +261,35 @@ class Instance:
         m = self.m
         out = []
         for x, row in enumerate(self.succ_int):
+            if not self.enabled[x]:
+                out.append(0)      # a disabled pair has no action, hence no advantage (§8)
+                continue
             future = 0
             for t, g in row:
                 future += g * v_int[t]
             out.append(r_int[x] * reward_factor + r_scale * future - v_int[x // m] * value_factor)
         return out, values
+
+    def read_enabled(self, table) -> list[bool]:
+        """The optional ``enabled`` table as one flag per pair (docs/certificate-format.md §8)."""
+        n, m = self.n, self.m
+        if table is None:
+            return [True] * (n * m)
+        table = obj(table, "model", "enabled")
+        keys_within(table, self.s_index, "model", "enabled")
+        flags = [True] * (n * m)
+        for s, actions in table.items():
+            require(isinstance(actions, list) and actions, "model", f"enabled.{s}: expected a non-empty list")
+            require(all(isinstance(a, str) and a in self.a_index for a in actions), "model",
+                    f"enabled.{s}: unknown action")
+            require(len(set(actions)) == len(actions), "model", f"enabled.{s}: an action is listed twice")
+            i = self.s_index[s]
+            for j, a in enumerate(self.actions):
+                flags[i * m + j] = a in actions
+        return flags
+
+    def enabled_actions(self, s: int) -> list[str]:
+        return [a for j, a in enumerate(self.actions) if self.enabled[s * self.m + j]]
 
     def ret(self, values) -> Fraction:
         return sum((p * v for p, v in zip(self.mu0, values) if p), Fraction(0))
@@ -344,6 +379,7 @@ def check_dual_leaf(inst: Instance, node: dict, family, target: Fraction, strict
             continue
         require(abs(v) * inst.data_scale <= inst.data_int[x] * y_scale, "dual-bounds",
                 f"|y| > D at {inst_pair(inst, x)}")
+        require(inst.enabled[x], "dual-bounds", f"y is given at the disabled pair {inst_pair(inst, x)}")
         require(v > 0 or family[x // m] == x % m, "dual-sign",
                 f"y < 0 at {inst_pair(inst, x)}, whose action the family does not fix")
         flow[x // m] += v * ts
@@ -376,8 +412,8 @@ def check_tree(inst: Instance, tree, threshold: Fraction, target: Fraction | Non
             s = inst.s_index[state]
             require(family[s] is None, "tree-split", f"state {state} is split twice on one branch")
             children = obj(node["children"], "tree-split", "children")
-            require(set(children) == set(inst.actions), "tree-split",
-                    f"the split on {state} must have exactly one child per action")
+            require(set(children) == set(inst.enabled_actions(s)), "tree-split",
+                    f"the split on {state} must have exactly one child per enabled action")
             for a, child in children.items():
                 sub = list(family)
                 sub[s] = inst.a_index[a]
@@ -412,6 +448,8 @@ def check_certificate(document) -> dict:
     require(("regularisation" in document["instance"]) == (verdict in REGULARISED), "reg-instance",
             "instance.regularisation goes with the regularised verdicts, and only with them")
     if verdict in REGULARISED:
+        require(all(inst.enabled), "reg-instance",
+                "regularised certificates do not support per-state action sets (instance.model.enabled)")
         j_star, j_min = check_return_bounds(inst, evidence)
         facts = {"verdict": verdict, "states": inst.n, "actions": inst.m}
         range_j = j_star - j_min

@@ -62,7 +62,7 @@ def family_tree(mdp: MDP, closures: Sequence[Closure], order: Sequence[int]) -> 
             raise RewardcertError(f"internal error: policy {family} is not covered by the search")
         s = order[depth]
         children = {}
-        for a in range(m):
+        for a in mdp.enabled_actions(s):
             child = list(family)
             child[s] = a
             children[mdp.actions[a]] = node(tuple(child), depth + 1)

@@ -24,6 +24,7 @@ from .commands import EXIT_BAD_INPUT, EXIT_INTERNAL, REGISTRY
 
 EXIT_BROKEN_PIPE = 141
 from .commands import certify, evaluate, measures, paper, plot, theorems  # noqa: F401  (importing registers the commands)
+from .commands import importing  # noqa: F401,E402  (rewardcert import / export)
 
 
 def build_parser() -> argparse.ArgumentParser:

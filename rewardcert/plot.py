@@ -32,7 +32,7 @@ from typing import Callable, Sequence
 from symbolic.errors import BackendUnavailable, ModelError, ResourceLimit
 from symbolic.evaluation import MAX_ENUMERATION, return_bounds
 from symbolic.matrix import SafetyMatrix, safety_matrix
-from symbolic.model import MDP, Vector, validate_distribution
+from symbolic.model import MDP, Vector, uniform_distribution, validate_distribution
 from symbolic.numbers import format_epsilon, format_rational
 from symbolic.results import Verdict
 from symbolic.safety import critical_epsilon
@@ -94,6 +94,10 @@ def data_slice(mdp: MDP, x: int, y: int, base: Sequence[Fraction]) -> Slice:
     base = validate_distribution(mdp, base, name="data")
     if mdp.n_pairs < 3:
         raise ModelError(f"a 2-D slice needs at least 3 state-action pairs, this model has {mdp.n_pairs}")
+    for z in (x, y):
+        if not mdp.is_enabled(z):
+            raise ModelError(f"{pair_text(mdp, z)} is a disabled pair (D is 0 there); choose enabled pairs",
+                             entry="--slice")
     if x == y:
         name = pair_text(mdp, x)
         raise ModelError(f"the two slice axes must be different pairs, got {name} twice", entry="--slice")
@@ -295,7 +299,7 @@ def plot_safe_region(mdp: MDP, regret_bound: Fraction, epsilon: Fraction, output
         if data is not None:
             data = validate_distribution(mdp, data, name="data")
     else:
-        base = data if data is not None else tuple(Fraction(1, mdp.n_pairs) for _ in range(mdp.n_pairs))
+        base = data if data is not None else uniform_distribution(mdp)
         plane, mode = data_slice(mdp, *slice_pairs, base), "slice"
         data = plane.data(base[plane.x], base[plane.y])
 
@@ -369,12 +373,12 @@ def plot_safe_region(mdp: MDP, regret_bound: Fraction, epsilon: Fraction, output
 def _try_matrix(mdp: MDP, regret_bound: Fraction, bounds, progress) -> tuple[SafetyMatrix | None, str]:
     """M when it is small enough to build for a picture, else ``None`` and the reason."""
     policies = mdp.n_deterministic_policies
-    bases = comb(mdp.n_pairs, mdp.n_states)
+    bases = comb(mdp.n_enabled_pairs, mdp.n_states)     # safety_matrix uses bases among enabled pairs
     if policies > min(MAX_ENUMERATION, MATRIX_POLICIES_LIMIT):
         return None, (f"M not built ({mdp.n_actions}^{mdp.n_states} = {policies} policies to enumerate); "
                       "eps*(D) comes from the exact engine at each grid point")
     if bases > MATRIX_BASES_LIMIT:
-        return None, (f"M not built (C({mdp.n_pairs}, {mdp.n_states}) = {bases} bases); "
+        return None, (f"M not built (C({mdp.n_enabled_pairs}, {mdp.n_states}) = {bases} bases); "
                       "eps*(D) comes from the exact engine at each grid point")
     try:
         return safety_matrix(mdp, regret_bound, bounds=bounds, progress=progress, mark_redundant=False), ""

@@ -93,7 +93,7 @@ def theorem_instances(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, reg
     star = result.critical_epsilon
     star_text = format_epsilon(star)
     verdict = result.verdict(epsilon)
-    positive = min(data) > 0
+    positive = min(data[x] for x in mdp.enabled_pairs) > 0   # "positive D": every enabled pair
     enumerable = mdp.n_deterministic_policies <= min(ENUMERATION_LIMIT, MAX_ENUMERATION)
 
     # -- Theorem E (the toolkit's own): the exact threshold, replayed by the standalone checker

@@ -137,6 +137,9 @@ def encode_search(mdp: MDP, data: Vector, regret_bound: Fraction, bounds: Return
         for i in range(m):
             for j in range(i + 1, m):
                 constraints.append(z3.Not(z3.And(row[i], row[j])))
+    # Disabled pairs are never chosen; their R̂ is free and D = 0 there, so their
+    # optimality constraints below are vacuous (see docs/engine.md, action sets).
+    constraints.extend(z3.Not(choice[x]) for x in range(n * m) if not mdp.is_enabled(x))
 
     # Occupancy η = η^π̂: zero off the policy, non-negative, and the flow equations.
     inflow: list[list] = [[] for _ in range(n)]

@@ -93,7 +93,7 @@ def proposition_3_2(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
                     bounds: ReturnBounds | None = None) -> Proposition32:
     bounds = bounds or return_bounds(mdp)
     range_r = mdp.range_reward
-    min_d = min(data)
+    min_d = min(data[x] for x in mdp.enabled_pairs)   # "positive D": on every enabled pair
     q = Fraction(0) if range_r == 0 else (1 - mdp.gamma) * bounds.range / range_r * min_d * regret_bound
     return Proposition32(q, mdp.gamma, bounds.range, range_r, min_d, regret_bound)
 

@@ -32,7 +32,17 @@ def check_deterministic(mdp: MDP, policy: Sequence[int]) -> DeterministicPolicy:
     if len(policy) != mdp.n_states or not all(isinstance(a, int) and 0 <= a < mdp.n_actions for a in policy):
         raise ModelError(f"a deterministic policy needs one action index in [0, {mdp.n_actions}) "
                          f"for each of the {mdp.n_states} states")
+    if mdp.has_disabled:
+        _check_enabled(mdp, policy)
     return policy
+
+
+def _check_enabled(mdp: MDP, policy: DeterministicPolicy) -> None:
+    m = mdp.n_actions
+    for s, a in enumerate(policy):
+        if not mdp.is_enabled(s * m + a):
+            raise ModelError(f"action {mdp.actions[a]!r} is not enabled in state {mdp.states[s]!r}",
+                             table="policy", entry=mdp.states[s])
 
 
 def check_stochastic(mdp: MDP, probs: Sequence[Sequence[Fraction]]) -> StochasticPolicy:
@@ -49,6 +59,8 @@ def check_stochastic(mdp: MDP, probs: Sequence[Sequence[Fraction]]) -> Stochasti
             raise ModelError("negative probability", table=where)
         if sum(row) != 1:
             raise ModelError(f"probabilities sum to {sum(row)}, not 1", table=where)
+        if mdp.has_disabled and any(p and not mdp.is_enabled(s * mdp.n_actions + a) for a, p in enumerate(row)):
+            raise ModelError("positive probability on an action that is not enabled", table=where)
     return rows
 
 
@@ -139,12 +151,16 @@ def support(mdp: MDP, policy) -> frozenset[int]:
 
 
 def advantages(mdp: MDP, policy: DeterministicPolicy, reward: Sequence[Fraction] | None = None) -> Vector:
-    """``A^π_R(s,a) = R(s,a) + γ Σ τ(s'|s,a) V^π(s') − V^π(s)`` for a deterministic π."""
+    """``A^π_R(s,a) = R(s,a) + γ Σ τ(s'|s,a) V^π(s') − V^π(s)`` for a deterministic π.
+
+    A disabled pair (no action there) has advantage 0 by convention, so the
+    uniform optimality and pessimality tests range over enabled pairs only."""
     rew = _reward_fmpq(mdp, reward)
     values = _values_fmpq(mdp, check_deterministic(mdp, policy), rew)
     q = dynamics(mdp).q_values(rew, values)
     m = mdp.n_actions
-    return tuple(to_fraction(q[x] - values[x // m]) for x in range(mdp.n_pairs))
+    return tuple(to_fraction(q[x] - values[x // m]) if mdp.is_enabled(x) else Fraction(0)
+                 for x in range(mdp.n_pairs))
 
 
 def is_uniformly_optimal(mdp: MDP, policy: DeterministicPolicy, reward: Sequence[Fraction] | None = None) -> bool:
@@ -163,15 +179,15 @@ def policy_iteration(mdp: MDP, reward: Sequence[fmpq], *, maximise: bool = True,
     """Exact Howard policy iteration on fmpq data.
 
     Returns a deterministic policy that is uniformly optimal (``maximise``) or
-    uniformly pessimal among the ``allowed`` actions of each state, and its
-    values.  Exact arithmetic makes the improvement test exact, so the loop
+    uniformly pessimal among the ``allowed`` actions of each state (default:
+    the enabled ones), and its values.  Exact arithmetic makes the improvement test exact, so the loop
     ends in finitely many steps (each step strictly improves some value).
     """
     dyn = dynamics(mdp)
     n, m = dyn.n, dyn.m
     sign = 1 if maximise else -1
     if allowed is None:
-        allowed = [range(m)] * n
+        allowed = mdp.allowed_actions()
     if start is None:
         policy = [max(allowed[s], key=lambda a: sign * reward[s * m + a]) for s in range(n)]
     else:
@@ -266,8 +282,8 @@ def enumerate_policies(mdp: MDP, bounds: ReturnBounds | None = None, *,
     """Every deterministic policy with its exact return and regret."""
     total = mdp.n_deterministic_policies
     if total > MAX_ENUMERATION:
-        from .numbers import power_text
-        raise ResourceLimit(f"{power_text(mdp.n_actions, mdp.n_states)} deterministic policies; "
+        from .numbers import equals_count
+        raise ResourceLimit(f"{_policy_count_text(mdp)} {equals_count(total)} deterministic policies; "
                             f"enumeration is limited to {MAX_ENUMERATION}")
     bounds = bounds or return_bounds(mdp)
     dyn = dynamics(mdp)
@@ -284,3 +300,10 @@ def enumerate_policies(mdp: MDP, bounds: ReturnBounds | None = None, *,
         yield PolicyEvaluation(policy, value, bounds.regret_of_return(value))
     if progress:
         progress(total, total)
+
+
+def _policy_count_text(mdp: MDP) -> str:
+    """``|A|^|S|``, or the product of the enabled set sizes."""
+    if not mdp.has_disabled:
+        return f"{mdp.n_actions}^{mdp.n_states}"
+    return "product of the enabled action counts"

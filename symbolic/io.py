@@ -22,7 +22,7 @@ DATA_FORMAT = "rewardcert/data-1"
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
 _MODEL_KEYS = {"format", "name", "description", "gamma", "states", "actions", "initial",
-               "reward", "transitions", "data"}
+               "reward", "transitions", "data", "enabled"}
 _DATA_KEYS = {"format", "name", "description", "data"}
 
 
@@ -239,6 +239,9 @@ def model_from_document(document: Mapping[str, Any]) -> tuple[MDP, Vector | None
                             entry="actions")
     skeleton = MDP(states, actions, Fraction(0), (Fraction(1),) + (Fraction(0),) * (n - 1),
                    (Fraction(0),) * (n * m), None, name)
+    enabled = _enabled_table(skeleton, document["enabled"]) if "enabled" in document else None
+    if enabled is not None:
+        skeleton = MDP(states, actions, Fraction(0), skeleton.initial, skeleton.reward, None, name, enabled)
 
     initial = _state_distribution(skeleton, document["initial"], "initial")
     reward = skeleton.vector_from_table(document["reward"], name="reward", default_zero=False)
@@ -250,7 +253,7 @@ def model_from_document(document: Mapping[str, Any]) -> tuple[MDP, Vector | None
         raise ModelError("missing [transitions]: they may be omitted only when gamma = 0",
                          table="transitions")
 
-    mdp = MDP(states, actions, gamma, initial, reward, transitions, name)
+    mdp = MDP(states, actions, gamma, initial, reward, transitions, name, enabled)
     data = data_from_table(mdp, document["data"]) if "data" in document else None
     return mdp, data
 
@@ -264,14 +267,44 @@ def model_to_document(mdp: MDP) -> dict[str, Any]:
     document["states"] = list(mdp.states)
     document["actions"] = list(mdp.actions)
     document["initial"] = {s: format_rational(p) for s, p in zip(mdp.states, mdp.initial) if p}
+    if mdp.has_disabled:
+        document["enabled"] = enabled_to_document(mdp)
     document["reward"] = mdp.pair_table(mdp.reward)
     if mdp.transitions is not None:
         m = mdp.n_actions
         document["transitions"] = {
             s: {a: {mdp.states[t]: format_rational(p) for t, p in mdp.transitions[i * m + j]}
-                for j, a in enumerate(mdp.actions)}
+                for j, a in enumerate(mdp.actions) if mdp.is_enabled(i * m + j)}
             for i, s in enumerate(mdp.states)}
     return document
+
+
+def enabled_to_document(mdp: MDP) -> dict[str, list[str]]:
+    """The ``[enabled]`` table: only the states that do not enable every action."""
+    return {s: [mdp.actions[a] for a in mdp.enabled_actions(i)]
+            for i, s in enumerate(mdp.states) if len(mdp.enabled_actions(i)) < mdp.n_actions}
+
+
+def _enabled_table(skeleton: MDP, table: Any) -> tuple[tuple[int, ...], ...]:
+    """``[enabled]``: ``state = [action, ...]``; omitted states enable every action."""
+    if not isinstance(table, Mapping):
+        raise ModelError("expected a table {state = [action, ...]}", table="enabled")
+    m = skeleton.n_actions
+    sets: list[tuple[int, ...]] = [tuple(range(m))] * skeleton.n_states
+    for state, actions in table.items():
+        s = skeleton.state_index(state, table="enabled")
+        if not isinstance(actions, list) or not actions:
+            raise ModelError("expected a non-empty list of action names", table="enabled", entry=state)
+        indices = []
+        for action in actions:
+            if not isinstance(action, str):
+                raise ModelError(f"action names must be strings, found {action!r}", table="enabled", entry=state)
+            a = skeleton.action_index(action, table=f"enabled.{state}")
+            if a in indices:
+                raise ModelError(f"action {action!r} is listed twice", table="enabled", entry=state)
+            indices.append(a)
+        sets[s] = tuple(sorted(indices))
+    return tuple(sets)
 
 
 def data_to_document(mdp: MDP, data: Vector) -> dict[str, Any]:
@@ -365,6 +398,9 @@ def _transitions(skeleton: MDP, table: Any) -> tuple:
             raise ModelError("expected a table {action = {next_state = probability}}", table=where)
         for action, dist in per_action.items():
             a = skeleton.action_index(action, table=where)
+            if not skeleton.is_enabled(s * m + a):
+                raise ModelError(f"action {action!r} is not enabled in state {state!r}, so it takes no "
+                                 "transitions entry", table=where, entry=action)
             if not isinstance(dist, Mapping):
                 raise ModelError("expected an inline table {next_state = probability}", table=where,
                                  entry=action)
@@ -390,7 +426,9 @@ def _transitions(skeleton: MDP, table: Any) -> tuple:
                                  table=where, entry=action)
             rows[s * m + a] = tuple(sorted(row))
     for x, row in enumerate(rows):
-        if row is None:
+        if row is None and not skeleton.is_enabled(x):
+            rows[x] = ((x // m, Fraction(1)),)   # inert self-loop (see symbolic/model.py)
+        elif row is None:
             state, action = skeleton.pair_name(x)
             raise ModelError(f"missing transitions for action {action!r}", table=f"transitions.{state}",
                              entry=action)

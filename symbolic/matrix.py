@@ -153,9 +153,10 @@ def safety_matrix(mdp: MDP, regret_bound: Fraction, *, bounds: ReturnBounds | No
     bounds = bounds or return_bounds(mdp)
     n, m, N = mdp.n_states, mdp.n_actions, mdp.n_pairs
     policies = high_regret_policies(mdp, regret_bound, bounds, progress)   # first phase: the policies
-    total = comb(N, n)                                                    # second phase: the bases
+    pairs = mdp.enabled_pairs      # bases among enabled pairs: the vertices of Q_π of the true MDP
+    total = comb(len(pairs), n)                                           # second phase: the bases
     if policies and total > MAX_BASES:
-        raise ResourceLimit(f"M needs C({N}, {n}) {equals_count(total)} bases; at most {MAX_BASES} are enumerated "
+        raise ResourceLimit(f"M needs C({len(pairs)}, {n}) {equals_count(total)} bases; at most {MAX_BASES} are enumerated "
                             "(use `rewardcert threshold` for eps*(D), or `safest`, which do not build M)")
     reward = [to_fmpq(r) for r in mdp.reward]
     bellman = _bellman_rows(mdp)
@@ -163,7 +164,7 @@ def safety_matrix(mdp: MDP, regret_bound: Fraction, *, bounds: ReturnBounds | No
     rows: list[MatrixRow] = []
     bases = 0
     step = max(1, total // 200)
-    for index, subset in enumerate(itertools.combinations(range(N), n) if policies else ()):
+    for index, subset in enumerate(itertools.combinations(pairs, n) if policies else ()):
         if progress and index % step == 0:
             progress(index, total)
         matrix = fmpq_mat(n, n, [v for x in subset for v in bellman[x]])
@@ -174,6 +175,10 @@ def safety_matrix(mdp: MDP, regret_bound: Fraction, *, bounds: ReturnBounds | No
         g = [sum((row[k] * potential[k, 0] for k in range(n) if row[k]), fmpq(0)) for row in bellman]
         over = [max(g[x] - reward[x], fmpq(0)) for x in range(N)]     # c_T: R̂ must rise above R
         under = [max(reward[x] - g[x], fmpq(0)) for x in range(N)]    # b_T: R̂ must drop below R
+        if mdp.has_disabled:   # no constraint and no error on a disabled pair
+            for x in range(N):
+                if not mdp.is_enabled(x):
+                    over[x] = under[x] = fmpq(0)
         representative: dict[int, int] = {}
         for p, pairs in enumerate(policy_pairs):
             mask = 0
@@ -231,10 +236,10 @@ def paper_algorithm_rows(mdp: MDP, regret_bound: Fraction, *, bounds: ReturnBoun
     budget = 0
     rows: set[Vector] = set()
     for pi in policies:
-        off = [s * m + a for s in range(n) for a in range(m) if a != pi[s]]
+        off = [s * m + a for s in range(n) for a in mdp.enabled_actions(s) if a != pi[s]]
         for k in range(len(off) + 1):
             for e_f in itertools.combinations(off, k):
-                rest = [x for x in range(N) if x not in e_f]
+                rest = [x for x in mdp.enabled_pairs if x not in e_f]
                 for subset in itertools.combinations(rest, n):
                     budget += 1
                     if budget > max_candidates:
@@ -256,6 +261,6 @@ def paper_algorithm_rows(mdp: MDP, regret_bound: Fraction, *, bounds: ReturnBoun
                         value = sum((bellman[x][j] * sol[j, 0] for j in range(n)), fmpq(0))
                         if x in e_f:
                             value -= sol[n + e_f.index(x), 0]
-                        row.append(abs(to_fraction(value) - mdp.reward[x]))
+                        row.append(abs(to_fraction(value) - mdp.reward[x]) if mdp.is_enabled(x) else Fraction(0))
                     rows.add(tuple(row))
     return sorted(rows)

@@ -26,7 +26,7 @@ from flint import arb
 from . import rigorous as rg
 from .errors import ModelError, ResourceLimit
 from .evaluation import StochasticPolicy, check_stochastic
-from .model import MDP
+from .model import MDP, require_all_actions
 
 MAX_SUPPORT = 400_000
 """Most distinct ``(state, G_R, G_R̂)`` entries the dynamic programme holds at one step."""
@@ -64,6 +64,7 @@ class MeasuresReport:
 
 def check_estimate(mdp: MDP, estimate: MDP) -> None:
     """``R̂``'s model must have the same states, actions, γ, μ0 and dynamics as ``mdp``."""
+    require_all_actions(mdp, "the error measures of section 5")
     for what, a, b in (("states", mdp.states, estimate.states), ("actions", mdp.actions, estimate.actions),
                        ("gamma", mdp.gamma, estimate.gamma), ("initial", mdp.initial, estimate.initial)):
         if a != b:
@@ -209,6 +210,7 @@ def _decide(left: rg.Enclosure | Fraction, right: rg.Enclosure | Fraction) -> bo
 
 def error_measures(mdp: MDP, policy: StochasticPolicy, estimate: Sequence[Fraction], horizon: int) -> MeasuresReport:
     """Both sides of Props 5.1–5.3 for ``π``, ``R̂`` and horizon ``T``."""
+    require_all_actions(mdp, "the error measures of section 5")
     if not isinstance(horizon, int) or isinstance(horizon, bool) or horizon < 1:
         raise ModelError("the horizon T must be a whole number >= 1", entry="--horizon")
     if horizon > MAX_HORIZON:

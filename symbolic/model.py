@@ -4,11 +4,20 @@ State-action pairs are indexed flat, ``x = s * |A| + a``, everywhere in the
 toolkit; reward models, data distributions and dual vectors are tuples of
 ``Fraction`` in that order.  A deterministic policy is a tuple of action
 indices, one per state.
+
+**Per-state action sets.**  ``enabled[s]`` (optional) lists the action
+indices available in state ``s``; ``None`` means every action everywhere.
+Disabled pairs keep their place in the flat order as *inert columns*: reward
+0, a self-loop transition, never chosen by any policy or family, never
+counted in ``range R``, and every data distribution is 0 on them.  Why that
+is sound for every layer (and why padding with a selectable copy of an
+enabled action is not) is argued in ``docs/engine.md``.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Iterable, Iterator, Mapping, Sequence
@@ -45,8 +54,10 @@ class MDP:
     reward: Vector
     transitions: tuple[tuple[tuple[int, Fraction], ...], ...] | None
     name: str = ""
+    enabled: tuple[tuple[int, ...], ...] | None = None
     _state_index: dict = field(init=False, repr=False, compare=False, hash=False)
     _action_index: dict = field(init=False, repr=False, compare=False, hash=False)
+    _mask: tuple | None = field(init=False, repr=False, compare=False, hash=False, default=None)
 
     def __post_init__(self) -> None:
         _check_names(self.states, "states")
@@ -87,6 +98,68 @@ class MDP:
                                      table=where, entry=self.actions[a])
         object.__setattr__(self, "_state_index", {s: i for i, s in enumerate(self.states)})
         object.__setattr__(self, "_action_index", {a: i for i, a in enumerate(self.actions)})
+        self._normalise_enabled()
+
+    def _normalise_enabled(self) -> None:
+        """Check ``enabled``; make disabled pairs inert (reward 0, self-loop); ``None`` if all enabled."""
+        n, m = len(self.states), len(self.actions)
+        if self.enabled is None:
+            object.__setattr__(self, "_mask", None)
+            return
+        if len(self.enabled) != n:
+            raise ModelError(f"enabled must list the actions of each of the {n} states", table="enabled")
+        sets = []
+        for s, actions in enumerate(self.enabled):
+            actions = tuple(actions)
+            if not actions:
+                raise ModelError("a state needs at least one enabled action", table="enabled",
+                                 entry=self.states[s])
+            if not all(isinstance(a, int) and 0 <= a < m for a in actions) or len(set(actions)) != len(actions):
+                raise ModelError(f"enabled actions must be distinct indices in [0, {m})", table="enabled",
+                                 entry=self.states[s])
+            sets.append(tuple(sorted(actions)))
+        if all(len(a) == m for a in sets):
+            object.__setattr__(self, "enabled", None)
+            object.__setattr__(self, "_mask", None)
+            return
+        mask = tuple(a in set(acts) for acts in sets for a in range(m))
+        object.__setattr__(self, "enabled", tuple(sets))
+        object.__setattr__(self, "_mask", mask)
+        object.__setattr__(self, "reward", tuple(r if on else Fraction(0) for r, on in zip(self.reward, mask)))
+        if self.transitions is not None:
+            object.__setattr__(self, "transitions", tuple(
+                row if on else ((x // m, Fraction(1)),) for x, (row, on) in enumerate(zip(self.transitions, mask))))
+
+    # -- action sets -------------------------------------------------------------
+    @property
+    def has_disabled(self) -> bool:
+        """Some state does not enable every action."""
+        return self.enabled is not None
+
+    def enabled_actions(self, s: int) -> tuple[int, ...]:
+        """The action indices available in state ``s`` (sorted)."""
+        if self.enabled is None:
+            return tuple(range(len(self.actions)))
+        return self.enabled[s]
+
+    def allowed_actions(self) -> list[tuple[int, ...]]:
+        """``enabled_actions(s)`` for every state (the root family's action sets)."""
+        return [self.enabled_actions(s) for s in range(len(self.states))]
+
+    def is_enabled(self, x: int) -> bool:
+        """Is the flat pair ``x`` available (always true without an ``enabled`` table)?"""
+        return self._mask is None or self._mask[x]
+
+    @property
+    def enabled_pairs(self) -> tuple[int, ...]:
+        """The flat indices of the available pairs, in order."""
+        if self._mask is None:
+            return tuple(range(self.n_pairs))
+        return tuple(x for x, on in enumerate(self._mask) if on)
+
+    @property
+    def n_enabled_pairs(self) -> int:
+        return self.n_pairs if self._mask is None else sum(self._mask)
 
     # -- shape -----------------------------------------------------------------
     @property
@@ -135,22 +208,41 @@ class MDP:
     # -- reward-related scalars --------------------------------------------------
     @property
     def range_reward(self) -> Fraction:
-        """range R = max R − min R."""
-        return max(self.reward) - min(self.reward)
+        """range R = max R − min R over the enabled pairs."""
+        return self.max_reward - self.min_reward
+
+    @property
+    def max_reward(self) -> Fraction:
+        """max R over the enabled pairs."""
+        if self._mask is None:
+            return max(self.reward)
+        return max(r for r, on in zip(self.reward, self._mask) if on)
+
+    @property
+    def min_reward(self) -> Fraction:
+        """min R over the enabled pairs."""
+        if self._mask is None:
+            return min(self.reward)
+        return min(r for r, on in zip(self.reward, self._mask) if on)
 
     def with_reward(self, reward: Sequence[Fraction]) -> "MDP":
         """The same dynamics with another reward (e.g. a reward model R̂)."""
         return MDP(self.states, self.actions, self.gamma, self.initial, tuple(reward),
-                   self.transitions, self.name)
+                   self.transitions, self.name, self.enabled)
 
     # -- policies ---------------------------------------------------------------
     def deterministic_policies(self) -> Iterator[DeterministicPolicy]:
-        """All |A|^|S| deterministic policies, first state varying slowest."""
-        return itertools.product(range(len(self.actions)), repeat=len(self.states))
+        """All deterministic policies (|A|^|S| of them without an ``enabled`` table; only
+        enabled actions otherwise), first state varying slowest."""
+        if self.enabled is None:
+            return itertools.product(range(len(self.actions)), repeat=len(self.states))
+        return itertools.product(*self.enabled)
 
     @property
     def n_deterministic_policies(self) -> int:
-        return len(self.actions) ** len(self.states)
+        if self.enabled is None:
+            return len(self.actions) ** len(self.states)
+        return math.prod(len(a) for a in self.enabled)
 
     def policy_from_mapping(self, mapping: Mapping[str, str], *, table: str = "policy") -> DeterministicPolicy:
         """``{state: action}`` naming every state once → action indices."""
@@ -162,7 +254,12 @@ class MDP:
         missing = [s for s in self.states if s not in mapping]
         if missing:
             raise ModelError(f"no action given for state {missing[0]!r}", table=table, entry=missing[0])
-        return tuple(self.action_index(mapping[s], table=table) for s in self.states)
+        policy = tuple(self.action_index(mapping[s], table=table) for s in self.states)
+        for s, a in enumerate(policy):
+            if not self.is_enabled(s * len(self.actions) + a):
+                raise ModelError(f"action {self.actions[a]!r} is not enabled in state {self.states[s]!r}",
+                                 table=table, entry=self.states[s])
+        return policy
 
     def policy_to_mapping(self, policy: DeterministicPolicy) -> dict[str, str]:
         return {self.states[s]: self.actions[a] for s, a in enumerate(policy)}
@@ -174,9 +271,10 @@ class MDP:
 
     # -- tables ------------------------------------------------------------------
     def pair_table(self, values: Sequence[Fraction]) -> dict[str, dict[str, str]]:
-        """A pair vector as ``{state: {action: "p/q"}}`` (the file format's shape)."""
+        """A pair vector as ``{state: {action: "p/q"}}`` (the file format's shape; enabled pairs only)."""
         m = len(self.actions)
-        return {s: {a: format_rational(values[i * m + j]) for j, a in enumerate(self.actions)}
+        return {s: {a: format_rational(values[i * m + j]) for j, a in enumerate(self.actions)
+                    if self.is_enabled(i * m + j)}
                 for i, s in enumerate(self.states)}
 
     def vector_from_table(self, table: Mapping, *, name: str, default_zero: bool,
@@ -193,18 +291,31 @@ class MDP:
                 raise ModelError(f"expected a table of actions, got {type(row).__name__}", table=where)
             for action, raw in row.items():
                 a = self.action_index(action, table=where)
+                if not self.is_enabled(s * m + a):
+                    raise ModelError(f"action {action!r} is not enabled in state {state!r}, so it takes no "
+                                     f"{name} entry", table=where, entry=str(action))
                 try:
                     values[s * m + a] = parse_rational(raw)
                 except ModelError as exc:
                     raise ModelError(exc.message, table=where, entry=str(action)) from None
         for x, v in enumerate(values):
             if v is None:
-                if not default_zero:
+                if not default_zero and self.is_enabled(x):
                     state, action = self.pair_name(x)
                     raise ModelError(f"missing {name} entry for action {action!r} (every state x action must be given)",
                                      table=f"{name}.{state}", entry=action)
                 values[x] = Fraction(0)
         return tuple(values)  # type: ignore[arg-type]
+
+
+def require_all_actions(mdp: MDP, what: str) -> None:
+    """Refuse a model with an ``[enabled]`` table where ``what`` does not support one yet.
+
+    The regularised (λ > 0), RLHF and error-measure layers mix over every action
+    (soft optima, ``π_ref``), so an inert disabled pair would wrongly take part."""
+    if mdp.has_disabled:
+        raise ModelError(f"{what} does not support per-state action sets yet: this model has an [enabled] table "
+                         "(the λ = 0 commands certify, threshold, matrix and safest do)", table="enabled")
 
 
 def validate_distribution(mdp: MDP, values: Sequence[Fraction], *, name: str = "data") -> Vector:
@@ -220,6 +331,9 @@ def validate_distribution(mdp: MDP, values: Sequence[Fraction], *, name: str = "
                              table=f"{name}.{state}", entry=action)
         if p < 0:
             raise ModelError(f"negative probability {format_rational(p)}", table=f"{name}.{state}", entry=action)
+        if p and not mdp.is_enabled(x):
+            raise ModelError(f"probability {format_rational(p)} on a disabled pair (action {action!r} is not "
+                             f"enabled in state {state!r})", table=f"{name}.{state}", entry=action)
     total = sum(values, Fraction(0))
     if total != 1:
         raise ModelError(f"probabilities sum to {format_rational(total)}, not 1", table=name)
@@ -227,8 +341,11 @@ def validate_distribution(mdp: MDP, values: Sequence[Fraction], *, name: str = "
 
 
 def uniform_distribution(mdp: MDP) -> Vector:
-    share = Fraction(1, mdp.n_pairs)
-    return (share,) * mdp.n_pairs
+    """Uniform over the enabled pairs (0 on disabled ones)."""
+    share = Fraction(1, mdp.n_enabled_pairs)
+    if not mdp.has_disabled:
+        return (share,) * mdp.n_pairs
+    return tuple(share if mdp.is_enabled(x) else Fraction(0) for x in range(mdp.n_pairs))
 
 
 def _check_names(names: Iterable[str], what: str) -> None:

@@ -27,7 +27,7 @@ from .evaluation import (Progress, ReturnBounds, enumerate_policies, expected_re
 from .exactlp import linear_program
 from .linalg import to_fmpq, to_fraction
 from .matrix import MatrixRow, SafetyMatrix
-from .model import MDP, DeterministicPolicy, Vector
+from .model import MDP, DeterministicPolicy, Vector, uniform_distribution
 from .results import Witness
 from .safety import ThresholdResult, critical_epsilon
 
@@ -52,11 +52,11 @@ def proposition_3_3_witness(mdp: MDP, data: Sequence[Fraction], policy: Determin
     actions are replaced by optimal ones for ``R̂`` (Lemma A): occupancy, support
     and regret are unchanged, and the policy becomes uniformly optimal."""
     reached = support(mdp, policy)
-    top = max(mdp.reward)
+    top = mdp.max_reward
     reward_model = tuple(top if x in reached else r for x, r in enumerate(mdp.reward))
     m = mdp.n_actions
     visited = {x // m for x in reached}
-    allowed = [(a,) if s in visited else range(m) for s, a in enumerate(policy)]
+    allowed = [(a,) if s in visited else mdp.enabled_actions(s) for s, a in enumerate(policy)]
     completed, _ = policy_iteration(mdp, [to_fmpq(r) for r in reward_model], allowed=allowed, start=policy)
     error = sum((data[x] * (top - mdp.reward[x]) for x in reached), Fraction(0))
     coverage = sum((data[x] for x in reached), Fraction(0))
@@ -160,7 +160,8 @@ class SafestResult:
 
 
 def _row_of(mdp: MDP, witness: Witness) -> MatrixRow:
-    return MatrixRow(tuple(abs(rh - r) for rh, r in zip(witness.reward, mdp.reward)), witness.policy,
+    return MatrixRow(tuple(abs(rh - r) if mdp.is_enabled(x) else Fraction(0)
+                           for x, (rh, r) in enumerate(zip(witness.reward, mdp.reward))), witness.policy,
                      witness.reward)
 
 
@@ -168,7 +169,9 @@ def _best_over_rows(mdp: MDP, rows: Sequence[MatrixRow]):
     """Exact LP: maximise τ s.t. row·D ≥ τ · range R for every row, D ∈ Δ."""
     N, range_r = mdp.n_pairs, mdp.range_reward
     a_ub = [[-c for c in row.coefficients] + [range_r] for row in rows]
-    result = linear_program([0] * N + [1], a_ub, [0] * len(rows), [[1] * N + [0]], [1])
+    a_eq = [[1] * N + [0]] + [[int(y == x) for y in range(N)] + [0]            # D = 0 on disabled pairs
+                              for x in range(N) if not mdp.is_enabled(x)]
+    result = linear_program([0] * N + [1], a_ub, [0] * len(rows), a_eq, [1] + [0] * (len(a_eq) - 1))
     if result.status != "optimal":
         raise RewardcertError(f"internal error: the safest-distribution LP is {result.status}")
     data = tuple(map(to_fraction, result.x[:N]))
@@ -184,8 +187,7 @@ def safest_distribution(mdp: MDP, regret_bound: Fraction, *, bounds: ReturnBound
                         max_iterations: int = MAX_CUTS) -> SafestResult:
     """``ε**`` and a maximising ``D`` by cutting planes (or from a full ``matrix``)."""
     bounds = bounds or return_bounds(mdp)
-    N = mdp.n_pairs
-    uniform = tuple(Fraction(1, N) for _ in range(N))
+    uniform = uniform_distribution(mdp)
     if matrix is not None:
         if not matrix.rows:
             return SafestResult(None, uniform, (), (), None, 0)

@@ -13,7 +13,7 @@ from typing import Any, Mapping
 from .errors import ModelError, RewardcertError
 from .evaluation import StochasticPolicy
 from .io import _check_format, _check_keys, _check_text, read_document
-from .model import MDP
+from .model import MDP, require_all_actions
 from .numbers import format_rational
 from .rigorous import check_reference, uniform_policy
 
@@ -23,6 +23,7 @@ _POLICY_KEYS = {"format", "name", "description", "policy"}
 
 def policy_from_table(mdp: MDP, table: Any) -> StochasticPolicy:
     """``{state: {action: probability}}`` naming every state → rows of exact probabilities."""
+    require_all_actions(mdp, "a policy file (rewardcert/policy-1)")
     if not isinstance(table, Mapping):
         raise ModelError("[policy] must be a table of states", table="policy")
     values = mdp.vector_from_table(table, name="policy", default_zero=True)
@@ -61,6 +62,7 @@ def load_policy(path: str | os.PathLike, mdp: MDP) -> StochasticPolicy:
 
 def resolve_reference(spec: str | None, mdp: MDP) -> StochasticPolicy:
     """``--reference``: a policy file or ``uniform`` (the default); it must have full support."""
+    require_all_actions(mdp, "a reference policy")
     if spec is None or spec == "uniform":
         return uniform_policy(mdp)
     policy = load_policy(spec, mdp)

@@ -32,7 +32,7 @@ import numpy as np
 from . import rigorous as rg
 from .errors import ModelError
 from .evaluation import ReturnBounds, StochasticPolicy, return_bounds, support
-from .model import MDP, Vector
+from .model import MDP, Vector, require_all_actions
 from .results import Verdict
 
 Progress = Callable[[str], None]
@@ -451,6 +451,7 @@ def regularised_threshold(mdp: MDP, data: Sequence[Fraction], regret_bound: Frac
     """A verified interval ``[lower, upper] ∋ ε*_λ(D)``; ``complete`` when
     ``(upper − lower)/upper ≤ relative_width``.  Respects ``timeout`` (seconds) and reports what it
     knows when time runs out."""
+    require_all_actions(mdp, "regularised safety (lambda > 0)")
     start = time.monotonic()
     problem = _problem(mdp, data, regret_bound, lam, reference, bounds, stop)
     stats: dict = {}
@@ -479,6 +480,7 @@ def regularised_certify(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, r
                         bounds: ReturnBounds | None = None, progress: Progress | None = None, stop=None
                         ) -> RegularisedResult:
     """Decide ``D ∈ safe(R, ε, L, λ, ω)``: ``verdict(epsilon)`` is SAFE, UNSAFE or UNKNOWN."""
+    require_all_actions(mdp, "regularised safety (lambda > 0)")
     start = time.monotonic()
     epsilon = Fraction(epsilon)
     problem = _problem(mdp, data, regret_bound, lam, reference, bounds, stop)

@@ -17,7 +17,7 @@ from flint import arb
 from . import rigorous as rg
 from .evaluation import (ReturnBounds, StochasticPolicy, deterministic_as_stochastic, expected_return,
                          return_bounds, state_values, support)
-from .model import MDP
+from .model import MDP, require_all_actions
 from .regularised import (RegularisedResult, RegularisedWitness, _problem, find_witness, regularised_certify)
 from .results import Verdict
 
@@ -54,6 +54,7 @@ class Proposition41:
 def proposition_4_1(mdp: MDP, data: Sequence[Fraction], lam: Fraction, reference: StochasticPolicy,
                     *, bounds: ReturnBounds | None = None, timeout: float = 30.0) -> Proposition41:
     """Check the hypothesis and certify an explicit rational ``ε > 0`` (the paper proves existence)."""
+    require_all_actions(mdp, "Proposition 4.1")
     bounds = bounds or return_bounds(mdp)
     positive = all(d > 0 for d in data)
     optimal = reference_is_soft_optimal(mdp, reference)
@@ -161,6 +162,7 @@ def theorem_4_2(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, regret_bo
                 timeout: float = 30.0) -> Theorem42 | None:
     """Thm 4.2's constants as printed and as corrected (SPEC §10), its witness verified, the cheapest
     witness found, and the engine's own verdict at ``ε``.  ``None`` when ``range J = 0`` or ``L = 1``."""
+    require_all_actions(mdp, "Theorem 4.2")
     bounds = bounds or return_bounds(mdp)
     if bounds.degenerate or not (0 < regret_bound < 1):
         return None

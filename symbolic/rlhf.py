@@ -21,7 +21,7 @@ from flint import arb
 from . import rigorous as rg
 from .errors import ModelError
 from .evaluation import ReturnBounds, StochasticPolicy, return_bounds
-from .model import MDP, Vector
+from .model import MDP, Vector, require_all_actions
 from .regularised import RegularisedResult, RegularisedWitness, _Problem, _problem, find_witness
 
 ERROR_MEASURES = ("absolute", "preference")
@@ -34,6 +34,7 @@ def reference_data(mdp: MDP, reference: StochasticPolicy) -> Vector:
 
 
 def check_bandit(mdp: MDP) -> None:
+    require_all_actions(mdp, "RLHF (section 6)")
     if mdp.gamma != 0:
         raise ModelError("the preference error (Def C.27) and Theorem 6.1 are for contextual bandits: "
                          f"gamma must be 0, not {mdp.gamma}", entry="gamma")

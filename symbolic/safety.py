@@ -176,6 +176,11 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     range_r = mdp.range_reward
     order = _branch_order(mdp, bounds)
     mu0 = dyn.mu0
+    # Families range over enabled actions only (disabled pairs are inert: D = 0 there, so y = 0).
+    enabled = mdp.allowed_actions()
+    members = [1] * (n + 1)          # members[d]: policies of a family that fixes order[:d]
+    for d in range(n - 1, -1, -1):
+        members[d] = members[d + 1] * len(enabled[order[d]])
 
     closures: list[Closure] = []
     incumbent: list = [None, None]      # [value (fmpq), (policy, LPState)]
@@ -198,7 +203,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
             raise _Budget
 
     def pessimal(family: list[int | None], start: Sequence[int]):
-        allowed = [range(m) if a is None else (a,) for a in family]
+        allowed = [enabled[s] if a is None else (a,) for s, a in enumerate(family)]
         policy, values = policy_iteration(mdp, reward, maximise=False, allowed=allowed, start=start)
         return policy, values, sum((p * v for p, v in zip(mu0, values) if p), fmpq(0))
 
@@ -222,7 +227,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         except _Budget:
             open_leaves.append((tuple(family), state))
             raise
-        size = m ** (n - depth)
+        size = members[depth]
         if incumbent[0] is not None and state.objective >= incumbent[0]:
             close_dual(family, state)
             report(size)
@@ -239,7 +244,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
             return
         s = order[depth]
         children = []
-        for a in range(m):
+        for a in enabled[s]:
             counters["nodes"] += 1
             child = list(family)
             child[s] = a
@@ -255,7 +260,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
                 counters["regret"] += 1
                 closures.append(Closure(tuple(child), "regret", policy=child_pess,
                                         values=tuple(map(to_fraction, values)), bound=to_fraction(j_min)))
-                report(m ** (n - depth - 1))
+                report(members[depth + 1])
                 continue
             children.append((None, a, child, None, child_pess))
         # Bound every surviving child (warm-started from this node), then visit the most promising first.

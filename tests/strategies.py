@@ -109,3 +109,39 @@ def stochastic_policies(mdp: MDP, allow_zeros: bool = True):
     """A stochastic policy: one exact probability row over actions per state."""
     row = _weights(mdp.n_actions, allow_zeros=allow_zeros).map(weights_to_distribution)
     return st.tuples(*[row for _ in range(mdp.n_states)])
+
+
+# -- per-state action sets (issue 10) ------------------------------------------------
+
+@st.composite
+def enabled_mdps(draw, min_states: int = 1, max_states: int = 3, min_actions: int = 2, max_actions: int = 3,
+                 bandit: bool | None = None, same_count: bool = False) -> MDP:
+    """An MDP from ``mdps`` with a random ``enabled`` table: each state keeps a random
+    non-empty subset of the actions (at least one state a proper subset when
+    ``m > 1``).  ``same_count``: every state enables the same number of actions."""
+    mdp = draw(mdps(min_states, max_states, min_actions, max_actions, bandit))
+    n, m = mdp.n_states, mdp.n_actions
+    k = draw(st.integers(1, m)) if same_count else None
+    sets = []
+    for _ in range(n):
+        size = k if same_count else draw(st.integers(1, m))
+        sets.append(tuple(sorted(draw(st.lists(st.integers(0, m - 1), min_size=size, max_size=size,
+                                               unique=True)))))
+    if all(len(a) == m for a in sets) and m > 1:
+        sets[0] = sets[0][1:] if not same_count else sets[0]
+    return MDP(mdp.states, mdp.actions, mdp.gamma, mdp.initial, mdp.reward, mdp.transitions,
+               name="random-enabled", enabled=tuple(sets))
+
+
+def enabled_distributions(mdp: MDP, allow_zeros: bool = True):
+    """An exact distribution over the enabled pairs (0 on disabled ones)."""
+    pairs = [x for x in range(mdp.n_pairs)
+             if mdp.enabled is None or x % mdp.n_actions in mdp.enabled[x // mdp.n_actions]]
+
+    def spread(weights):
+        probs = weights_to_distribution(weights)
+        out = [Fraction(0)] * mdp.n_pairs
+        for x, p in zip(pairs, probs):
+            out[x] = p
+        return tuple(out)
+    return _weights(len(pairs), allow_zeros=allow_zeros).map(spread)

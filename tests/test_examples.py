@@ -137,7 +137,8 @@ def doc_blocks(language: str) -> list[str]:
 def test_doc_toml_examples_load():
     blocks = doc_blocks("toml")
     formats = [tomllib.loads(b).get("format") for b in blocks]
-    assert formats == ["rewardcert/mdp-1", "rewardcert/data-1", None, "rewardcert/policy-1"]
+    assert formats == ["rewardcert/mdp-1", "rewardcert/data-1", None, "rewardcert/policy-1", None]
+    assert tomllib.loads(blocks[4])["enabled"] == {"s3": ["north", "east"]}
     figure4 = model_from_document(tomllib.loads(blocks[0]))[0]
     assert figure4 == load_model(EXAMPLES / "figure4.toml").mdp
     assert data_from_table(figure4, tomllib.loads(blocks[1])["data"]) == \

@@ -136,6 +136,8 @@ def witness_lines(mdp, data, witness: Witness, bounds, *, changed_only: bool | N
         changed_only = mdp.n_pairs > CHANGED_ONLY_ABOVE
     rows = []
     for x in range(mdp.n_pairs):
+        if not mdp.is_enabled(x):
+            continue
         state, action = mdp.pair_name(x)
         r, rh = mdp.reward[x], witness.reward[x]
         if changed_only and rh == r:

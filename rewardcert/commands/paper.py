@@ -119,7 +119,9 @@ def run_matrix(args: argparse.Namespace) -> int:
         else:
             out.append("D is safe for eps  <=>  for every row: sum over pairs of row * D > eps * range R")
             labels = _pair_labels(mdp)
-            rows = [[str(k + 1)] + [format_rational(c) for c in row.coefficients]
+            if mdp.has_disabled:    # disabled pairs have no column of their own (always 0)
+                labels = [label for x, label in enumerate(labels) if mdp.is_enabled(x)]
+            rows = [[str(k + 1)] + [format_rational(c) for x, c in enumerate(row.coefficients) if mdp.is_enabled(x)]
                     + [policy_text(mdp, row.policy), "redundant on the simplex" if row.redundant else ""]
                     for k, row in enumerate(matrix.rows)]
             out += table(rows, ["row"] + labels + ["policy", "note"])
