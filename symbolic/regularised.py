@@ -163,11 +163,25 @@ class _Problem:
 
 def _problem(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction, lam: Fraction,
              reference: StochasticPolicy | None, bounds: ReturnBounds | None, stop=None) -> _Problem:
-    lam = Fraction(lam)
+    from .model import validate_distribution
+    from .numbers import exact_number
+    lam = exact_number(lam, "lambda")
     if lam <= 0:
         raise ModelError(f"lambda = {lam} must be > 0", entry="--lambda")
+    regret_bound = exact_number(regret_bound, "regret_bound")
+    if not 0 < regret_bound <= 1:
+        raise ModelError(f"L = {regret_bound} must satisfy 0 < L <= 1", entry="--regret")
+    data = validate_distribution(mdp, [exact_number(d, "data") for d in data])
     reference = rg.uniform_policy(mdp) if reference is None else rg.check_reference(mdp, reference)
-    return _Problem(mdp, tuple(data), Fraction(regret_bound), lam, reference, bounds or return_bounds(mdp), stop)
+    return _Problem(mdp, tuple(data), regret_bound, lam, reference, bounds or return_bounds(mdp), stop)
+
+
+def _epsilon(value) -> Fraction:
+    from .numbers import exact_number
+    epsilon = exact_number(value, "epsilon")
+    if epsilon <= 0:
+        raise ModelError(f"epsilon must be > 0, got {epsilon}", entry="--epsilon")
+    return epsilon
 
 
 # -- witness search (floating guide, rigorous verification) ----------------------------
@@ -288,10 +302,11 @@ def find_witness(problem: _Problem, *, seconds: float = 10.0, progress: Progress
     """The cheapest verified witness found by the three searches of the issue (one pair, common
     support level, local search); with ``good_enough``, the first with at most that error."""
     deadline = time.monotonic() + seconds
-    candidates = _single_pair_witnesses(problem, deadline)
+    # The first two searches get half the budget, the local search the rest.
+    candidates = _single_pair_witnesses(problem, deadline - seconds / 2)
     if progress:
         progress(f"one-pair witnesses: {len(candidates)}")
-    candidates += _support_witnesses(problem, deadline)
+    candidates += _support_witnesses(problem, deadline - seconds / 2)
     if progress:
         progress(f"support witnesses: {len(candidates)}")
     if not candidates:
@@ -300,7 +315,7 @@ def find_witness(problem: _Problem, *, seconds: float = 10.0, progress: Progress
     if good_enough is not None and best.error <= good_enough:
         return best
     start = np.array([float(r) for r in best.reward])
-    polished = _local_search(problem, start, deadline + seconds)
+    polished = _local_search(problem, start, deadline)
     local = _rationalise(problem, polished, "local search")
     if local is not None and local.error < best.error:
         best = local
@@ -482,7 +497,7 @@ def regularised_certify(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, r
     """Decide ``D ∈ safe(R, ε, L, λ, ω)``: ``verdict(epsilon)`` is SAFE, UNSAFE or UNKNOWN."""
     require_all_actions(mdp, "regularised safety (lambda > 0)")
     start = time.monotonic()
-    epsilon = Fraction(epsilon)
+    epsilon = _epsilon(epsilon)
     problem = _problem(mdp, data, regret_bound, lam, reference, bounds, stop)
     if problem.bounds.degenerate:
         return RegularisedResult(problem.lam, problem.reference, problem.bounds, epsilon, None, None,

@@ -108,7 +108,13 @@ def log_enclosure(value: Fraction) -> Enclosure:
 # -- the reference policy ------------------------------------------------------------
 
 def check_reference(mdp: MDP, reference: StochasticPolicy) -> StochasticPolicy:
-    """A full-support reference policy (SPEC §5 needs ``π_ref(a|s) > 0`` everywhere)."""
+    """A full-support reference policy (SPEC §5 needs ``π_ref(a|s) > 0`` everywhere), with one
+    exact probability row per state summing to 1."""
+    from .evaluation import check_stochastic
+    from .numbers import exact_number
+    if not isinstance(reference, (list, tuple)) or not all(isinstance(r, (list, tuple)) for r in reference):
+        raise ModelError("the reference policy must be one row of probabilities per state", table="policy")
+    reference = check_stochastic(mdp, [[exact_number(p, "reference") for p in row] for row in reference])
     for s, row in enumerate(reference):
         for a, p in enumerate(row):
             if p <= 0:

@@ -167,8 +167,8 @@ class PreferenceProblem(_Problem):
 def preference_problem(mdp: MDP, regret_bound: Fraction, lam: Fraction, reference: StochasticPolicy | None,
                        bounds: ReturnBounds | None = None, stop=None) -> PreferenceProblem:
     check_bandit(mdp)
-    base = _problem(mdp, reference_data(mdp, reference or rg.uniform_policy(mdp)), regret_bound, lam,
-                    reference, bounds)
+    reference = rg.uniform_policy(mdp) if reference is None else rg.check_reference(mdp, reference)
+    base = _problem(mdp, reference_data(mdp, reference), regret_bound, lam, reference, bounds)
     return PreferenceProblem(base.mdp, base.data, base.regret_bound, base.lam, base.reference, base.bounds, stop)
 
 
@@ -201,14 +201,16 @@ def rlhf_threshold(mdp: MDP, regret_bound: Fraction, lam: Fraction, reference: S
 def rlhf_certify(mdp: MDP, epsilon: Fraction, regret_bound: Fraction, lam: Fraction,
                  reference: StochasticPolicy | None = None, *, timeout: float = 60.0,
                  bounds: ReturnBounds | None = None, progress=None, stop=None) -> RegularisedResult:
+    from .regularised import BoxTree, _epsilon
+    epsilon = _epsilon(epsilon)
     problem = preference_problem(mdp, regret_bound, lam, reference, bounds, stop)
     if problem.bounds.degenerate:
-        return RegularisedResult(problem.lam, problem.reference, problem.bounds, Fraction(epsilon), None, None,
-                                 None, True, {"degenerate": True}, "preference")
+        # Every policy has the same return: regret 0 < L whatever R^ is.
+        return RegularisedResult(problem.lam, problem.reference, problem.bounds, epsilon, None, None,
+                                 BoxTree(epsilon, None), True, {"degenerate": True}, "preference")
     import time
-    from .regularised import BoxTree, box_search
+    from .regularised import box_search
     start = time.monotonic()
-    epsilon = Fraction(epsilon)
     witness = find_witness(problem, seconds=max(1.0, timeout * 0.25), progress=progress, good_enough=epsilon)
     upper = None if witness is None else witness.error
     if upper is not None and upper <= epsilon:

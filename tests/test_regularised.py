@@ -21,7 +21,7 @@ from rewardcert.regularised_certificates import regularised_certificate
 from symbolic import rigorous as rg
 from symbolic.evaluation import expected_return, return_bounds
 from symbolic.io import load_data, load_model
-from symbolic.model import uniform_distribution
+from symbolic.model import MDP, uniform_distribution
 from symbolic.regularised import _problem, regularised_certify, regularised_threshold
 from symbolic.regularised_paper import proposition_4_1, reference_is_soft_optimal, theorem_4_2
 from symbolic.results import Verdict
@@ -423,3 +423,39 @@ def test_certify_and_threshold_json(tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert code in (0, 3) and doc["complete"] is (code == 0)
     assert F(doc["critical_error"]["lower"]) <= F(doc["critical_error"]["upper"])
+
+
+# -- the Python API refuses what the command line refuses (found by the audit campaign) -----------
+
+def test_api_validates_its_arguments():
+    from symbolic.errors import RewardcertError
+    from symbolic.rlhf import rlhf_certify
+    b = MDP(("s0",), ("a0", "a1"), F(0), (F(1),), (F(0), F(1)), None)
+    D = (F(1, 2), F(1, 2))
+    bad = [
+        lambda: regularised_certify(b, D, F(1, 10), F(1, 2), F(1, 2), ((F(1),),), timeout=1),   # short row
+        lambda: regularised_certify(b, (F(1),), F(1, 10), F(1, 2), F(1, 2), timeout=1),          # short D
+        lambda: regularised_certify(b, (F(3, 2), F(-1, 2)), F(1, 10), F(1, 2), F(1, 2), timeout=1),
+        lambda: regularised_certify(b, (F(1), F(1)), F(1, 10), F(1, 2), F(1, 2), timeout=1),
+        lambda: regularised_certify(b, D, F(-1, 10), F(1, 2), F(1, 2), timeout=1),
+        lambda: regularised_certify(b, D, F(0), F(1, 2), F(1, 2), timeout=1),
+        lambda: regularised_certify(b, D, F(1, 10), F(0), F(1, 2), timeout=1),
+        lambda: regularised_certify(b, D, F(1, 10), F(3, 2), F(1, 2), timeout=1),
+        lambda: regularised_certify(b, D, 0.1, F(1, 2), F(1, 2), timeout=1),                    # a float
+        lambda: rlhf_certify(b, F(-1, 10), F(1, 2), F(1, 2), timeout=1),
+        lambda: regularised_threshold(b, D, F(1, 2), F(0), timeout=1),
+    ]
+    for call in bad:
+        with pytest.raises(RewardcertError):
+            call()
+    # Strings are read like the command line reads them.
+    result = regularised_certify(b, ("1/2", "1/2"), "1/10", "1/2", "1/2", timeout=5)
+    assert result.verdict(F(1, 10)) in (Verdict.SAFE, Verdict.UNSAFE, Verdict.UNKNOWN)
+
+
+def test_degenerate_bandit_is_safe_in_both_layers():
+    from symbolic.rlhf import rlhf_certify
+    flat = MDP(("s0",), ("a0", "a1", "a2"), F(0), (F(1),), (F(2),) * 3, None)
+    assert rlhf_certify(flat, F(1, 10), F(1, 2), F(1, 2)).verdict(F(1, 10)) is Verdict.SAFE
+    assert regularised_certify(flat, uniform_distribution(flat), F(1, 10), F(1, 2), F(1, 2)).verdict(F(1, 10)) \
+        is Verdict.SAFE
