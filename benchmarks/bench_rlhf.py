@@ -2,10 +2,9 @@
 
 In one run:
 
-* **RLHF threshold**: the verified upper end of ``ε*_RLHF`` after search budgets of 1, 5 and
-  20 s, on the example bandits and seeded random bandits.  The lower end is 0 in this version
-  (no safe-side proof for the preference error, docs/rlhf.md), so the width is reported as the
-  upper end itself; the column shows how it shrinks with time.
+* **RLHF threshold**: the verified interval ``[lower, upper] ∋ ε*_RLHF`` after budgets of 1, 5
+  and 20 s (stopping early at 1% width), on the example bandits and seeded random bandits: how
+  the interval shrinks with time.
 * **measures**: Props 5.1-5.3 on the 3-state, 2-action chain (examples/chain3*.toml) for
   T = 2 … 10, against brute-force enumeration of the (|S||A|)^T trajectory prefixes (run while
   it takes under ``--budget`` seconds, extrapolated beyond).
@@ -65,17 +64,25 @@ def main(argv=None) -> int:
     for n, m in ((2, 3), (3, 3)):
         mdp = random_mdp(3, n, m, gamma=0, reward_range=(-5, 5))
         cases.append((f"random bandit {n}×{m}", mdp, None))
-    print("\n| bandit (L = 1/2, λ = 1/2) | upper @ 1 s | upper @ 5 s | upper @ 20 s | seconds used at 20 s |")
-    print("|---|---|---|---|---|")
+    print("\n| bandit (L = 1/2, λ = 1/2) | interval @ 1 s | @ 5 s | @ 20 s | width @ 20 s | seconds used |")
+    print("|---|---|---|---|---|---|")
     for label, mdp, reference in cases:
         reference = reference or uniform_policy(mdp)
-        cells, used = [], 0.0
+        cells, used, width = [], 0.0, "-"
         for budget in (1.0, 5.0, 20.0):
             start = time.perf_counter()
             result = rlhf_threshold(mdp, Fraction(1, 2), Fraction(1, 2), reference, timeout=budget)
             used = time.perf_counter() - start
-            cells.append("-" if result.upper is None else f"{float(result.upper):.4g}")
-        print(f"| {label} | " + " | ".join(cells) + f" | {used:.1f} |", flush=True)
+            if result.upper is None:
+                cells.append("-")
+                continue
+            cells.append(f"[{float(result.lower):.4g}, {float(result.upper):.4g}]")
+            if result.upper:
+                width = f"{float((result.upper - result.lower) / result.upper):.1%}"
+            if result.complete:
+                cells += ["(met)"] * (3 - len(cells))
+                break
+        print(f"| {label} | " + " | ".join(cells) + f" | {width} | {used:.1f} |", flush=True)
 
     chain = load_model(EXAMPLES / "chain3.toml").mdp
     policy = load_policy(EXAMPLES / "chain3-policy.toml", chain)
