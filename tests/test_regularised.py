@@ -459,3 +459,24 @@ def test_degenerate_bandit_is_safe_in_both_layers():
     assert rlhf_certify(flat, F(1, 10), F(1, 2), F(1, 2)).verdict(F(1, 10)) is Verdict.SAFE
     assert regularised_certify(flat, uniform_distribution(flat), F(1, 10), F(1, 2), F(1, 2)).verdict(F(1, 10)) \
         is Verdict.SAFE
+
+
+def test_a_theorem_4_2_counterexample_exits_4(monkeypatch, capsys):
+    """The reporting path: a hypothesis that holds with D proved safe at eps is a counterexample to
+    the theorem as read, and `theorems` exits 4 (forced here: no real instance is known)."""
+    import dataclasses
+    import symbolic.regularised_paper as paper
+    from rewardcert.cli import main
+    real = paper.theorem_4_2
+
+    def forced(*args, **kwargs):
+        th = real(*args, **kwargs)
+        variants = tuple(dataclasses.replace(v, hypothesis=True, witness=None) for v in th.variants)
+        return dataclasses.replace(th, variants=variants, safe_at_epsilon=True)
+    monkeypatch.setattr(paper, "theorem_4_2", forced)
+    import rewardcert.regularised_theorems as rows
+    monkeypatch.setattr(rows, "theorem_4_2", forced)
+    code = main(["theorems", str(EXAMPLES / "figure4.toml"), "--data", "uniform", "--epsilon", "1/5",
+                 "--regret", "4/5", "--lambda", "1/2"])
+    out = capsys.readouterr().out
+    assert code == 4 and "COUNTEREXAMPLE" in out

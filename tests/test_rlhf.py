@@ -389,3 +389,17 @@ def test_chatbot_rlhf_interval_with_huge_boxes_verifies():
     result = rlhf_threshold(CHATBOT, F(1, 2), F(1, 2), reference, timeout=6)
     cert = regularised_certificate(CHATBOT, reference_data(CHATBOT, reference), F(1, 2), result)
     assert _status(cert) == "verified"
+
+
+def test_a_contradicted_measure_exits_4(monkeypatch, capsys):
+    import dataclasses
+    import rewardcert.commands.measures as command
+    real = command.error_measures
+
+    def forced(*args, **kwargs):
+        report = real(*args, **kwargs)
+        return dataclasses.replace(report, prop_5_2=dataclasses.replace(report.prop_5_2, holds=False))
+    monkeypatch.setattr(command, "error_measures", forced)
+    code = main(["measures", str(EXAMPLES / "chain3.toml"), "--policy", str(EXAMPLES / "chain3-policy.toml"),
+                 "--estimate", str(EXAMPLES / "chain3-estimate.toml"), "--horizon", "2"])
+    assert code == 4 and "CONTRADICTED" in capsys.readouterr().out
