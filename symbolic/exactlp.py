@@ -30,9 +30,13 @@ from typing import Sequence
 
 from flint import fmpq, fmpq_mat
 
+from .errors import ResourceLimit
 from .linalg import ExactDynamics
 
 ZERO = fmpq(0)
+
+MAX_LP_STATES = 2000
+"""Most states the exact family LP accepts (its basis inverse has |S|² rationals)."""
 
 
 @dataclass
@@ -55,6 +59,10 @@ class FamilyLP:
     """The LP above for one MDP, data distribution and reward; solved per family."""
 
     def __init__(self, dyn: ExactDynamics, reward: Sequence[fmpq], data: Sequence[fmpq]):
+        if dyn.n > MAX_LP_STATES:
+            # The basis inverse is a dense |S|×|S| table of rationals: refuse before building it.
+            raise ResourceLimit(f"{dyn.n} states; the exact error LP keeps a dense |S|x|S| basis inverse and "
+                                f"supports at most {MAX_LP_STATES} states")
         self.n, self.m = dyn.n, dyn.m
         self.N = self.n * self.m
         self.reward = list(reward)

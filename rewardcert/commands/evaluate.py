@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
             "range_return": format_rational(bounds.range),
             "optimal_policy": mdp.policy_to_mapping(bounds.optimal_policy),
             "pessimal_policy": mdp.policy_to_mapping(bounds.pessimal_policy),
-            "deterministic_policies": mdp.n_deterministic_policies,
+            "deterministic_policies": _policy_count(mdp),
         }
         if listed:
             document["policies"] = [
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     kind = "contextual bandit" if mdp.is_bandit else "MDP"
     out = [f"{mdp.name or loaded.path}: {kind}, {plural(len(mdp.states), 'state')} x "
-           f"{plural(len(mdp.actions), 'action')}, {mdp.n_deterministic_policies} deterministic "
+           f"{plural(len(mdp.actions), 'action')}, {_policy_count(mdp)} deterministic "
            + ("policy" if mdp.n_deterministic_policies == 1 else "policies"),
            f"gamma     {format_rational(mdp.gamma)}",
            f"range R   {format_rational(mdp.range_reward)}",
@@ -67,3 +67,11 @@ def run(args: argparse.Namespace) -> int:
         out.append(f"(policies are listed when there are at most {LIST_POLICIES_UP_TO})")
     print("\n".join(out))
     return EXIT_OK
+
+
+def _policy_count(mdp):
+    """``|A|^|S|``, written as a power once it is too long to read (or for Python to print: 4300 digits)."""
+    count = mdp.n_deterministic_policies
+    if count < 10 ** 30:
+        return count
+    return f"{len(mdp.actions)}^{len(mdp.states)}"
