@@ -162,10 +162,11 @@ class Instance:
             self.epsilon = None
         else:
             self.epsilon = rational(raw_eps, "epsilon", "instance.epsilon")
-            if verdict in ("threshold", "safest"):
+            if verdict in ("threshold", "safest", "interval"):
                 require(self.epsilon >= 0, "epsilon", "the critical error must be >= 0")
             else:
                 require(self.epsilon > 0, "epsilon", "epsilon must be > 0")
+        self.epsilon_upper = interval_upper(doc, verdict, self.epsilon)
         self.regret_bound = rational(doc.get("regret_bound"), "regret-bound", "instance.regret_bound")
         require(0 < self.regret_bound <= 1, "regret-bound", "L must satisfy 0 < L <= 1")
         self.range_reward = max(self.reward) - min(self.reward)
@@ -355,11 +356,13 @@ def check_dual_leaf(inst: Instance, node: dict, family, target: Fraction, strict
         require(value >= target, "dual-value", f"y.R = {value} is below the critical error times range R = {target}")
 
 
-def check_tree(inst: Instance, tree, threshold: Fraction, target: Fraction | None, strict: bool) -> dict:
+def check_tree(inst: Instance, tree, threshold: Fraction, target: Fraction | None, strict: bool,
+               allow_open: bool = False) -> dict:
     """Walk the family tree (rule ``tree-split``), closing every leaf.  ``target is None``: only
-    regret leaves are allowed (the claim is ε* = +∞)."""
+    regret leaves are allowed (the claim is ε* = +∞).  ``allow_open``: open leaves (§3.5) are
+    checked like dual leaves; only interval certificates have them."""
     stack = [(tree, [None] * inst.n, 0)]
-    nodes = regret_leaves = dual_leaves = 0
+    nodes = regret_leaves = dual_leaves = open_leaves = 0
     while stack:
         node, family, depth = stack.pop()
         nodes += 1
@@ -390,9 +393,16 @@ def check_tree(inst: Instance, tree, threshold: Fraction, target: Fraction | Non
             require(set(node) == {"close", "y"}, "dual-bounds", "a dual leaf has exactly close and y")
             check_dual_leaf(inst, node, family, target, strict)
             dual_leaves += 1
+        elif kind == "open" and allow_open:
+            require(set(node) == {"close", "y"}, "dual-bounds", "an open leaf has exactly close and y")
+            check_dual_leaf(inst, node, family, target, strict)
+            open_leaves += 1
         else:
             raise Reject("tree-split", f"a node must split or close ('regret' or 'dual'), got {kind!r}")
-    return {"tree_nodes": nodes, "regret_leaves": regret_leaves, "dual_leaves": dual_leaves}
+    facts = {"tree_nodes": nodes, "regret_leaves": regret_leaves, "dual_leaves": dual_leaves}
+    if allow_open:
+        facts["open_leaves"] = open_leaves
+    return facts
 
 
 def check_certificate(document) -> dict:
@@ -401,7 +411,8 @@ def check_certificate(document) -> dict:
     require(document.get("format") == FORMAT, "format", f"format must be {FORMAT!r}")
     keys_within(document, {"format", "instance", "verdict", "evidence", "comment"}, "format", "certificate")
     verdict = document.get("verdict")
-    require(verdict in ("safe", "unsafe", "threshold", "safest"), "verdict", f"unknown verdict {verdict!r}")
+    require(verdict in ("safe", "unsafe", "threshold", "safest", "interval"), "verdict",
+            f"unknown verdict {verdict!r}")
     inst = Instance(obj(document.get("instance"), "model", "instance"), verdict)
     evidence = obj(document.get("evidence"), "evidence", "evidence")
     keys_within(evidence, {"optimal_policy", "pessimal_policy", "witness", "tree", "cover"}, "evidence", "evidence")
@@ -415,6 +426,8 @@ def check_certificate(document) -> dict:
         require(verdict != "unsafe", "degenerate", "every policy has the same return, so none has regret >= L")
         require(verdict not in ("threshold", "safest") or inst.epsilon is None, "degenerate",
                 "every policy has the same return: the critical error is inf")
+        require(verdict != "interval" or inst.epsilon_upper is None, "degenerate",
+                "every policy has the same return: the interval must reach inf")
         return facts
     threshold = j_star - inst.regret_bound * range_j
     if verdict == "unsafe":
@@ -422,6 +435,9 @@ def check_certificate(document) -> dict:
         return facts
     if verdict == "safe":
         facts.update(check_tree(inst, evidence.get("tree"), threshold, inst.epsilon * inst.range_reward, True))
+        return facts
+    if verdict == "interval":
+        facts.update(check_interval(inst, evidence, threshold))
         return facts
     if inst.epsilon is None:
         require("witness" not in evidence, "witness-error", "an infinite critical error has no witness")
@@ -432,6 +448,39 @@ def check_certificate(document) -> dict:
     facts.update(check_tree(inst, evidence.get("tree"), threshold, target, False))
     if verdict == "safest":
         facts["cover"] = check_cover(inst, evidence.get("cover"), threshold, target)
+    return facts
+
+
+def interval_upper(doc: dict, verdict: str, lower: Fraction) -> Fraction | None:
+    """Rule ``interval``: ``epsilon_upper`` (``None`` for "inf") in, and only in, interval certificates."""
+    if verdict != "interval":
+        require("epsilon_upper" not in doc, "interval", "only an interval certificate has epsilon_upper")
+        return None
+    require("epsilon_upper" in doc, "interval", "an interval certificate needs instance.epsilon_upper")
+    raw = doc["epsilon_upper"]
+    if raw == "inf":
+        return None
+    upper = rational(raw, "interval", "instance.epsilon_upper")
+    require(lower <= upper, "interval", f"the interval [{lower}, {upper}] is empty")
+    return upper
+
+
+def check_interval(inst: Instance, evidence: dict, threshold: Fraction) -> dict:
+    """§3.5: a witness proves ε* ≤ hi (when hi is finite); the tree, with open leaves, proves ε* ≥ lo."""
+    upper = inst.epsilon_upper
+    if upper is None:
+        require("witness" not in evidence, "witness-error", "an interval with no upper end has no witness")
+    else:
+        require("witness" in evidence, "witness-error", "a finite upper end needs a witness")
+        claimed = inst.epsilon
+        inst.epsilon = upper            # witness-error reads error <= hi * range R
+        try:
+            check_witness(inst, evidence.get("witness"), threshold, exact_error=None)
+        finally:
+            inst.epsilon = claimed
+    facts = check_tree(inst, evidence.get("tree"), threshold, inst.epsilon * inst.range_reward, False,
+                       allow_open=True)
+    facts["interval"] = [str(inst.epsilon), "inf" if upper is None else str(upper)]
     return facts
 
 

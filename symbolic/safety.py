@@ -26,7 +26,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Sequence
+from typing import Callable, Sequence
 
 from flint import fmpq
 
@@ -146,11 +146,14 @@ def _branch_order(mdp: MDP, bounds: ReturnBounds) -> tuple[int, ...]:
 def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction, *,
                      bounds: ReturnBounds | None = None, progress: Progress | None = None,
                      max_seconds: float | None = None, max_nodes: int | None = None,
-                     stop_below: Fraction | None = None) -> ThresholdResult:
+                     stop_below: Fraction | None = None,
+                     should_stop: Callable[[], bool] | None = None) -> ThresholdResult:
     """Exact ``ε*(D)`` by branch and bound, with the closures that certify it.
 
     ``stop_below``: stop as soon as a witness with normalised error ``≤ stop_below``
     is found (it decides "unsafe at that ε" early); the result is then incomplete.
+    ``should_stop``: polled at every node (e.g. set by Ctrl-C); stopping then works
+    like a time-out, and the result brackets ``ε*(D)``.
     """
     data = validate_distribution(mdp, data)
     if not (0 < regret_bound <= 1):
@@ -187,6 +190,8 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         if max_seconds is not None and time.monotonic() - started > max_seconds:
             raise _Budget
         if max_nodes is not None and counters["nodes"] >= max_nodes:
+            raise _Budget
+        if should_stop is not None and should_stop():
             raise _Budget
 
     def pessimal(family: list[int | None], start: Sequence[int]):

@@ -10,6 +10,8 @@ from symbolic.results import Verdict, Witness
 from symbolic.safety import ThresholdResult, critical_epsilon
 
 from ..certificates import check_certificate_document, safety_certificate, threshold_certificate, write_certificate
+from ..certificates import interval_certificate
+from ..interrupt import stop_on_interrupt
 from ..progress import ProgressBar
 from . import (EXIT_BAD_INPUT, EXIT_DISAGREEMENT, EXIT_OK, EXIT_UNKNOWN, EXIT_UNSAFE, add_data_argument,
                add_epsilon_argument, add_json_argument, add_model_argument, add_regret_argument, command,
@@ -85,8 +87,9 @@ def _instance_arguments(p: argparse.ArgumentParser, *, epsilon: bool) -> None:
 def _search(args, mdp, data) -> ThresholdResult:
     bar = ProgressBar("policies closed", min_total=256)
     try:
-        return critical_epsilon(mdp, data, args.regret, progress=bar, max_seconds=args.timeout,
-                                max_nodes=args.max_nodes)
+        with stop_on_interrupt() as interrupted:
+            return critical_epsilon(mdp, data, args.regret, progress=bar, max_seconds=args.timeout,
+                                    max_nodes=args.max_nodes, should_stop=interrupted)
     finally:
         bar.close()
 
@@ -199,6 +202,10 @@ def run_threshold(args: argparse.Namespace) -> int:
     certificate_path = None
     if args.out and result.complete:
         _write_checked(args.out, threshold_certificate(mdp, data, args.regret, result))
+        certificate_path = args.out
+    elif args.out:
+        # A stopped search still proves its interval (certificate-format §3.5).
+        _write_checked(args.out, interval_certificate(mdp, data, args.regret, result))
         certificate_path = args.out
     checks = cross_check(mdp, data, args.regret, result) if args.cross_check else None
     if args.json:
