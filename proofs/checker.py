@@ -362,7 +362,7 @@ def check_tree(inst: Instance, tree, threshold: Fraction, target: Fraction | Non
     regret leaves are allowed (the claim is ε* = +∞).  ``allow_open``: open leaves (§3.5) are
     checked like dual leaves; only interval certificates have them."""
     stack = [(tree, [None] * inst.n, 0)]
-    nodes = regret_leaves = dual_leaves = open_leaves = 0
+    nodes = regret_leaves = dual_leaves = open_leaves = regret_dual_leaves = 0
     while stack:
         node, family, depth = stack.pop()
         nodes += 1
@@ -393,16 +393,64 @@ def check_tree(inst: Instance, tree, threshold: Fraction, target: Fraction | Non
             require(set(node) == {"close", "y"}, "dual-bounds", "a dual leaf has exactly close and y")
             check_dual_leaf(inst, node, family, target, strict)
             dual_leaves += 1
+        elif kind == "open" and allow_open and "w" in node:
+            require(target is not None, "regret-dual-value", "an open leaf cannot prove an infinite critical error")
+            require(set(node) == {"close", "t", "w"}, "regret-dual-bounds", "an open leaf has close, t and w")
+            check_regret_dual_leaf(inst, node, family, threshold, target, strict)
+            open_leaves += 1
         elif kind == "open" and allow_open:
             require(set(node) == {"close", "y"}, "dual-bounds", "an open leaf has exactly close and y")
             check_dual_leaf(inst, node, family, target, strict)
             open_leaves += 1
+        elif kind == "regret-dual":
+            require(target is not None, "regret-dual-value", "a dual leaf cannot prove an infinite critical error")
+            require(set(node) == {"close", "t", "w"}, "regret-dual-bounds",
+                    "a regret-dual leaf has exactly close, t and w")
+            check_regret_dual_leaf(inst, node, family, threshold, target, strict)
+            regret_dual_leaves += 1
         else:
-            raise Reject("tree-split", f"a node must split or close ('regret' or 'dual'), got {kind!r}")
+            raise Reject("tree-split", f"a node must split or close ('regret', 'dual' or 'regret-dual'), "
+                                       f"got {kind!r}")
     facts = {"tree_nodes": nodes, "regret_leaves": regret_leaves, "dual_leaves": dual_leaves}
     if allow_open:
         facts["open_leaves"] = open_leaves
+    if regret_dual_leaves:
+        facts["regret_dual_leaves"] = regret_dual_leaves
     return facts
+
+
+def check_regret_dual_leaf(inst: Instance, node: dict, family, threshold: Fraction, target: Fraction,
+                           strict: bool) -> None:
+    """Rules ``regret-dual-t``, ``-bounds``, ``-flow``, ``-value`` (§3.6): ``y = w − t·η^π`` is a dual
+    for every member π of regret >= L, with ``H = 1/(1 − γ)`` bounding every occupancy."""
+    t = rational(node.get("t"), "regret-dual-t", "regret-dual leaf t")
+    require(t >= 0, "regret-dual-t", "t must be >= 0")
+    w = inst.pair_table(node.get("w"), "regret-dual-bounds", "regret-dual leaf w", complete=False)
+    m = inst.m
+    h = 1 / (1 - inst.gamma)
+    flow = [Fraction(0)] * inst.n
+    value = -t * threshold
+    for x, v in enumerate(w):
+        d = inst.data[x]
+        forced = family[x // m]
+        require(v <= d, "regret-dual-bounds", f"w > D at {inst_pair(inst, x)}")
+        if forced is None or forced != x % m:
+            require(v >= 0, "regret-dual-bounds", f"w < 0 at {inst_pair(inst, x)}, which a member may leave")
+        if forced is None or forced == x % m:
+            require(v >= t * h - d, "regret-dual-bounds", f"w < t/(1-gamma) - D at {inst_pair(inst, x)}")
+        if v:
+            flow[x // m] += v
+            for s_next, gp in inst.succ[x]:
+                flow[s_next] -= gp * v
+            value += v * inst.reward[x]
+    bad = next((s for s in range(inst.n) if flow[s] != t * inst.mu0[s]), None)
+    require(bad is None, "regret-dual-flow",
+            f"flow constraint of state {inst.states[bad] if bad is not None else '?'} is not t * mu0")
+    if strict:
+        require(value > target, "regret-dual-value", f"w.R - t thr = {value} is not above epsilon * range R = {target}")
+    else:
+        require(value >= target, "regret-dual-value",
+                f"w.R - t thr = {value} is below the critical error times range R = {target}")
 
 
 def check_certificate(document) -> dict:

@@ -56,6 +56,8 @@ def family_tree(mdp: MDP, closures: Sequence[Closure], order: Sequence[int]) -> 
                 if leaf.values is not None:  # lets the checker verify V instead of solving for it
                     closed["values"] = {s: format_rational(v) for s, v in zip(mdp.states, leaf.values)}
                 return closed
+            if leaf.kind == "regret-dual":
+                return {"close": "regret-dual", "t": format_rational(leaf.t), "w": _sparse_table(mdp, leaf.w)}
             return {"close": "dual", "y": _sparse_table(mdp, leaf.dual)}
         if depth >= n:
             raise RewardcertError(f"internal error: policy {family} is not covered by the search")

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import time
 
-from symbolic.evaluation import expected_return
+from symbolic.errors import RewardcertError
+from symbolic.evaluation import expected_return, return_bounds
 from symbolic.numbers import format_epsilon, format_rational
 from symbolic.results import Verdict, Witness
 from symbolic.safety import ThresholdResult, critical_epsilon
@@ -18,6 +20,8 @@ from . import (EXIT_BAD_INPUT, EXIT_DISAGREEMENT, EXIT_OK, EXIT_UNKNOWN, EXIT_UN
                load_instance, policy_text, print_json, table)
 
 SMT_CROSS_CHECK_POLICIES = 4 ** 5     # beyond this z3 takes minutes (docs/performance.md)
+MILP_SEED_FROM = 4 ** 6               # below this the exact search is faster than building the MILP
+MILP_SEED_SECONDS = 30.0
 
 
 def cross_check(mdp, data, regret_bound, result: ThresholdResult) -> dict:
@@ -79,19 +83,40 @@ def _instance_arguments(p: argparse.ArgumentParser, *, epsilon: bool) -> None:
     p.add_argument("--timeout", type=float, metavar="SECONDS",
                    help="give up after this long; the answer is then 'unknown' with an interval")
     p.add_argument("--max-nodes", type=int, metavar="N", help="give up after this many search nodes")
+    p.add_argument("--no-milp-seed", action="store_true",
+                   help=f"do not seed the exact search with the floating HiGHS MILP's policy (by default "
+                        f"done above {MILP_SEED_FROM} policies; the policy is verified exactly)")
     p.add_argument("--cross-check", action="store_true",
                    help="also compute eps*(D) with z3 (exact) and the HiGHS MILP (floating point) and "
                         "compare; a disagreement is a bug and exits 4")
 
 
 def _search(args, mdp, data) -> ThresholdResult:
+    started = time.monotonic()
+    bounds = return_bounds(mdp)
+    seeds = _milp_seed(args, mdp, data, bounds)
+    remaining = None if args.timeout is None else max(0.0, args.timeout - (time.monotonic() - started))
     bar = ProgressBar("policies closed", min_total=256)
     try:
         with stop_on_interrupt() as interrupted:
-            return critical_epsilon(mdp, data, args.regret, progress=bar, max_seconds=args.timeout,
-                                    max_nodes=args.max_nodes, should_stop=interrupted)
+            return critical_epsilon(mdp, data, args.regret, bounds=bounds, progress=bar, max_seconds=remaining,
+                                    max_nodes=args.max_nodes, should_stop=interrupted, seed_policies=seeds)
     finally:
         bar.close()
+
+
+def _milp_seed(args, mdp, data, bounds) -> list:
+    """The floating MILP's minimiser as a candidate first incumbent (verified exactly by the search),
+    or nothing when the model is small, the user declined, or PuLP/HiGHS is unavailable."""
+    if args.no_milp_seed or mdp.n_deterministic_policies <= MILP_SEED_FROM or bounds.degenerate:
+        return []
+    limit = MILP_SEED_SECONDS if args.timeout is None else max(1.0, min(MILP_SEED_SECONDS, args.timeout / 4))
+    try:
+        import lp
+        milp = lp.solve_milp(mdp, data, args.regret, bounds=bounds, time_limit=limit)
+    except RewardcertError:     # no backend, or the solver failed: the exact search needs no seed
+        return []
+    return [milp.policy] if milp.policy is not None else []
 
 
 def _write_checked(path: str, certificate: dict) -> str:
