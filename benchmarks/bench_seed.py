@@ -30,8 +30,8 @@ def instances():
     yield "gridworld 4x4, uniform D", grid, uniform_distribution(grid)
     lake = frozen_lake(4, 0)
     yield "FrozenLake 4x4 (slippery), uniform D", lake, uniform_distribution(lake)
-    mdp = random_mdp(10_000, 10, 4)
-    yield "random 10x4, random D", mdp, random_distribution(1, mdp, zeros=0)
+    mdp = random_mdp(12_000, 12, 4)
+    yield "random 12x4, random D", mdp, random_distribution(1, mdp, zeros=0)
 
 
 def show(result) -> str:

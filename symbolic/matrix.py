@@ -149,8 +149,13 @@ def safety_matrix(mdp: MDP, regret_bound: Fraction, *, bounds: ReturnBounds | No
         raise ModelError(f"the regret bound L must satisfy 0 < L <= 1, got {regret_bound}", entry="regret")
     bounds = bounds or return_bounds(mdp)
     n, m, N = mdp.n_states, mdp.n_actions, mdp.n_pairs
-    policies = high_regret_policies(mdp, regret_bound, bounds, progress)   # first phase: the policies
     total = comb(N, n)                                                    # second phase: the bases
+    # Π_L is non-empty exactly when range J > 0 (the pessimal policy has regret 1 ≥ L), so the
+    # bases count can be refused before the policy enumeration, which may itself be long.
+    if not bounds.degenerate and total > MAX_BASES:
+        raise ResourceLimit(f"M needs C({N}, {n}) = {total} bases; at most {MAX_BASES} are enumerated "
+                            "(use `rewardcert threshold` for eps*(D), or `safest`, which do not build M)")
+    policies = high_regret_policies(mdp, regret_bound, bounds, progress)   # first phase: the policies
     if policies and total > MAX_BASES:
         raise ResourceLimit(f"M needs C({N}, {n}) = {total} bases; at most {MAX_BASES} are enumerated "
                             "(use `rewardcert threshold` for eps*(D), or `safest`, which do not build M)")

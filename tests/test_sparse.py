@@ -156,3 +156,4 @@ def test_cli_refuses_a_too_large_elimination_with_exit_2(monkeypatch, tmp_path, 
     assert main(["evaluate", str(path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "non-zeros" in err and "Traceback" not in err
+
