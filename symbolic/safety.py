@@ -152,7 +152,8 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
                      stop_below: Fraction | None = None,
                      should_stop: Callable[[], bool] | None = None,
                      seed_policies: Sequence[Sequence[int]] = (),
-                     regret_aware: bool = False) -> ThresholdResult:
+                     regret_aware: bool = False,
+                     decide_epsilon: Fraction | None = None) -> ThresholdResult:
     """Exact ``ε*(D)`` by branch and bound, with the closures that certify it.
 
     ``stop_below``: stop as soon as a witness with normalised error ``≤ stop_below``
@@ -169,6 +170,10 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     node: about 1.7× slower on random 7×4 MDPs with ``H = 1/(1−γ)``).  The families
     a budget leaves open always get it, which is what lifts a stopped search's
     lower end above 0.
+    ``decide_epsilon``: decide "safe at ε" or "unsafe at ε" only, without computing
+    ``ε*(D)``: families close as soon as a bound exceeds ``ε · range R`` (plain or
+    regret-aware, the latter tried at every node), and a witness at or below it
+    stops the search.  The result is then incomplete, with an interval that decides ε.
     """
     data = validate_distribution(mdp, data)
     if not (0 < regret_bound <= 1):
@@ -192,6 +197,9 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     closures: list[Closure] = []
     incumbent: list = [None, None]      # [value (fmpq), (policy, LPState)]
     stop_value = to_fmpq(stop_below * range_r) if stop_below is not None else None
+    decide_value = to_fmpq(decide_epsilon * range_r) if decide_epsilon is not None else None
+    if decide_value is not None and (stop_value is None or decide_value < stop_value):
+        stop_value = decide_value
     counters = {"nodes": 0, "regret": 0, "dual": 0, "leaves": 0, "lps": 0, "pivots": 0, "regret_dual": 0}
     data_q = lp.upper
     covered = [0]
@@ -210,6 +218,11 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         if should_stop is not None and should_stop():
             raise _Budget
 
+    def out_of_time() -> bool:
+        # Polled inside the exact LPs: an interrupted LP still holds a feasible dual (a valid bound).
+        return (max_seconds is not None and time.monotonic() - started > max_seconds) or \
+            (should_stop is not None and should_stop())
+
     def pessimal(family: list[int | None], start: Sequence[int]):
         allowed = [range(m) if a is None else (a,) for a in family]
         policy, values = policy_iteration(mdp, reward, maximise=False, allowed=allowed, start=start)
@@ -217,8 +230,11 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
 
     def bound(family: list[int | None], parent: LPState | None, basis_policy: Sequence[int]) -> LPState:
         state = parent.copy() if parent is not None else lp.initial_state(basis_policy)
-        cap = incumbent[0]
-        state = lp.solve(state, lp.lower_bounds(family), stop_at=cap)
+        if decide_value is not None:   # the incumbent, if any, is above it (else the search has stopped)
+            state = lp.solve(state, lp.lower_bounds(family), stop_at=decide_value, strict=True,
+                             should_stop=out_of_time)
+        else:
+            state = lp.solve(state, lp.lower_bounds(family), stop_at=incumbent[0], should_stop=out_of_time)
         counters["lps"] += 1
         counters["pivots"] += state.pivots
         return state
@@ -226,7 +242,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     gamma = dyn.gamma
     horizon = 1 / (1 - gamma)            # H: every occupancy η^π(x) ≤ d^π(s) ≤ 1/(1−γ)
 
-    def regret_dual(family, stop_at=None):
+    def regret_dual(family, stop_at=None, strict=False):
         """The regret-aware family bound (docs/engine.md §2): ``max w·R − t·thr`` at the largest ``t``
         with ``t·H ≤ D`` on the family's pairs, as ``(value, t, w)``; None if that ``t`` is 0.
 
@@ -251,7 +267,8 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
                 lower[x] = t * horizon - data_q[x] - t * eta0[x]
         shifted = FamilyLP(dyn, reward, upper)
         state = shifted.solve(shifted.initial_state(member), lower,
-                              stop_at=None if stop_at is None else stop_at - offset)
+                              stop_at=None if stop_at is None else stop_at - offset, strict=strict,
+                              should_stop=out_of_time)
         counters["lps"] += 1
         counters["pivots"] += state.pivots
         return state.objective + offset, t, [u + t * e for u, e in zip(state.y, eta0)]
@@ -278,13 +295,28 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
             close_dual(family, state)
             report(size)
             return
-        if depth < n and incumbent[0] is not None and regret_aware:
+        if decide_value is not None and state.objective > decide_value:
+            close_dual(family, state)
+            report(size)
+            return
+        if depth < n and decide_value is not None:
+            found = regret_dual(family, stop_at=decide_value, strict=True)
+            if found is not None and found[0] > decide_value:
+                counters["regret_dual"] += 1
+                closures.append(regret_closure(family, found))
+                report(size)
+                return
+        elif depth < n and incumbent[0] is not None and regret_aware:
             found = regret_dual(family, stop_at=incumbent[0])
             if found is not None and found[0] >= incumbent[0]:
                 counters["regret_dual"] += 1
                 closures.append(regret_closure(family, found))
                 report(size)
                 return
+        if depth == n and not state.optimal:
+            # Its LP was cut short by the budget: its value is only a bound, so it stays open.
+            open_leaves.append((tuple(family), state))
+            raise _Budget
         if depth == n:
             # A single policy of Π_L whose f_π is below the incumbent: the LP ran to optimality.
             counters["leaves"] += 1
@@ -350,6 +382,8 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         visit(root, 0, root_state, bounds.pessimal_policy)
     except _Budget:
         complete = False
+    if decide_value is not None:
+        complete = False    # ε was decided; ε*(D) itself was not computed
 
     stats = SearchStats(counters["nodes"], counters["regret"], counters["dual"], counters["leaves"],
                         counters["lps"], counters["pivots"], time.monotonic() - started,
@@ -374,7 +408,10 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
             opened.append(Closure(family, "dual", dual=tuple(map(to_fraction, state.y)),
                                   bound=to_fraction(state.objective)))
     opened = tuple(opened)
-    lows = [c.bound / range_r for c in opened] + ([value] if value is not None else [])
+    # Closed dual-type leaves count too: in a decided search they are only known to exceed ε·range R
+    # (otherwise they are at least the final incumbent, and change nothing).
+    lows = [c.bound / range_r for c in tuple(closures) + opened if c.kind != "regret"] + \
+        ([value] if value is not None else [])
     lower = min(lows) if lows else Fraction(0)
     return ThresholdResult(None, witness, tuple(closures), bounds, stats, complete=False,
                            open_leaves=opened, lower_bound=lower, upper_bound=value, branch_order=order)

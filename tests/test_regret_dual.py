@@ -109,3 +109,29 @@ def test_a_stopped_search_gets_a_positive_certified_lower_end():
     star = critical_epsilon(grid_like, D, F(1, 4)).critical_epsilon
     assert not result.complete and 0 < result.lower_bound <= star
     assert any(c.kind == "regret-dual" for c in result.open_leaves)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.data())
+def test_deciding_at_epsilon_matches_brute_force(data):
+    mdp = data.draw(mdps(min_states=2, max_states=3, max_actions=3))
+    D = data.draw(distributions(mdp))
+    L = data.draw(st.sampled_from([F(1, 4), F(1, 2), F(1)]))
+    star, _ = brute_force(mdp, D, L)
+    eps = data.draw(st.sampled_from([F(1, 100), F(1, 10), F(1, 3), F(1)]
+                                    + ([star, star * F(9, 10), star * F(11, 10)] if star else [])))
+    if eps <= 0:
+        return
+    result = critical_epsilon(mdp, D, L, decide_epsilon=eps)
+    verdict = result.verdict(eps)
+    expected = "safe" if star is None or eps < star else "unsafe"
+    assert verdict.value == expected
+    assert checker.check_document(safety_certificate(mdp, D, eps, L, result))[0] == "verified"
+
+
+def test_deciding_far_below_the_threshold_needs_almost_no_search():
+    mdp, D, L = pruning_instance()
+    star = critical_epsilon(mdp, D, L)
+    result = critical_epsilon(mdp, D, L, decide_epsilon=star.critical_epsilon / 10)
+    assert result.verdict(star.critical_epsilon / 10).value == "safe"
+    assert result.stats.nodes < star.stats.nodes / 100

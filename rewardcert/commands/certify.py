@@ -22,6 +22,7 @@ from . import (EXIT_BAD_INPUT, EXIT_DISAGREEMENT, EXIT_OK, EXIT_UNKNOWN, EXIT_UN
 SMT_CROSS_CHECK_POLICIES = 4 ** 5     # beyond this z3 takes minutes (docs/performance.md)
 MILP_SEED_FROM = 4 ** 6               # below this the exact search is faster than building the MILP
 MILP_SEED_SECONDS = 30.0
+DECIDE_ONLY_FROM = 4 ** 8             # above this, certify decides eps without computing eps*(D)
 
 
 def cross_check(mdp, data, regret_bound, result: ThresholdResult) -> dict:
@@ -99,8 +100,10 @@ def _search(args, mdp, data) -> ThresholdResult:
     bar = ProgressBar("policies closed", min_total=256)
     try:
         with stop_on_interrupt() as interrupted:
+            decide = getattr(args, "epsilon", None) if mdp.n_deterministic_policies > DECIDE_ONLY_FROM else None
             return critical_epsilon(mdp, data, args.regret, bounds=bounds, progress=bar, max_seconds=remaining,
-                                    max_nodes=args.max_nodes, should_stop=interrupted, seed_policies=seeds)
+                                    max_nodes=args.max_nodes, should_stop=interrupted, seed_policies=seeds,
+                                    decide_epsilon=decide)
     finally:
         bar.close()
 
@@ -164,6 +167,9 @@ def _critical_line(result: ThresholdResult) -> str:
     if result.complete:
         return f"critical error eps*(D) = {format_epsilon(result.critical_epsilon)}"
     upper = format_epsilon(result.upper_bound)
+    if not result.open_leaves and result.stats.nodes:
+        return (f"critical error eps*(D) in [{format_rational(result.lower_bound)}, {upper}] "
+                f"(above {DECIDE_ONLY_FROM} policies certify decides epsilon without computing eps*(D))")
     return (f"critical error eps*(D) in [{format_rational(result.lower_bound)}, {upper}] "
             "(the search stopped at its budget: the lower end is the weakest open bound, "
             "the upper end a verified witness)")
