@@ -171,10 +171,11 @@ class Instance:
             self.epsilon = None
         else:
             self.epsilon = rational(raw_eps, "epsilon", "instance.epsilon")
-            if verdict in ("threshold", "safest"):
+            if verdict in ("threshold", "safest", "interval"):
                 require(self.epsilon >= 0, "epsilon", "the critical error must be >= 0")
             else:
                 require(self.epsilon > 0, "epsilon", "epsilon must be > 0")
+        self.epsilon_upper = interval_upper(doc, verdict, self.epsilon)
         self.regret_bound = rational(doc.get("regret_bound"), "regret-bound", "instance.regret_bound")
         require(0 < self.regret_bound <= 1, "regret-bound", "L must satisfy 0 < L <= 1")
         on = [r for r, e in zip(self.reward, self.enabled) if e]
@@ -395,11 +396,13 @@ def check_dual_leaf(inst: Instance, node: dict, family, target: Fraction, strict
         require(value >= target, "dual-value", f"y.R = {value} is below the critical error times range R = {target}")
 
 
-def check_tree(inst: Instance, tree, threshold: Fraction, target: Fraction | None, strict: bool) -> dict:
+def check_tree(inst: Instance, tree, threshold: Fraction, target: Fraction | None, strict: bool,
+               allow_open: bool = False) -> dict:
     """Walk the family tree (rule ``tree-split``), closing every leaf.  ``target is None``: only
-    regret leaves are allowed (the claim is ε* = +∞)."""
+    regret leaves are allowed (the claim is ε* = +∞).  ``allow_open``: open leaves (§3.5) are
+    checked like dual leaves; only interval certificates have them."""
     stack = [(tree, [None] * inst.n, 0)]
-    nodes = regret_leaves = dual_leaves = 0
+    nodes = regret_leaves = dual_leaves = open_leaves = regret_dual_leaves = 0
     while stack:
         node, family, depth = stack.pop()
         nodes += 1
@@ -430,9 +433,64 @@ def check_tree(inst: Instance, tree, threshold: Fraction, target: Fraction | Non
             require(set(node) == {"close", "y"}, "dual-bounds", "a dual leaf has exactly close and y")
             check_dual_leaf(inst, node, family, target, strict)
             dual_leaves += 1
+        elif kind == "open" and allow_open and "w" in node:
+            require(target is not None, "regret-dual-value", "an open leaf cannot prove an infinite critical error")
+            require(set(node) == {"close", "t", "w"}, "regret-dual-bounds", "an open leaf has close, t and w")
+            check_regret_dual_leaf(inst, node, family, threshold, target, strict)
+            open_leaves += 1
+        elif kind == "open" and allow_open:
+            require(set(node) == {"close", "y"}, "dual-bounds", "an open leaf has exactly close and y")
+            check_dual_leaf(inst, node, family, target, strict)
+            open_leaves += 1
+        elif kind == "regret-dual":
+            require(target is not None, "regret-dual-value", "a dual leaf cannot prove an infinite critical error")
+            require(set(node) == {"close", "t", "w"}, "regret-dual-bounds",
+                    "a regret-dual leaf has exactly close, t and w")
+            check_regret_dual_leaf(inst, node, family, threshold, target, strict)
+            regret_dual_leaves += 1
         else:
-            raise Reject("tree-split", f"a node must split or close ('regret' or 'dual'), got {kind!r}")
-    return {"tree_nodes": nodes, "regret_leaves": regret_leaves, "dual_leaves": dual_leaves}
+            raise Reject("tree-split", f"a node must split or close ('regret', 'dual' or 'regret-dual'), "
+                                       f"got {kind!r}")
+    facts = {"tree_nodes": nodes, "regret_leaves": regret_leaves, "dual_leaves": dual_leaves}
+    if allow_open:
+        facts["open_leaves"] = open_leaves
+    if regret_dual_leaves:
+        facts["regret_dual_leaves"] = regret_dual_leaves
+    return facts
+
+
+def check_regret_dual_leaf(inst: Instance, node: dict, family, threshold: Fraction, target: Fraction,
+                           strict: bool) -> None:
+    """Rules ``regret-dual-t``, ``-bounds``, ``-flow``, ``-value`` (§3.6): ``y = w − t·η^π`` is a dual
+    for every member π of regret >= L, with ``H = 1/(1 − γ)`` bounding every occupancy."""
+    t = rational(node.get("t"), "regret-dual-t", "regret-dual leaf t")
+    require(t >= 0, "regret-dual-t", "t must be >= 0")
+    w = inst.pair_table(node.get("w"), "regret-dual-bounds", "regret-dual leaf w", complete=False)
+    m = inst.m
+    h = 1 / (1 - inst.gamma)
+    flow = [Fraction(0)] * inst.n
+    value = -t * threshold
+    for x, v in enumerate(w):
+        d = inst.data[x]
+        forced = family[x // m]
+        require(v <= d, "regret-dual-bounds", f"w > D at {inst_pair(inst, x)}")
+        if forced is None or forced != x % m:
+            require(v >= 0, "regret-dual-bounds", f"w < 0 at {inst_pair(inst, x)}, which a member may leave")
+        if forced is None or forced == x % m:
+            require(v >= t * h - d, "regret-dual-bounds", f"w < t/(1-gamma) - D at {inst_pair(inst, x)}")
+        if v:
+            flow[x // m] += v
+            for s_next, gp in inst.succ[x]:
+                flow[s_next] -= gp * v
+            value += v * inst.reward[x]
+    bad = next((s for s in range(inst.n) if flow[s] != t * inst.mu0[s]), None)
+    require(bad is None, "regret-dual-flow",
+            f"flow constraint of state {inst.states[bad] if bad is not None else '?'} is not t * mu0")
+    if strict:
+        require(value > target, "regret-dual-value", f"w.R - t thr = {value} is not above epsilon * range R = {target}")
+    else:
+        require(value >= target, "regret-dual-value",
+                f"w.R - t thr = {value} is below the critical error times range R = {target}")
 
 
 def check_certificate(document) -> dict:
@@ -441,7 +499,7 @@ def check_certificate(document) -> dict:
     require(document.get("format") == FORMAT, "format", f"format must be {FORMAT!r}")
     keys_within(document, {"format", "instance", "verdict", "evidence", "comment"}, "format", "certificate")
     verdict = document.get("verdict")
-    require(verdict in ("safe", "unsafe", "threshold", "safest") + REGULARISED, "verdict",
+    require(verdict in ("safe", "unsafe", "threshold", "safest", "interval") + REGULARISED, "verdict",
             f"unknown verdict {verdict!r}")
     inst = Instance(obj(document.get("instance"), "model", "instance"), verdict)
     evidence = obj(document.get("evidence"), "evidence", "evidence")
@@ -467,6 +525,8 @@ def check_certificate(document) -> dict:
         require(verdict != "unsafe", "degenerate", "every policy has the same return, so none has regret >= L")
         require(verdict not in ("threshold", "safest") or inst.epsilon is None, "degenerate",
                 "every policy has the same return: the critical error is inf")
+        require(verdict != "interval" or inst.epsilon_upper is None, "degenerate",
+                "every policy has the same return: the interval must reach inf")
         return facts
     threshold = j_star - inst.regret_bound * range_j
     if verdict == "unsafe":
@@ -474,6 +534,9 @@ def check_certificate(document) -> dict:
         return facts
     if verdict == "safe":
         facts.update(check_tree(inst, evidence.get("tree"), threshold, inst.epsilon * inst.range_reward, True))
+        return facts
+    if verdict == "interval":
+        facts.update(check_interval(inst, evidence, threshold))
         return facts
     if inst.epsilon is None:
         require("witness" not in evidence, "witness-error", "an infinite critical error has no witness")
@@ -497,6 +560,39 @@ def instance_facts(document: dict, inst: Instance) -> dict:
     return {"model": model.get("name", ""),
             "epsilon": "inf" if inst.epsilon is None else _text(inst.epsilon),
             "regret_bound": _text(inst.regret_bound)}
+
+
+def interval_upper(doc: dict, verdict: str, lower: Fraction) -> Fraction | None:
+    """Rule ``interval``: ``epsilon_upper`` (``None`` for "inf") in, and only in, interval certificates."""
+    if verdict != "interval":
+        require("epsilon_upper" not in doc, "interval", "only an interval certificate has epsilon_upper")
+        return None
+    require("epsilon_upper" in doc, "interval", "an interval certificate needs instance.epsilon_upper")
+    raw = doc["epsilon_upper"]
+    if raw == "inf":
+        return None
+    upper = rational(raw, "interval", "instance.epsilon_upper")
+    require(lower <= upper, "interval", f"the interval [{lower}, {upper}] is empty")
+    return upper
+
+
+def check_interval(inst: Instance, evidence: dict, threshold: Fraction) -> dict:
+    """§3.5: a witness proves ε* ≤ hi (when hi is finite); the tree, with open leaves, proves ε* ≥ lo."""
+    upper = inst.epsilon_upper
+    if upper is None:
+        require("witness" not in evidence, "witness-error", "an interval with no upper end has no witness")
+    else:
+        require("witness" in evidence, "witness-error", "a finite upper end needs a witness")
+        claimed = inst.epsilon
+        inst.epsilon = upper            # witness-error reads error <= hi * range R
+        try:
+            check_witness(inst, evidence.get("witness"), threshold, exact_error=None)
+        finally:
+            inst.epsilon = claimed
+    facts = check_tree(inst, evidence.get("tree"), threshold, inst.epsilon * inst.range_reward, False,
+                       allow_open=True)
+    facts["interval"] = [str(inst.epsilon), "inf" if upper is None else str(upper)]
+    return facts
 
 
 def doc_epsilon(document: dict):

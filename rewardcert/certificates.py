@@ -15,7 +15,7 @@ from typing import Any, Sequence
 from symbolic.errors import ResourceLimit, RewardcertError
 from symbolic.io import data_to_document, model_to_document
 from symbolic.model import MDP
-from symbolic.numbers import MAX_NUMBER_CHARS, format_rational
+from symbolic.numbers import MAX_NUMBER_CHARS, format_epsilon, format_rational
 from symbolic.results import Verdict, Witness
 from symbolic.safety import Closure, ThresholdResult
 
@@ -57,6 +57,8 @@ def family_tree(mdp: MDP, closures: Sequence[Closure], order: Sequence[int]) -> 
                 if leaf.values is not None:  # lets the checker verify V instead of solving for it
                     closed["values"] = {s: format_rational(v) for s, v in zip(mdp.states, leaf.values)}
                 return closed
+            if leaf.kind == "regret-dual":
+                return {"close": "regret-dual", "t": format_rational(leaf.t), "w": _sparse_table(mdp, leaf.w)}
             return {"close": "dual", "y": _sparse_table(mdp, leaf.dual)}
         if depth >= n:
             raise RewardcertError(f"internal error: policy {family} is not covered by the search")
@@ -88,6 +90,36 @@ def threshold_certificate(mdp: MDP, data: Sequence[Fraction], regret_bound: Frac
         evidence["tree"] = family_tree(mdp, result.closures, result.branch_order)
     return {"format": FORMAT, "instance": _instance(mdp, data, result.critical_epsilon, regret_bound),
             "verdict": "threshold", "evidence": evidence}
+
+
+def interval_certificate(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
+                         result: ThresholdResult) -> dict:
+    """Certificate of ``lower_bound ≤ ε*(D) ≤ upper_bound`` from a stopped search (format §3.5):
+    the families the search left unexplored are ``open`` leaves carrying their duals."""
+    if result.complete:
+        raise RewardcertError("the search finished: certify the threshold itself")
+    evidence = _return_evidence(mdp, result)
+    if result.witness is not None:
+        evidence["witness"] = witness_document(mdp, result.witness)
+    tree = family_tree(mdp, result.closures + result.open_leaves, result.branch_order)
+    opened = {c.family for c in result.open_leaves}
+
+    def mark(node: dict, family: tuple, depth: int) -> None:
+        # family_tree writes every dual-carrying leaf as "dual"; the unexplored ones become "open".
+        if "split" in node:
+            s = result.branch_order[depth]
+            for a, action in enumerate(mdp.actions):
+                child = list(family)
+                child[s] = a
+                mark(node["children"][action], tuple(child), depth + 1)
+        elif family in opened:
+            node["close"] = "open"
+
+    mark(tree, (None,) * mdp.n_states, 0)
+    evidence["tree"] = tree
+    instance = _instance(mdp, data, result.lower_bound, regret_bound)
+    instance["epsilon_upper"] = format_epsilon(result.upper_bound)
+    return {"format": FORMAT, "instance": instance, "verdict": "interval", "evidence": evidence}
 
 
 def safety_certificate(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, regret_bound: Fraction,

@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Callable, Iterator, Sequence
 
-from flint import fmpq, fmpq_mat
+from flint import fmpq
 
 from .errors import ModelError, ResourceLimit
-from .linalg import column, column_values, dynamics, solve, to_fmpq, to_fraction
+from .guide import FLOAT_START_FROM, greedy_policy
+from .linalg import bellman_solve, dynamics, to_fmpq, to_fraction
 from .model import MDP, DeterministicPolicy, Vector
 
 Progress = Callable[[int, int], None]
@@ -75,14 +76,6 @@ def _reward_fmpq(mdp: MDP, reward: Sequence[Fraction] | None) -> list[fmpq]:
     return [to_fmpq(r) for r in reward]
 
 
-def _system(mdp: MDP, policy) -> tuple[fmpq_mat, bool]:
-    """``I − γP_π`` for a deterministic (tuple of ints) or stochastic (rows) policy."""
-    dyn = dynamics(mdp)
-    if policy and isinstance(policy[0], int):
-        return dyn.bellman_matrix(check_deterministic(mdp, policy)), True
-    return dyn.bellman_matrix_stochastic(check_stochastic(mdp, policy)), False
-
-
 def _policy_reward(mdp: MDP, policy, reward: list[fmpq], deterministic: bool) -> list[fmpq]:
     m = mdp.n_actions
     if deterministic:
@@ -97,10 +90,16 @@ def _policy_reward(mdp: MDP, policy, reward: list[fmpq], deterministic: bool) ->
     return out
 
 
+def _checked_policy(mdp: MDP, policy):
+    """``(policy, deterministic)`` after validation, for a tuple of ints or rows of probabilities."""
+    if policy and isinstance(policy[0], int):
+        return check_deterministic(mdp, policy), True
+    return check_stochastic(mdp, policy), False
+
+
 def _values_fmpq(mdp: MDP, policy, reward: list[fmpq]) -> list[fmpq]:
-    matrix, deterministic = _system(mdp, policy)
-    rhs = column(_policy_reward(mdp, policy, reward, deterministic))
-    return column_values(solve(matrix, rhs))
+    policy, deterministic = _checked_policy(mdp, policy)
+    return bellman_solve(dynamics(mdp), policy, _policy_reward(mdp, policy, reward, deterministic))
 
 
 # -- evaluation ----------------------------------------------------------------
@@ -119,9 +118,9 @@ def expected_return(mdp: MDP, policy, reward: Sequence[Fraction] | None = None) 
 
 def state_occupancy(mdp: MDP, policy) -> Vector:
     """``d^π`` with ``(I − γ P_π)^T d = μ0`` (total mass ``1/(1−γ)``)."""
-    matrix, _ = _system(mdp, policy)
-    d = solve(matrix.transpose(), column(dynamics(mdp).mu0))
-    return tuple(map(to_fraction, column_values(d)))
+    policy, _ = _checked_policy(mdp, policy)
+    dyn = dynamics(mdp)
+    return tuple(map(to_fraction, bellman_solve(dyn, policy, dyn.mu0, transpose=True)))
 
 
 def occupancy(mdp: MDP, policy) -> Vector:
@@ -188,13 +187,14 @@ def policy_iteration(mdp: MDP, reward: Sequence[fmpq], *, maximise: bool = True,
     sign = 1 if maximise else -1
     if allowed is None:
         allowed = mdp.allowed_actions()
-    if start is None:
+    if start is None and n >= FLOAT_START_FROM and mdp.gamma > 0:
+        policy = greedy_policy(mdp, reward, maximise=maximise, allowed=allowed)
+    elif start is None:
         policy = [max(allowed[s], key=lambda a: sign * reward[s * m + a]) for s in range(n)]
     else:
         policy = [a if a in allowed[s] else allowed[s][0] for s, a in enumerate(start)]
     while True:
-        matrix = dyn.bellman_matrix(policy)
-        values = column_values(solve(matrix, column([reward[s * m + a] for s, a in enumerate(policy)])))
+        values = bellman_solve(dyn, policy, [reward[s * m + a] for s, a in enumerate(policy)])
         q = dyn.q_values(reward, values)
         changed = False
         for s in range(n):
@@ -288,12 +288,11 @@ def enumerate_policies(mdp: MDP, bounds: ReturnBounds | None = None, *,
     bounds = bounds or return_bounds(mdp)
     dyn = dynamics(mdp)
     rew = _reward_fmpq(mdp, None)
-    mu0 = column(dyn.mu0)
     m = mdp.n_actions
     step = max(1, total // 200)
     for done, policy in enumerate(mdp.deterministic_policies()):
         # J = μ0ᵀ (I − γP_π)^{-1} R_π = d_πᵀ R_π with d_π from the transposed system.
-        d = column_values(solve(dyn.bellman_matrix(policy).transpose(), mu0))
+        d = bellman_solve(dyn, policy, dyn.mu0, transpose=True)
         value = to_fraction(sum((d[s] * rew[s * m + a] for s, a in enumerate(policy)), fmpq(0)))
         if progress and done % step == 0:
             progress(done, total)

@@ -30,9 +30,13 @@ from typing import Sequence
 
 from flint import fmpq, fmpq_mat
 
+from .errors import ResourceLimit
 from .linalg import ExactDynamics
 
 ZERO = fmpq(0)
+
+MAX_LP_STATES = 2000
+"""Most states the exact family LP accepts (its basis inverse has |S|² rationals)."""
 
 
 @dataclass
@@ -55,6 +59,10 @@ class FamilyLP:
     """The LP above for one MDP, data distribution and reward; solved per family."""
 
     def __init__(self, dyn: ExactDynamics, reward: Sequence[fmpq], data: Sequence[fmpq]):
+        if dyn.n > MAX_LP_STATES:
+            # The basis inverse is a dense |S|×|S| table of rationals: refuse before building it.
+            raise ResourceLimit(f"{dyn.n} states; the exact error LP keeps a dense |S|x|S| basis inverse and "
+                                f"supports at most {MAX_LP_STATES} states")
         self.n, self.m = dyn.n, dyn.m
         self.N = self.n * self.m
         self.reward = list(reward)
@@ -96,11 +104,14 @@ class FamilyLP:
         return values
 
     def solve(self, state: LPState, lower: Sequence[fmpq], *, stop_at: fmpq | None = None,
-              strict: bool = False, max_pivots: int = 1_000_000) -> LPState:
+              strict: bool = False, max_pivots: int = 1_000_000,
+              should_stop=None) -> LPState:
         """Pivot ``state`` (feasible for ``lower``) to optimality, in place.
 
         With ``stop_at`` the method returns as soon as the objective reaches it
         (``>``, if ``strict``): any feasible ``y`` already proves that bound.
+        ``should_stop()`` is polled before every pivot (a time budget); on True the
+        state is returned feasible but with ``optimal`` False, still a valid bound.
         """
         n, N = self.n, self.N
         reward, upper, columns = self.reward, self.upper, self.columns
@@ -111,6 +122,8 @@ class FamilyLP:
         degenerate_run = 0
         while True:
             if stop_at is not None and (state.objective > stop_at or (not strict and state.objective == stop_at)):
+                return state
+            if should_stop is not None and should_stop():
                 return state
             if state.pivots >= max_pivots:
                 raise RuntimeError("simplex pivot limit reached")  # unreachable with Bland's rule

@@ -86,6 +86,26 @@ class ExactDynamics:
                         entries[s * n + t] -= pq * gp
         return fmpq_mat(n, n, entries)
 
+    def policy_rows(self, policy: Sequence[int]) -> list[tuple[tuple[int, fmpq], ...]]:
+        """The sparse rows of ``I − γ P_π`` for a deterministic policy."""
+        m = self.m
+        return [self.rows[s * m + a] for s, a in enumerate(policy)]
+
+    def stochastic_rows(self, probs: Sequence[Sequence[Fraction]]) -> list[list[tuple[int, fmpq]]]:
+        """The sparse rows of ``I − γ P_π`` for a stochastic policy."""
+        m = self.m
+        out = []
+        for s in range(self.n):
+            entries = {s: fmpq(1)}
+            for a in range(m):
+                p = probs[s][a]
+                if p:
+                    pq = to_fmpq(p)
+                    for t, gp in self.succ[s * m + a]:
+                        entries[t] = entries.get(t, fmpq(0)) - pq * gp
+            out.append([(t, v) for t, v in sorted(entries.items()) if v != 0])
+        return out
+
     def q_values(self, reward: Sequence[fmpq], values: Sequence[fmpq]) -> list[fmpq]:
         """``Q(x) = R(x) + γ τ(·|x) · V`` for every pair."""
         q = list(reward)
@@ -143,3 +163,27 @@ def fraction_solve(matrix: Sequence[Sequence[Fraction]], rhs: Sequence[Fraction]
         total = rows[r][n] - sum(rows[r][c] * solution[c] for c in range(r + 1, n))
         solution[r] = total / rows[r][r]
     return solution
+
+
+DENSE_UP_TO = 64
+"""Systems up to this many states are solved densely by FLINT; larger ones sparsely (``symbolic/sparse.py``)."""
+
+
+def bellman_solve(dyn: ExactDynamics, policy, rhs: Sequence[fmpq], *, transpose: bool = False) -> list[fmpq]:
+    """Exact ``x`` with ``(I − γP_π) x = rhs`` (or ``(I − γP_π)ᵀ x = rhs``).
+
+    ``policy`` is deterministic (ints) or stochastic (rows of probabilities).
+    Small systems use FLINT's dense solve; from ``DENSE_UP_TO`` states on, the
+    sparse exact solver, which never builds an ``n×n`` matrix.
+    """
+    deterministic = bool(policy) and isinstance(policy[0], int)
+    if dyn.n <= DENSE_UP_TO:
+        matrix = dyn.bellman_matrix(policy) if deterministic else dyn.bellman_matrix_stochastic(policy)
+        if transpose:
+            matrix = matrix.transpose()
+        return column_values(solve(matrix, column(rhs)))
+    from .sparse import sparse_solve, transpose as transposed
+    rows = dyn.policy_rows(policy) if deterministic else dyn.stochastic_rows(policy)
+    if transpose:
+        rows = transposed(rows, dyn.n)
+    return sparse_solve(rows, rhs)

@@ -152,12 +152,14 @@ def safety_matrix(mdp: MDP, regret_bound: Fraction, *, bounds: ReturnBounds | No
         raise ModelError(f"the regret bound L must satisfy 0 < L <= 1, got {regret_bound}", entry="regret")
     bounds = bounds or return_bounds(mdp)
     n, m, N = mdp.n_states, mdp.n_actions, mdp.n_pairs
-    policies = high_regret_policies(mdp, regret_bound, bounds, progress)   # first phase: the policies
     pairs = mdp.enabled_pairs      # bases among enabled pairs: the vertices of Q_π of the true MDP
     total = comb(len(pairs), n)                                           # second phase: the bases
-    if policies and total > MAX_BASES:
+    # Π_L is non-empty exactly when range J > 0 (the pessimal policy has regret 1 ≥ L), so the
+    # bases count can be refused before the policy enumeration, which may itself be long.
+    if not bounds.degenerate and total > MAX_BASES:
         raise ResourceLimit(f"M needs C({len(pairs)}, {n}) {equals_count(total)} bases; at most {MAX_BASES} are enumerated "
                             "(use `rewardcert threshold` for eps*(D), or `safest`, which do not build M)")
+    policies = high_regret_policies(mdp, regret_bound, bounds, progress)   # first phase: the policies
     reward = [to_fmpq(r) for r in mdp.reward]
     bellman = _bellman_rows(mdp)
     policy_pairs = [[s * m + a for s, a in enumerate(pi)] for pi in policies]
@@ -201,14 +203,54 @@ def safety_matrix(mdp: MDP, regret_bound: Fraction, *, bounds: ReturnBounds | No
     return SafetyMatrix(tuple(kept), mdp.range_reward, policies, bounds, bases)
 
 
-def mark_redundant_rows(rows: Sequence[MatrixRow]) -> list[MatrixRow]:
-    """Flag rows implied on the simplex by the others, for every ε (one exact LP each):
-    row k is redundant iff ``max_{D ∈ Δ} (min_{j≠k} row_j·D − row_k·D) ≤ 0``."""
+def witnessed_irredundant(rows: Sequence[MatrixRow], samples: int = 3000, seed: int = 0) -> set[int]:
+    """Rows proved irredundant by an exact witness: an integer ``D ≥ 0`` at which the row is the
+    *unique* minimum of ``row·D``.  Floats (numpy) only pick which ``D`` to try; each witness is
+    confirmed in exact integer arithmetic, so the answer never depends on rounding."""
+    import random
+    from math import lcm
+
+    import numpy as np
+
+    if len(rows) < 2:
+        return set()
+    N = len(rows[0].coefficients)
+    scale = 1
+    for row in rows:
+        for v in row.coefficients:
+            scale = lcm(scale, v.denominator)
+    ints = [[int(v * scale) for v in row.coefficients] for row in rows]
+    floats = np.array([[float(v) for v in row.coefficients] for row in rows])
+    rng = random.Random(seed)
+    candidates = [[int(i == x) for i in range(N)] for x in range(N)] + [[1] * N]
+    candidates += [[rng.randint(0, 20) for _ in range(N)] for _ in range(samples)]
+    guesses = np.argmin(floats @ np.array(candidates, dtype=float).T, axis=0)
+    found: set[int] = set()
+    for D, k in zip(candidates, guesses):
+        k = int(k)
+        if k in found or not any(D):
+            continue
+        mine = sum(a * b for a, b in zip(ints[k], D))
+        if all(sum(a * b for a, b in zip(other, D)) > mine for j, other in enumerate(ints) if j != k):
+            found.add(k)
+    return found
+
+
+def mark_redundant_rows(rows: Sequence[MatrixRow], *, prefilter: bool = True) -> list[MatrixRow]:
+    """Flag rows implied on the simplex by the others, for every ε:
+    row k is redundant iff ``max_{D ∈ Δ} (min_{j≠k} row_j·D − row_k·D) ≤ 0``.
+
+    Rows with an exact witness ``D`` (``witnessed_irredundant``) are irredundant without an LP;
+    the others get one exact LP each (``prefilter=False``: every row gets its LP)."""
     if len(rows) < 2:
         return list(rows)
     N = len(rows[0].coefficients)
+    witnessed = witnessed_irredundant(rows) if prefilter else set()
     out = []
     for k, row in enumerate(rows):
+        if k in witnessed:
+            out.append(MatrixRow(row.coefficients, row.policy, row.witness, redundant=False))
+            continue
         # variables: D (N) and z; maximise z − row_k·D, z ≤ row_j·D for j ≠ k, ΣD = 1.
         c = [-v for v in row.coefficients] + [Fraction(1)]
         a_ub = [[-v for v in other.coefficients] + [Fraction(1)] for j, other in enumerate(rows) if j != k]

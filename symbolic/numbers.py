@@ -73,8 +73,18 @@ def format_rational(value: Fraction | int) -> str:
     """Canonical text of a rational: ``"3"`` or ``"-2/5"`` (always reduced)."""
     value = Fraction(value)
     if value.denominator == 1:
-        return str(value.numerator)
-    return f"{value.numerator}/{value.denominator}"
+        return _digits(value.numerator)
+    return f"{_digits(value.numerator)}/{_digits(value.denominator)}"
+
+
+def _digits(n: int) -> str:
+    """Decimal text of any integer: exact answers of large models pass Python's 4300-digit ``str`` limit,
+    which guards parsing, not printing; FLINT converts without it (and in quasi-linear time)."""
+    try:
+        return str(n)
+    except ValueError:
+        from flint import fmpz
+        return str(fmpz(n))
 
 
 def format_epsilon(value: Fraction | None) -> str:

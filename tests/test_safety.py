@@ -76,6 +76,15 @@ def test_every_closure_is_sound(instance):
         covered += len(members)
         if closure.kind == "regret":
             assert all(regrets[pi] < L for pi in members)
+        elif closure.kind == "regret-dual":
+            # For every member of regret >= L, y = w − t·η^π must be an ordinary dual of π worth >= target.
+            for pi in members:
+                if regrets[pi] < L:
+                    continue
+                eta = ref.occupancy(mdp, pi)
+                y = [w - closure.t * e for w, e in zip(closure.w, eta)]
+                value = ref.dual_value(mdp, D, pi, y)
+                assert value is not None and target is not None and value >= target
         else:
             value = ref.dual_value(mdp, D, closure.family, closure.dual)
             assert value is not None and target is not None and value >= target

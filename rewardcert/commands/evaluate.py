@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
             "range_return": format_rational(bounds.range),
             "optimal_policy": mdp.policy_to_mapping(bounds.optimal_policy),
             "pessimal_policy": mdp.policy_to_mapping(bounds.pessimal_policy),
-            "deterministic_policies": mdp.n_deterministic_policies,
+            "deterministic_policies": _policy_count(mdp),
         }
         if listed:
             document["policies"] = [
@@ -70,3 +70,11 @@ def run(args: argparse.Namespace) -> int:
         out.append(f"(policies are listed when there are at most {LIST_POLICIES_UP_TO})")
     print("\n".join(out))
     return EXIT_OK
+
+
+def _policy_count(mdp):
+    """``|A|^|S|``, written as a power once it is too long to read (or for Python to print: 4300 digits)."""
+    count = mdp.n_deterministic_policies
+    if count < 10 ** 30:
+        return count
+    return f"{len(mdp.actions)}^{len(mdp.states)}"

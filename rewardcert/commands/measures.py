@@ -5,11 +5,7 @@ from __future__ import annotations
 import argparse
 
 from symbolic.errors import RewardcertError
-from symbolic.io import load_model
-from symbolic.measures import Inequality, check_estimate, error_measures
 from symbolic.numbers import approximate, format_rational
-from symbolic.policyfile import load_policy
-from symbolic.rigorous import Enclosure
 
 from . import EXIT_DISAGREEMENT, EXIT_OK, add_json_argument, add_model_argument, command, print_json, table
 
@@ -24,6 +20,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def _side(value) -> str:
+    from symbolic.rigorous import Enclosure
     if isinstance(value, Enclosure):
         return f"in [{approximate(value.lower)}, {approximate(value.upper)}]"
     return f"{format_rational(value)} (~ {approximate(value)})"
@@ -32,6 +29,9 @@ def _side(value) -> str:
 @command("measures", "both sides of the paper's Props 5.1-5.3 (trajectory and preference errors) "
          "for a policy, an estimate R^ and a horizon (exit 4 if one is contradicted)", configure)
 def run(args: argparse.Namespace) -> int:
+    from symbolic.io import load_model
+    from symbolic.measures import check_estimate, error_measures
+    from symbolic.policyfile import load_policy
     loaded = load_model(args.model)
     estimate = load_model(args.estimate)
     try:
@@ -60,5 +60,3 @@ def run(args: argparse.Namespace) -> int:
         print("\n".join(out))
     return EXIT_DISAGREEMENT if report.contradicted else EXIT_OK
 
-
-__all__ = ["Inequality", "run"]

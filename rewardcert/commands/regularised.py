@@ -6,8 +6,6 @@ import argparse
 import sys
 
 from symbolic.numbers import approximate, format_rational
-from symbolic.policyfile import resolve_reference
-from symbolic.regularised import RegularisedResult, regularised_certify, regularised_threshold
 from symbolic.results import Verdict
 
 from . import EXIT_OK, EXIT_UNKNOWN, EXIT_UNSAFE, print_json, table
@@ -33,6 +31,7 @@ def load_regularised_instance(args: argparse.Namespace):
     ``D^ref(s,a) = μ(s) π_ref(a|s)`` (μ the model's initial distribution)."""
     from symbolic.errors import ModelError
     from symbolic.io import load_model, resolve_data
+    from symbolic.policyfile import resolve_reference
     from symbolic.rlhf import check_bandit, reference_data
     from . import check_parameters
     check_parameters(args)
@@ -74,18 +73,18 @@ def _interrupted_note(args) -> list[str]:
     return []
 
 
-def _interval(result: RegularisedResult) -> dict:
+def _interval(result) -> dict:
     return {"lower": format_rational(result.lower),
             "upper": None if result.upper is None else format_rational(result.upper)}
 
 
-def _interval_text(result: RegularisedResult) -> str:
+def _interval_text(result) -> str:
     upper = "inf (no witness found)" if result.upper is None else \
         f"{format_rational(result.upper)} (~ {approximate(result.upper)})"
     return f"[{format_rational(result.lower)} (~ {approximate(result.lower)}), {upper}]"
 
 
-def _witness_json(mdp, result: RegularisedResult) -> dict | None:
+def _witness_json(mdp, result) -> dict | None:
     w = result.witness
     if w is None:
         return None
@@ -96,7 +95,7 @@ def _witness_json(mdp, result: RegularisedResult) -> dict | None:
                            for j, a in enumerate(mdp.actions)} for i, s in enumerate(mdp.states)}}
 
 
-def _witness_lines(mdp, data, result: RegularisedResult) -> list[str]:
+def _witness_lines(mdp, data, result) -> list[str]:
     w = result.witness
     rows = []
     for x in range(mdp.n_pairs):
@@ -137,6 +136,7 @@ def run_certify(args: argparse.Namespace) -> int:
     loaded, reference, data = load_regularised_instance(args)
     mdp = loaded.mdp
     timeout = args.timeout or DEFAULT_TIMEOUT
+    from symbolic.regularised import regularised_certify
     with _searching(args) as stop:
         if args.error == "preference":
             from symbolic.rlhf import rlhf_certify
@@ -192,6 +192,7 @@ def run_threshold(args: argparse.Namespace) -> int:
     loaded, reference, data = load_regularised_instance(args)
     mdp = loaded.mdp
     timeout = args.timeout or DEFAULT_TIMEOUT
+    from symbolic.regularised import regularised_threshold
     with _searching(args) as stop:
         if args.error == "preference":
             from symbolic.rlhf import rlhf_threshold
