@@ -509,7 +509,11 @@ def check_certificate(document) -> dict:
         require(all(inst.enabled), "reg-instance",
                 "regularised certificates do not support per-state action sets (instance.model.enabled)")
         j_star, j_min = check_return_bounds(inst, evidence)
-        facts = {"verdict": verdict, "states": inst.n, "actions": inst.m}
+        facts = {"verdict": verdict, "states": inst.n, "actions": inst.m, **instance_facts(document, inst)}
+        interval = document["instance"].get("critical_error")
+        if isinstance(interval, dict):
+            facts["critical_error"] = {k: str(interval.get(k)) for k in ("lower", "upper")}
+        facts["error_measure"] = document["instance"].get("error", "absolute")
         range_j = j_star - j_min
         threshold = j_star - inst.regret_bound * range_j
         facts.update(check_regularised(inst, document, evidence, verdict, range_j == 0, threshold))

@@ -432,10 +432,20 @@ def box_search(problem: _Problem, root_epsilon: Fraction, target: Fraction | Non
             lower = lower * (1 - Fraction(1, 2 ** 32))
     else:
         lower = root_epsilon
+    lower = _short_below(lower)
     finished = all(d > far_limit for d, _, _ in open_boxes.values())
     for node_id, (distance, lo, hi) in open_boxes.items():
         nodes[node_id] = ["leaf", BoxLeaf(lo, hi, "far", distance)]
     return _assemble(nodes, root_id), max(lower, Fraction(0)), finished
+
+
+def _short_below(value: Fraction, bits: int = 48) -> Fraction:
+    """``value`` rounded down to ``bits`` significant bits (a lower end stays valid when lowered)."""
+    if value <= 0:
+        return Fraction(0)
+    shift = bits - (value.numerator.bit_length() - value.denominator.bit_length())
+    scaled = value * Fraction(2) ** shift
+    return Fraction(scaled.numerator // scaled.denominator) / Fraction(2) ** shift
 
 
 def _short_between(lo: Fraction, hi: Fraction, mid: Fraction, avoid: Fraction | None = None) -> Fraction:

@@ -361,7 +361,20 @@ def verified_line(facts: dict) -> str:
         "unsafe": f"UNSAFE at eps = {shown(eps)}, L = {regret}, so eps*(D) <= {eps}",
         "threshold": f"eps*(D) = {shown(eps)} exactly at L = {regret}",
         "safest": f"eps** = max_D eps*(D) = {shown(eps)} at L = {regret}, with a safest D",
-    }.get(verdict, f"{verdict} (eps = {eps}, L = {regret})")
+    }.get(verdict)
+    if claim is None and verdict and verdict.startswith("regularised"):
+        lam = facts.get("lambda")
+        measure = "preference error, " if facts.get("error_measure") == "preference" else ""
+        interval = facts.get("critical_error") or {}
+        claim = {
+            "regularised-safe": f"SAFE at eps = {shown(eps)}, L = {regret}, lambda = {lam} ({measure}KL-regularised)",
+            "regularised-unsafe": f"UNSAFE at eps = {shown(eps)}, L = {regret}, lambda = {lam} "
+                                  f"({measure}KL-regularised)",
+            "regularised-interval": f"eps*_lambda(D) in [{shown(interval.get('lower'))}, {shown(interval.get('upper'))}] "
+                                    f"at L = {regret}, lambda = {lam} ({measure}KL-regularised)",
+        }.get(verdict)
+    if claim is None:
+        claim = f"{verdict} (eps = {eps}, L = {regret})"
     from . import plural
     size = f"{plural(facts.get('states', 0), 'state')} x {plural(facts.get('actions', 0), 'action')}"
     return f"VERIFIED: {name}: {claim} ({size})"
