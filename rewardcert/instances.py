@@ -73,9 +73,13 @@ def render(document: dict) -> str:
 
 def main(argv=None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    target = Path(args[0]) if args else INSTANCES
+    return write_instances(Path(args[0]) if args else INSTANCES, instances())
+
+
+def write_instances(target: Path, documents: dict[str, dict]) -> int:
+    """Check every certificate, then write it to ``target`` (exit status 1 if one is rejected)."""
     target.mkdir(parents=True, exist_ok=True)
-    for name, document in instances().items():
+    for name, document in documents.items():
         status, message, _ = check_certificate_document(document)
         if status != "verified":
             print(f"{name}: {status}: {message}", file=sys.stderr)

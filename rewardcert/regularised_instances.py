@@ -24,8 +24,7 @@ from symbolic.regularised import RegularisedResult
 from symbolic.rigorous import uniform_policy
 from symbolic.rlhf import preference_problem, rlhf_theorem
 
-from .certificates import check_certificate_document
-from .instances import EXAMPLES, INSTANCES, render
+from .instances import EXAMPLES, INSTANCES, write_instances
 from .regularised_certificates import regularised_certificate
 
 TARGET = INSTANCES / "regularised"
@@ -130,17 +129,11 @@ def rlhf_cases():
 def main(argv=None) -> int:
     args = sys.argv[1:] if argv is None else argv
     target = Path(args[0]) if args else TARGET
-    target.mkdir(parents=True, exist_ok=True)
     documents, notes = instances()
-    for name, document in documents.items():
-        status, message, _ = check_certificate_document(document)
-        if status != "verified":
-            print(f"{name}: {status}: {message}", file=sys.stderr)
-            return 1
-        (target / name).write_text(render(document), encoding="utf-8")
-        print(f"wrote {target / name}")
-    (target / "README.md").write_text(notes, encoding="utf-8")
-    return 0
+    status = write_instances(target, documents)
+    if status == 0:
+        (target / "README.md").write_text(notes, encoding="utf-8")
+    return status
 
 
 if __name__ == "__main__":

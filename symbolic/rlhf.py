@@ -52,25 +52,31 @@ def _pair_kl(u: Fraction, v: Fraction) -> arb:
     return p * (_softplus(-bv) - _softplus(-bu)) + (1 - p) * (_softplus(bv) - _softplus(bu))
 
 
-def preference_error(mdp: MDP, reference: StochasticPolicy, reward_model: Sequence[Fraction]) -> rg.Enclosure:
-    """``E_{s∼μ, a1,a2∼π_ref} KL(p_R ‖ p_R̂)``, enclosed (not divided by ``range R``)."""
+def _ordered_pairs(mdp: MDP):
+    """``(s, x1, x2)`` for every state with ``μ(s) > 0`` and ordered pair of distinct actions."""
     m = mdp.n_actions
-    with rg._Precision():
-        total = arb(0)
-        for s in range(mdp.n_states):
-            if not mdp.initial[s]:
-                continue
+    for s in range(mdp.n_states):
+        if mdp.initial[s]:
             for a1 in range(m):
                 for a2 in range(m):
-                    if a1 == a2:
-                        continue
-                    x1, x2 = s * m + a1, s * m + a2
-                    u = mdp.reward[x1] - mdp.reward[x2]
-                    v = reward_model[x1] - reward_model[x2]
-                    if u == v:
-                        continue
-                    weight = rg.ball(mdp.initial[s] * reference[s][a1] * reference[s][a2])
-                    total += weight * _pair_kl(u, v)
+                    if a1 != a2:
+                        yield s, s * m + a1, s * m + a2
+
+
+def _weight(mdp: MDP, reference: StochasticPolicy, s: int, x1: int, x2: int) -> arb:
+    m = mdp.n_actions
+    return rg.ball(mdp.initial[s] * reference[s][x1 % m] * reference[s][x2 % m])
+
+
+def preference_error(mdp: MDP, reference: StochasticPolicy, reward_model: Sequence[Fraction]) -> rg.Enclosure:
+    """``E_{s∼μ, a1,a2∼π_ref} KL(p_R ‖ p_R̂)``, enclosed (not divided by ``range R``)."""
+    with rg._Precision():
+        total = arb(0)
+        for s, x1, x2 in _ordered_pairs(mdp):
+            u = mdp.reward[x1] - mdp.reward[x2]
+            v = reward_model[x1] - reward_model[x2]
+            if u != v:
+                total += _weight(mdp, reference, s, x1, x2) * _pair_kl(u, v)
         enc = rg.bounds(total)
     return rg.Enclosure(max(enc.lower, Fraction(0)), enc.upper)
 
@@ -144,23 +150,14 @@ class PreferenceProblem(_Problem):
     def distance(self, lo: Sequence[Fraction], hi: Sequence[Fraction]) -> Fraction:
         """A rigorous lower bound on the preference error over the box: each ordered pair's KL at
         the point of its difference interval nearest the true difference (KL is convex in it)."""
-        mdp, m = self.mdp, self.mdp.n_actions
+        mdp = self.mdp
         with rg._Precision():
             total = arb(0)
-            for s in range(mdp.n_states):
-                if not mdp.initial[s]:
-                    continue
-                for a1 in range(m):
-                    for a2 in range(m):
-                        if a1 == a2:
-                            continue
-                        x1, x2 = s * m + a1, s * m + a2
-                        u = mdp.reward[x1] - mdp.reward[x2]
-                        v = min(max(u, lo[x1] - hi[x2]), hi[x1] - lo[x2])
-                        if v == u:
-                            continue
-                        weight = rg.ball(mdp.initial[s] * self.reference[s][a1] * self.reference[s][a2])
-                        total += weight * _pair_kl(u, v)
+            for s, x1, x2 in _ordered_pairs(mdp):
+                u = mdp.reward[x1] - mdp.reward[x2]
+                v = min(max(u, lo[x1] - hi[x2]), hi[x1] - lo[x2])
+                if v != u:
+                    total += _weight(mdp, self.reference, s, x1, x2) * _pair_kl(u, v)
             return max(rg.bounds(total).lower, Fraction(0))
 
 
