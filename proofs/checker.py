@@ -991,10 +991,38 @@ def _exp_lower(x: Fraction) -> Fraction:
     return _down(1 / exp_bounds(-min(x, Fraction(EXP_FLOOR)))[1])
 
 
-def policy_box(inst: Instance, reg: Regularisation, q_lo, q_hi):
-    """Rule ``reg-policy-box``: an enclosure of π̂(a|s) from an enclosure of Q*(s,a), in ratio form:
-    π̂(a|s) = 1 / (1 + Σ_{b≠a} (π_ref(b)/π_ref(a)) exp((Q(b) − Q(a))/λ))."""
+def advantage_gaps(inst: Instance, r_lo, r_hi, w_lo, w_hi) -> dict:
+    """[min, max] of Q*(s,b) − Q*(s,a) = R̂(b) − R̂(a) + γ(τ_b − τ_a)·W over the boxes of R̂ and W."""
+    m = inst.m
+    gaps = {}
+    for s in range(inst.n):
+        for a in range(m):
+            xa = s * m + a
+            for b in range(m):
+                if b == a:
+                    continue
+                xb = s * m + b
+                lo, hi = r_lo[xb] - r_hi[xa], r_hi[xb] - r_lo[xa]
+                if w_lo is not None:
+                    coeff: dict = {}
+                    for t, gp in inst.succ[xb]:
+                        coeff[t] = coeff.get(t, Fraction(0)) + gp
+                    for t, gp in inst.succ[xa]:
+                        coeff[t] = coeff.get(t, Fraction(0)) - gp
+                    for t, c in coeff.items():
+                        if c > 0:
+                            lo, hi = lo + c * w_lo[t], hi + c * w_hi[t]
+                        elif c < 0:
+                            lo, hi = lo + c * w_hi[t], hi + c * w_lo[t]
+                gaps[(s, b, a)] = (lo, hi)
+    return gaps
+
+
+def policy_box(inst: Instance, reg: Regularisation, r_lo, r_hi, w_lo=None, w_hi=None):
+    """Rule ``reg-policy-box``: an enclosure of π̂(a|s) over R̂ ∈ [r_lo, r_hi] with W* ∈ [w_lo, w_hi],
+    in ratio form π̂(a|s) = 1 / (1 + Σ_{b≠a} (π_ref(b)/π_ref(a)) exp((Q(b) − Q(a))/λ))."""
     m, lam = inst.m, reg.lam
+    gaps = advantage_gaps(inst, r_lo, r_hi, w_lo, w_hi)
     lower, upper = [], []
     for s in range(inst.n):
         for a in range(m):
@@ -1005,14 +1033,14 @@ def policy_box(inst: Instance, reg: Regularisation, q_lo, q_hi):
             for b in range(m):
                 if b == a:
                     continue
-                y = s * m + b
                 ratio = reg.reference[s][b] / p
-                big = _exp_upper((q_hi[y] - q_lo[x]) / lam)
+                gap_lo, gap_hi = gaps[(s, b, a)]
+                big = _exp_upper(gap_hi / lam)
                 if big is None:
                     infinite = True
                 else:
                     worst = _up(worst + ratio * big)
-                best = _down(best + ratio * _exp_lower((q_lo[y] - q_hi[x]) / lam))
+                best = _down(best + ratio * _exp_lower(gap_lo / lam))
             lo = Fraction(0) if infinite else _down(1 / (1 + worst))
             hi = min(Fraction(1), _up(1 / (1 + best)))
             require(0 <= lo <= hi, "reg-policy-box", f"empty policy box at {inst_pair(inst, x)}")
@@ -1082,13 +1110,11 @@ def check_regularised_witness(inst: Instance, reg: Regularisation, evidence: dic
                 f"E_D|R^-R| = {error} exceeds epsilon * range R = {epsilon * inst.range_reward}")
     if inst.gamma == 0:
         require("soft_box" not in evidence, "reg-fixed-point", "no soft box is needed when gamma = 0")
-        q_lo = q_hi = reward_model
+        w_lo = w_hi = None
     else:
         w0, radius = check_soft_box(inst, reg, reward_model, evidence.get("soft_box"), "evidence.soft_box")
-        q = _q_values(inst, reward_model, w0)
-        q_lo = [v - inst.gamma * radius for v in q]
-        q_hi = [v + inst.gamma * radius for v in q]
-    lower, upper = policy_box(inst, reg, q_lo, q_hi)
+        w_lo, w_hi = [w - radius for w in w0], [w + radius for w in w0]
+    lower, upper = policy_box(inst, reg, reward_model, reward_model, w_lo, w_hi)
     _, j_hi = return_bounds_of_box(inst, reg, lower, upper, comparison_policy(inst, reg, evidence))
     require(j_hi <= threshold, "reg-regret",
             f"the regularised optimum's return may be {float(j_hi):.6g}, above J* - L range J = {float(threshold):.6g}")
@@ -1140,15 +1166,14 @@ def check_box_tree(inst: Instance, reg: Regularisation, tree, root_epsilon: Frac
         elif kind == "bound":
             if inst.gamma == 0:
                 require(set(node) == {"close"}, "reg-bound", "a bound leaf has exactly close when gamma = 0")
-                q_lo, q_hi = lo, hi
+                w_low = w_high = None
             else:
                 require(set(node) == {"close", "soft_low", "soft_high", "comparison_policy"}, "reg-bound",
                         "a bound leaf has close, soft_low, soft_high and comparison_policy")
                 w_lo, r_lo = check_soft_box(inst, reg, lo, node["soft_low"], "soft_low")
                 w_hi, r_hi = check_soft_box(inst, reg, hi, node["soft_high"], "soft_high")
-                q_lo = _q_values(inst, lo, [w - r_lo for w in w_lo])
-                q_hi = _q_values(inst, hi, [w + r_hi for w in w_hi])
-            lower, upper = policy_box(inst, reg, q_lo, q_hi)
+                w_low, w_high = [w - r_lo for w in w_lo], [w + r_hi for w in w_hi]
+            lower, upper = policy_box(inst, reg, lo, hi, w_low, w_high)
             j_lo, _ = return_bounds_of_box(inst, reg, lower, upper, comparison_policy(inst, reg, node))
             require(j_lo > threshold, "reg-bound",
                     f"the return may fall to {float(j_lo):.6g}, not above J* - L range J = {float(threshold):.6g}")

@@ -341,12 +341,9 @@ def _bound_box(problem: _Problem, lo: Vector, hi: Vector, weights: list | None =
         soft_high = rg.soft_box(mdp, hi, problem.lam, problem.reference)
         w_lo = [w - soft_low.radius for w in soft_low.values]
         w_hi = [w + soft_high.radius for w in soft_high.values]
-        q_lo = rg._q_exact(mdp, lo, w_lo)
-        q_hi = rg._q_exact(mdp, hi, w_hi)
     else:
-        soft_low = soft_high = None
-        q_lo, q_hi = lo, hi
-    lower, upper = rg.policy_box(mdp, problem.lam, problem.reference, q_lo, q_hi)
+        soft_low = soft_high = w_lo = w_hi = None
+    lower, upper = rg.policy_box(mdp, problem.lam, problem.reference, lo, hi, w_lo, w_hi)
     if weights is not None:
         weights[:] = [float(u) for u in upper]
     if sum(lower) > mdp.n_states or any(l > u for l, u in zip(lower, upper)):

@@ -240,36 +240,61 @@ def _round_up(value: Fraction, bits: int = 64) -> Fraction:
     return Fraction(-(-scaled.numerator // scaled.denominator)) / Fraction(2) ** shift
 
 
-def q_enclosure_of_box(mdp: MDP, box: SoftBox, reward: Sequence[Fraction]) -> tuple[list[Fraction], list[Fraction]]:
-    """``Q*(s,a) ∈ [q − γρ, q + γρ]`` with ``q = R̂ + γτW0`` exact."""
-    q = _q_exact(mdp, reward, box.values)
-    spread = mdp.gamma * box.radius
-    return [v - spread for v in q], [v + spread for v in q]
-
-
-def policy_box(mdp: MDP, lam: Fraction, reference: StochasticPolicy, q_lo: Sequence[Fraction],
-               q_hi: Sequence[Fraction]) -> tuple[list[Fraction], list[Fraction]]:
-    """An enclosure ``[lower, upper]`` of ``π̂(a|s)`` for every ``Q*`` in ``[q_lo, q_hi]``."""
+def advantage_gaps(mdp: MDP, r_lo: Sequence[Fraction], r_hi: Sequence[Fraction],
+                   w_lo: Sequence[Fraction] | None, w_hi: Sequence[Fraction] | None):
+    """``gap(s, b, a) = [min, max]`` of ``Q*(s,b) − Q*(s,a) = R̂(b) − R̂(a) + γ(τ_b − τ_a)·W`` over
+    ``R̂ ∈ [r_lo, r_hi]`` and ``W ∈ [w_lo, w_hi]``.  Taking the difference first lets a shift of
+    ``W`` that both actions see cancel (docs/certificate-format.md §6.2)."""
     m = mdp.n_actions
+    gaps = {}
+    for s in range(mdp.n_states):
+        for a in range(m):
+            xa = s * m + a
+            for b in range(m):
+                if b == a:
+                    continue
+                xb = s * m + b
+                lo, hi = r_lo[xb] - r_hi[xa], r_hi[xb] - r_lo[xa]
+                if mdp.gamma:
+                    coeff: dict[int, Fraction] = {}
+                    for t, p in mdp.successors(xb):
+                        coeff[t] = coeff.get(t, Fraction(0)) + mdp.gamma * p
+                    for t, p in mdp.successors(xa):
+                        coeff[t] = coeff.get(t, Fraction(0)) - mdp.gamma * p
+                    for t, c in coeff.items():
+                        if c > 0:
+                            lo, hi = lo + c * w_lo[t], hi + c * w_hi[t]
+                        elif c < 0:
+                            lo, hi = lo + c * w_hi[t], hi + c * w_lo[t]
+                gaps[(s, b, a)] = (lo, hi)
+    return gaps
+
+
+def policy_box(mdp: MDP, lam: Fraction, reference: StochasticPolicy, r_lo: Sequence[Fraction],
+               r_hi: Sequence[Fraction], w_lo: Sequence[Fraction] | None = None,
+               w_hi: Sequence[Fraction] | None = None) -> tuple[list[Fraction], list[Fraction]]:
+    """An enclosure ``[lower, upper]`` of ``π̂(a|s)`` for every ``R̂`` in ``[r_lo, r_hi]`` whose soft
+    fixed point lies in ``[w_lo, w_hi]``, in ratio form
+    ``π̂(a|s) = 1 / (1 + Σ_{b≠a} (π_ref(b)/π_ref(a)) exp((Q(b) − Q(a))/λ))``."""
+    m = mdp.n_actions
+    gaps = advantage_gaps(mdp, r_lo, r_hi, w_lo, w_hi)
     lower, upper = [], []
     with _Precision():
         lam_b = ball(lam)
         for s in range(mdp.n_states):
-            top = max(q_hi[s * m:(s + 1) * m])
-            e_lo, e_hi = [], []
             for a in range(m):
-                x = s * m + a
-                p = ball(reference[s][a])
-                e_lo.append(p * (ball(q_lo[x] - top) / lam_b).exp())
-                e_hi.append(p * (ball(q_hi[x] - top) / lam_b).exp())
-            for a in range(m):
-                # Sums of positive terms only: subtracting balls could straddle zero.
-                others_hi = sum((e_hi[b] for b in range(m) if b != a), arb(0))
-                others_lo = sum((e_lo[b] for b in range(m) if b != a), arb(0))
-                lo = bounds(e_lo[a] / (e_lo[a] + others_hi)).lower
-                hi = bounds(e_hi[a] / (e_hi[a] + others_lo)).upper
-                lower.append(_round_dyadic_down(max(lo, Fraction(0))))
-                upper.append(min(Fraction(1), -_round_dyadic_down(-hi)))
+                worst, best = arb(0), arb(0)
+                for b in range(m):
+                    if b == a:
+                        continue
+                    ratio = ball(reference[s][b] / reference[s][a])
+                    lo, hi = gaps[(s, b, a)]
+                    worst += ratio * (ball(hi) / lam_b).exp()
+                    best += ratio * (ball(lo) / lam_b).exp()
+                low = bounds(1 / (1 + worst)).lower
+                high = bounds(1 / (1 + best)).upper
+                lower.append(_round_dyadic_down(max(low, Fraction(0))))
+                upper.append(min(Fraction(1), -_round_dyadic_down(-high)))
     return lower, upper
 
 
@@ -356,10 +381,11 @@ def soft_optimum(mdp: MDP, reward_model: Sequence[Fraction], lam: Fraction,
     """``π̂`` for a rational ``R̂``, ``λ > 0`` and full-support ``π_ref``, as proven enclosures."""
     if mdp.gamma:
         box = soft_box(mdp, reward_model, lam, reference)
-        q_lo, q_hi = q_enclosure_of_box(mdp, box, reward_model)
+        w_lo = [w - box.radius for w in box.values]
+        w_hi = [w + box.radius for w in box.values]
     else:
-        box, q_lo, q_hi = None, list(reward_model), list(reward_model)
-    lower, upper = policy_box(mdp, lam, reference, q_lo, q_hi)
+        box = w_lo = w_hi = None
+    lower, upper = policy_box(mdp, lam, reference, reward_model, reward_model, w_lo, w_hi)
     comparison = comparison_policy(mdp, lower, upper) if mdp.gamma else reference
     return SoftOptimum(box, tuple(lower), tuple(upper), comparison,
                        return_enclosure(mdp, lower, upper, comparison))
