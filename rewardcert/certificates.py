@@ -47,7 +47,7 @@ def witness_document(mdp: MDP, witness: Witness) -> dict:
 def family_tree(mdp: MDP, closures: Sequence[Closure], order: Sequence[int]) -> dict:
     """Nest the closed families (each fixes the states ``order[:k]``) into a split tree."""
     leaves = {c.family: c for c in closures}
-    n, m = mdp.n_states, mdp.n_actions
+    n = mdp.n_states
 
     def node(family: tuple, depth: int) -> dict:
         leaf = leaves.get(family)

@@ -9,7 +9,6 @@ re-checks the files on disk with the standalone checker, and
 
 from __future__ import annotations
 
-import json
 import sys
 from fractions import Fraction
 from pathlib import Path

@@ -4,7 +4,6 @@ import copy
 import random
 from fractions import Fraction as F
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -12,7 +11,6 @@ from benchmarks.common import random_distribution, random_mdp
 from proofs import checker
 from rewardcert.certificates import safety_certificate, threshold_certificate
 from symbolic.safety import critical_epsilon
-from tests import reference as ref
 from tests.strategies import distributions, mdps
 from tests.test_checker import claim_is_true, mutations
 from tests.test_seed import brute_force

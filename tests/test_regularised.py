@@ -20,15 +20,15 @@ from rewardcert.certificates import check_certificate_document
 from rewardcert.regularised_certificates import regularised_certificate
 from symbolic import rigorous as rg
 from symbolic.evaluation import expected_return, return_bounds
-from symbolic.io import load_data, load_model
+from symbolic.io import load_model
 from symbolic.model import MDP, uniform_distribution
-from symbolic.regularised import _problem, regularised_certify, regularised_threshold
+from symbolic.regularised import regularised_certify, regularised_threshold
 from symbolic.regularised_paper import proposition_4_1, reference_is_soft_optimal, theorem_4_2
 from symbolic.results import Verdict
 
 from .conftest import EXAMPLES, ROOT
 from .regularised_reference import mp, regret as ref_regret, soft_optimum as ref_soft_optimum
-from .strategies import distributions, mdps, stochastic_policies
+from .strategies import mdps, stochastic_policies
 
 FIG4 = load_model(EXAMPLES / "figure4.toml").mdp
 CHATBOT = load_model(EXAMPLES / "chatbot.toml")
