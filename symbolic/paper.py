@@ -157,6 +157,9 @@ class SafestResult:
     weights: tuple[Fraction, ...]
     threshold: ThresholdResult | None
     iterations: int
+    complete: bool = True                    # False: a budget stopped the cutting planes
+    lower: Fraction | None = None            # then lower <= eps** <= upper (see safest_distribution)
+    upper: Fraction | None = None
 
 
 def _row_of(mdp: MDP, witness: Witness) -> MatrixRow:
@@ -184,24 +187,45 @@ def _best_over_rows(mdp: MDP, rows: Sequence[MatrixRow]):
 
 def safest_distribution(mdp: MDP, regret_bound: Fraction, *, bounds: ReturnBounds | None = None,
                         matrix: SafetyMatrix | None = None, progress: Progress | None = None,
-                        max_iterations: int = MAX_CUTS) -> SafestResult:
-    """``ε**`` and a maximising ``D`` by cutting planes (or from a full ``matrix``)."""
+                        max_iterations: int = MAX_CUTS, max_seconds: float | None = None,
+                        stop=None) -> SafestResult:
+    """``ε**`` and a maximising ``D`` by cutting planes (or from a full ``matrix``).
+
+    With ``max_seconds`` (or ``stop``, polled like it), a budget that runs out returns an
+    incomplete result: ``lower`` is the largest exact ``ε*(D)`` found so far (so ``ε** ≥ lower``) and
+    ``upper`` the LP bound over the witness rows found so far (every row is an attack, so
+    ``ε** ≤ upper``); ``data`` is the distribution that attained ``lower``."""
+    import time
+    started = time.monotonic()
+
+    def remaining() -> float | None:
+        return None if max_seconds is None else max(0.0, max_seconds - (time.monotonic() - started))
+
     bounds = bounds or return_bounds(mdp)
     uniform = uniform_distribution(mdp)
+    best: tuple[Fraction, Vector] | None = None
     if matrix is not None:
         if not matrix.rows:
             return SafestResult(None, uniform, (), (), None, 0)
         rows = list(matrix.rows)
     else:
-        start = critical_epsilon(mdp, uniform, regret_bound, bounds=bounds)
+        start = critical_epsilon(mdp, uniform, regret_bound, bounds=bounds, max_seconds=remaining(), stop=stop)
+        if not start.complete:
+            return SafestResult(None, uniform, (), (), start, 0, False, Fraction(0), start.upper_bound)
         if start.critical_epsilon is None:
             return SafestResult(None, uniform, (), (), start, 0)
+        best = (start.critical_epsilon, uniform)
         rows = [_row_of(mdp, start.witness)]
     for iteration in range(1, max_iterations + 1):
         data, tau, weights = _best_over_rows(mdp, rows)
-        result = critical_epsilon(mdp, data, regret_bound, bounds=bounds)
+        result = critical_epsilon(mdp, data, regret_bound, bounds=bounds, max_seconds=remaining(), stop=stop)
         if progress:
             progress(iteration, max_iterations)
+        if not result.complete:
+            low, low_data = best if best is not None else (Fraction(0), uniform)
+            return SafestResult(None, low_data, tuple(rows), weights, None, iteration, False, low, tau)
+        if result.critical_epsilon is not None and (best is None or result.critical_epsilon > best[0]):
+            best = (result.critical_epsilon, data)
         if result.critical_epsilon is not None and result.critical_epsilon >= tau:
             if result.critical_epsilon != tau:
                 raise RewardcertError("internal error: eps*(D) exceeds the LP bound over valid rows")

@@ -14,7 +14,7 @@ from symbolic.paper import safest_distribution
 from ..certificates import safest_certificate
 from ..progress import ProgressBar
 from .certify import _write_checked
-from . import (EXIT_DISAGREEMENT, EXIT_OK, add_json_argument, add_model_argument, add_out_argument,
+from . import (EXIT_DISAGREEMENT, EXIT_OK, EXIT_UNKNOWN, add_json_argument, add_model_argument, add_out_argument,
                add_regret_argument, check_out_argument, check_parameters, command, plural, policy_text,
                print_json, table)
 
@@ -57,6 +57,7 @@ def paper_cross_check(mdp, matrix, rows_from_paper) -> list[dict]:
 
 def _configure_matrix(p: argparse.ArgumentParser) -> None:
     _model_and_regret(p)
+    _add_timeout(p)
     p.add_argument("--latex", action="store_true", help="also print M as a LaTeX bmatrix")
     paper = p.add_mutually_exclusive_group()
     paper.add_argument("--paper", action="store_true",
@@ -80,7 +81,28 @@ def run_matrix(args: argparse.Namespace) -> int:
     loaded = load_model(args.model)
     mdp = loaded.mdp
     bar = ProgressBar("policies, then bases", min_total=2000)
-    matrix = safety_matrix(mdp, args.regret, progress=bar)
+    expired = _budget(args)
+
+    def progress(done: int, total: int) -> None:
+        bar(done, total)
+        if expired():
+            raise _Stopped(done, total)
+    import contextlib
+    interrupts = getattr(args, "interrupts", None)
+    try:
+        with interrupts.searching() if interrupts is not None else contextlib.nullcontext(None):
+            matrix = safety_matrix(mdp, args.regret, progress=progress)
+    except _Stopped as stopped:
+        bar.close()
+        reason = "interrupted" if interrupts is not None and interrupts.stop_requested() else "--timeout ran out"
+        message = (f"M is incomplete: {reason} after {stopped.done} of {stopped.total} steps of the enumeration "
+                   "(policies, then bases); no row is reported, since a partial M decides nothing "
+                   "(`rewardcert threshold` bounds eps*(D) within a budget)")
+        if args.json:
+            print_json({"model": mdp.name or loaded.path, "complete": False, "message": message})
+        else:
+            print(f"{mdp.name or loaded.path}: L = {format_rational(args.regret)}\n{message}")
+        return interrupts.exit_status if interrupts is not None and interrupts.stop_requested() else EXIT_UNKNOWN
     bar.close()
     cross = None
     paper_note = "skipped (--no-paper)"
@@ -146,8 +168,32 @@ def run_matrix(args: argparse.Namespace) -> int:
 
 # -- safest ---------------------------------------------------------------------------
 
+def _add_timeout(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--timeout", type=float, metavar="SECONDS",
+                   help="stop after this long and report what is known (exit 3)")
+
+
+def _budget(args):
+    """``(expired(), stop)``: --timeout and Ctrl-C/SIGTERM, polled where the search reports progress."""
+    import time
+    deadline = None if args.timeout is None else time.monotonic() + args.timeout
+    interrupts = getattr(args, "interrupts", None)
+
+    def expired() -> bool:
+        return (deadline is not None and time.monotonic() > deadline) or \
+            (interrupts is not None and interrupts.stop_requested())
+    return expired
+
+
+class _Stopped(Exception):
+    def __init__(self, done: int, total: int):
+        super().__init__(f"stopped after {done} of {total}")
+        self.done, self.total = done, total
+
+
 def _configure_safest(p: argparse.ArgumentParser) -> None:
     _model_and_regret(p)
+    _add_timeout(p)
     add_out_argument(p, help="write a 'safest' certificate (JSON) here ('-': standard output, and the "
                              "report goes to standard error); an existing file is replaced atomically, "
                              "a missing directory is an error")
@@ -163,7 +209,17 @@ def run_safest(args: argparse.Namespace) -> int:
     if args.out:
         from ..certificates import check_certifiable
         check_certifiable(mdp)
-    result = safest_distribution(mdp, args.regret)
+    import contextlib
+    bar = ProgressBar("cutting planes", min_total=2)
+    interrupts = getattr(args, "interrupts", None)
+    searching = interrupts.searching() if interrupts is not None else contextlib.nullcontext(None)
+    try:
+        with searching as stop:
+            result = safest_distribution(mdp, args.regret, progress=bar, max_seconds=args.timeout, stop=stop)
+    finally:
+        bar.close()
+    if not result.complete:
+        return _safest_incomplete(args, loaded, result)
     certificate_path = None
     if args.out:
         _write_checked(args.out, safest_certificate(mdp, args.regret, result), stdout=getattr(args, "stdout", None))
@@ -198,3 +254,27 @@ def run_safest(args: argparse.Namespace) -> int:
         out.append(f"certificate: {shown} (verified by proofs/checker.py)")
     print("\n".join(out))
     return EXIT_OK
+
+
+def _safest_incomplete(args, loaded, result) -> int:
+    """A budget stopped the cutting planes: report the bracket on eps** (no certificate)."""
+    mdp = loaded.mdp
+    upper = format_epsilon(result.upper)
+    reason = "interrupted" if getattr(args, "interrupts", None) and args.interrupts.stop_requested() \
+        else "--timeout ran out"
+    if args.json:
+        print_json({"model": mdp.name or loaded.path, "regret_bound": format_rational(args.regret),
+                    "max_critical_epsilon": None, "complete": False,
+                    "max_critical_epsilon_interval": [format_rational(result.lower), upper],
+                    "data": mdp.pair_table(result.data), "cutting_plane_iterations": result.iterations,
+                    "certificate": None})
+    else:
+        out = [f"{mdp.name or loaded.path}: L = {format_rational(args.regret)}",
+               f"eps** in [{with_decimal(result.lower)}, {with_decimal(result.upper)}] ({reason} after "
+               f"{result.iterations} cutting planes): the lower end is the exact eps*(D) of the best D found, "
+               "the upper end the LP bound over the witness rows found",
+               "undecided: raise --timeout" + ("; no certificate was written (a safest certificate needs "
+                                               "eps** exactly)" if args.out else "")]
+        print("\n".join(out))
+    return getattr(args, "interrupts").exit_status if getattr(args, "interrupts", None) and \
+        args.interrupts.stop_requested() else EXIT_UNKNOWN
