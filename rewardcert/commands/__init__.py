@@ -194,6 +194,14 @@ def budget_hint(args: argparse.Namespace, result) -> str:
     return "raise --timeout"
 
 
+def searching(args: argparse.Namespace):
+    """The context a long search runs in: there the first Ctrl-C or SIGTERM only asks it to stop, like
+    ``--timeout`` (``rewardcert/interrupts.py``); it yields the ``stop()`` to poll (``None`` outside the CLI)."""
+    import contextlib
+    interrupts = getattr(args, "interrupts", None)
+    return interrupts.searching() if interrupts is not None else contextlib.nullcontext(None)
+
+
 def search_exit_status(args: argparse.Namespace, otherwise: int) -> int:
     """130/143 after an interrupt that stopped the search (the answer known so far was printed)."""
     interrupts = getattr(args, "interrupts", None)

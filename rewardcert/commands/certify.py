@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import time
 
 from symbolic.errors import RewardcertError
@@ -18,7 +17,7 @@ from ..progress import ProgressBar
 from . import (EXIT_BAD_INPUT, EXIT_DISAGREEMENT, EXIT_OK, EXIT_UNKNOWN, EXIT_UNSAFE, add_data_argument,
                add_epsilon_argument, add_json_argument, add_model_argument, add_out_argument,
                add_regret_argument, budget_hint, budget_reason, command, load_instance, policy_brief,
-               print_json, search_exit_status, table)
+               print_json, search_exit_status, searching, table)
 
 CHANGED_ONLY_ABOVE = 20     # witness tables longer than this show only the changed rows by default
 
@@ -116,11 +115,9 @@ def _search(args, mdp, data) -> ThresholdResult:
     seeds = _milp_seed(args, mdp, data, bounds)
     remaining = None if args.timeout is None else max(0.0, args.timeout - (time.monotonic() - started))
     bar = ProgressBar("policies closed", min_total=256)
-    interrupts = getattr(args, "interrupts", None)
     try:
         decide = getattr(args, "epsilon", None) if mdp.n_deterministic_policies > DECIDE_ONLY_FROM else None
-        searching = interrupts.searching() if interrupts is not None else contextlib.nullcontext(None)
-        with searching as stop:
+        with searching(args) as stop:
             return critical_epsilon(mdp, data, args.regret, bounds=bounds, progress=bar, max_seconds=remaining,
                                     max_nodes=args.max_nodes, stop=stop, seed_policies=seeds,
                                     decide_epsilon=decide)

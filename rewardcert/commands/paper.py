@@ -16,7 +16,7 @@ from ..progress import ProgressBar
 from .certify import _write_checked
 from . import (EXIT_DISAGREEMENT, EXIT_OK, EXIT_UNKNOWN, add_json_argument, add_model_argument, add_out_argument,
                add_regret_argument, check_out_argument, check_parameters, command, plural, policy_text,
-               print_json, table)
+               print_json, search_exit_status, searching, table)
 
 PAPER_CANDIDATES_DEFAULT = 20_000
 SHOW_PAPER_ROWS = 8
@@ -87,10 +87,9 @@ def run_matrix(args: argparse.Namespace) -> int:
         bar(done, total)
         if expired():
             raise _Stopped(done, total)
-    import contextlib
     interrupts = getattr(args, "interrupts", None)
     try:
-        with interrupts.searching() if interrupts is not None else contextlib.nullcontext(None):
+        with searching(args):
             matrix = safety_matrix(mdp, args.regret, progress=progress)
     except _Stopped as stopped:
         bar.close()
@@ -102,7 +101,7 @@ def run_matrix(args: argparse.Namespace) -> int:
             print_json({"model": mdp.name or loaded.path, "complete": False, "message": message})
         else:
             print(f"{mdp.name or loaded.path}: L = {format_rational(args.regret)}\n{message}")
-        return interrupts.exit_status if interrupts is not None and interrupts.stop_requested() else EXIT_UNKNOWN
+        return search_exit_status(args, EXIT_UNKNOWN)
     bar.close()
     cross = None
     paper_note = "skipped (--no-paper)"
@@ -209,12 +208,9 @@ def run_safest(args: argparse.Namespace) -> int:
     if args.out:
         from ..certificates import check_certifiable
         check_certifiable(mdp)
-    import contextlib
     bar = ProgressBar("cutting planes", min_total=2)
-    interrupts = getattr(args, "interrupts", None)
-    searching = interrupts.searching() if interrupts is not None else contextlib.nullcontext(None)
     try:
-        with searching as stop:
+        with searching(args) as stop:
             result = safest_distribution(mdp, args.regret, progress=bar, max_seconds=args.timeout, stop=stop)
     finally:
         bar.close()
@@ -276,5 +272,4 @@ def _safest_incomplete(args, loaded, result) -> int:
                "undecided: raise --timeout" + ("; no certificate was written (a safest certificate needs "
                                                "eps** exactly)" if args.out else "")]
         print("\n".join(out))
-    return getattr(args, "interrupts").exit_status if getattr(args, "interrupts", None) and \
-        args.interrupts.stop_requested() else EXIT_UNKNOWN
+    return search_exit_status(args, EXIT_UNKNOWN)

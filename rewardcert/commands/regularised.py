@@ -8,7 +8,7 @@ import sys
 from symbolic.numbers import approximate, format_rational
 from symbolic.results import Verdict
 
-from . import EXIT_OK, EXIT_UNKNOWN, EXIT_UNSAFE, print_json, table
+from . import EXIT_OK, EXIT_UNKNOWN, EXIT_UNSAFE, print_json, search_exit_status, searching, table
 
 DEFAULT_TIMEOUT = 60.0
 
@@ -57,13 +57,6 @@ def _progress(message: str) -> None:
     if sys.stderr.isatty():
         sys.stderr.write(f"\r{message[:100]:<100}")
         sys.stderr.flush()
-
-
-def _searching(args):
-    """Ctrl-C or SIGTERM during the search stops it like --timeout (rewardcert/interrupts.py)."""
-    import contextlib
-    interrupts = getattr(args, "interrupts", None)
-    return interrupts.searching() if interrupts is not None else contextlib.nullcontext(None)
 
 
 def _interrupted_note(args) -> list[str]:
@@ -137,7 +130,7 @@ def run_certify(args: argparse.Namespace) -> int:
     mdp = loaded.mdp
     timeout = args.timeout or DEFAULT_TIMEOUT
     from symbolic.regularised import regularised_certify
-    with _searching(args) as stop:
+    with searching(args) as stop:
         if args.error == "preference":
             from symbolic.rlhf import rlhf_certify
             result = rlhf_certify(mdp, args.epsilon, args.regret, args.lam, reference, timeout=timeout, stop=stop)
@@ -184,8 +177,7 @@ def _status(args, code: int) -> int:
     """An interrupted search still reports what it proved, then exits 130 (143 for SIGTERM)."""
     for line in _interrupted_note(args):
         print(line, file=sys.stderr)
-    interrupts = getattr(args, "interrupts", None)
-    return interrupts.exit_status if interrupts is not None and interrupts.stop_requested() else code
+    return search_exit_status(args, code)
 
 
 def run_threshold(args: argparse.Namespace) -> int:
@@ -193,7 +185,7 @@ def run_threshold(args: argparse.Namespace) -> int:
     mdp = loaded.mdp
     timeout = args.timeout or DEFAULT_TIMEOUT
     from symbolic.regularised import regularised_threshold
-    with _searching(args) as stop:
+    with searching(args) as stop:
         if args.error == "preference":
             from symbolic.rlhf import rlhf_threshold
             result = rlhf_threshold(mdp, args.regret, args.lam, reference, timeout=timeout, stop=stop)
