@@ -781,24 +781,27 @@ def _pair_kl_bounds(u: Fraction, v: Fraction) -> tuple[Fraction, Fraction]:
     return first[0] + second[0], first[1] + second[1]
 
 
-def preference_distance(inst: Instance, reg, lo, hi) -> Fraction:
-    """Lower bound on the preference error over a box of reward models: each ordered pair's KL at
-    the point of its difference interval nearest the true difference (KL is convex in it)."""
+def preference_pairs(inst: Instance, reg):
+    """``(weight, x1, x2)`` for every unordered pair of distinct actions in a state with μ0(s) > 0.
+    The ordered pair (a2, a1) has the negated differences and the same KL, so ``weight`` is twice
+    ``μ0(s) π_ref(a1|s) π_ref(a2|s)``."""
     m = inst.m
-    total = Fraction(0)
     for s in range(inst.n):
-        if not inst.mu0[s]:
-            continue
-        for a1 in range(m):
-            for a2 in range(a1 + 1, m):
-                # The ordered pair (a2, a1) has the negated differences and the same KL: count twice.
-                x1, x2 = s * m + a1, s * m + a2
-                u = inst.reward[x1] - inst.reward[x2]
-                v = min(max(u, lo[x1] - hi[x2]), hi[x1] - lo[x2])
-                if v == u:
-                    continue
-                total += 2 * inst.mu0[s] * reg.reference[s][a1] * reg.reference[s][a2] * _pair_kl_bounds(u, v)[0]
-                total = _down(total)
+        if inst.mu0[s]:
+            for a1 in range(m):
+                for a2 in range(a1 + 1, m):
+                    yield 2 * inst.mu0[s] * reg.reference[s][a1] * reg.reference[s][a2], s * m + a1, s * m + a2
+
+
+def preference_distance(inst: Instance, reg, lo, hi) -> Fraction:
+    """Lower bound on the preference error over a box of reward models: each pair's KL at the
+    point of its difference interval nearest the true difference (KL is convex in it)."""
+    total = Fraction(0)
+    for weight, x1, x2 in preference_pairs(inst, reg):
+        u = inst.reward[x1] - inst.reward[x2]
+        v = min(max(u, lo[x1] - hi[x2]), hi[x1] - lo[x2])
+        if v != u:
+            total = _down(total + weight * _pair_kl_bounds(u, v)[0])
     return total
 
 
@@ -830,20 +833,12 @@ def preference_root_box(inst: Instance, reg, radii, root_epsilon: Fraction):
 
 def check_preference_error(inst: Instance, reg, reward_model, epsilon: Fraction) -> None:
     """Rule ``reg-preference-error``: E_{s∼μ0, a1,a2∼π_ref} KL(p_R ‖ p_R̂) <= ε range R (Def C.27)."""
-    m = inst.m
     total = Fraction(0)
-    for s in range(inst.n):
-        if not inst.mu0[s]:
-            continue
-        for a1 in range(m):
-            for a2 in range(m):
-                x1, x2 = s * m + a1, s * m + a2
-                u = inst.reward[x1] - inst.reward[x2]
-                v = reward_model[x1] - reward_model[x2]
-                if a1 == a2 or u == v:
-                    continue
-                total += inst.mu0[s] * reg.reference[s][a1] * reg.reference[s][a2] * _pair_kl_upper(u, v)
-                total = _up(total)
+    for weight, x1, x2 in preference_pairs(inst, reg):
+        u = inst.reward[x1] - inst.reward[x2]
+        v = reward_model[x1] - reward_model[x2]
+        if u != v:
+            total = _up(total + weight * _pair_kl_upper(u, v))
     require(total <= epsilon * inst.range_reward, "reg-preference-error",
             f"the preference error may be {float(total):.6g}, above epsilon * range R = "
             f"{float(epsilon * inst.range_reward):.6g}")

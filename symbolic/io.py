@@ -179,16 +179,24 @@ def load_model(path: str | os.PathLike) -> LoadedModel:
 
 def load_data(path: str | os.PathLike, mdp: MDP) -> Vector:
     """Read a ``rewardcert/data-1`` file for ``mdp`` (the model's ``[data]`` shape)."""
+    return load_table_file(path, DATA_FORMAT, _DATA_KEYS, "data file", "data",
+                           lambda table: data_from_table(mdp, table))
+
+
+def load_table_file(path: str | os.PathLike, expected_format: str, allowed_keys: set[str], what: str,
+                    table: str, build):
+    """A small file holding one table (data, a policy): check ``format``, the keys and the text
+    fields, then ``build(document[table])``, with every error located in the file."""
     path = os.fspath(path)
     document = read_document(path)
     path = STDIN_NAME if path == STDIN else path
     try:
-        _check_format(document, DATA_FORMAT)
-        _check_keys(document, _DATA_KEYS, "data file")
+        _check_format(document, expected_format)
+        _check_keys(document, allowed_keys, what)
         _check_text(document)
-        if "data" not in document:
-            raise ModelError("missing [data] table")
-        return data_from_table(mdp, document["data"])
+        if table not in document:
+            raise ModelError(f"missing [{table}] table")
+        return build(document[table])
     except RewardcertError as exc:
         raise exc.located(file=path) from None
 

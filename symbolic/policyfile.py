@@ -12,7 +12,7 @@ from typing import Any, Mapping
 
 from .errors import ModelError, RewardcertError
 from .evaluation import StochasticPolicy
-from .io import _check_format, _check_keys, _check_text, read_document
+from .io import load_table_file
 from .model import MDP, require_all_actions
 from .numbers import format_rational
 from .rigorous import check_reference, uniform_policy
@@ -47,17 +47,8 @@ def policy_from_table(mdp: MDP, table: Any) -> StochasticPolicy:
 
 def load_policy(path: str | os.PathLike, mdp: MDP) -> StochasticPolicy:
     """Read a ``rewardcert/policy-1`` file for ``mdp``."""
-    path = os.fspath(path)
-    document = read_document(path)
-    try:
-        _check_format(document, POLICY_FORMAT)
-        _check_keys(document, _POLICY_KEYS, "policy file")
-        _check_text(document)
-        if "policy" not in document:
-            raise ModelError("missing [policy] table")
-        return policy_from_table(mdp, document["policy"])
-    except RewardcertError as exc:
-        raise exc.located(file=path) from None
+    return load_table_file(path, POLICY_FORMAT, _POLICY_KEYS, "policy file", "policy",
+                           lambda table: policy_from_table(mdp, table))
 
 
 def resolve_reference(spec: str | None, mdp: MDP) -> StochasticPolicy:
