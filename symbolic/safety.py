@@ -136,6 +136,12 @@ class ThresholdResult:
         return Verdict.UNKNOWN
 
 
+FINISH_SECONDS = 2.0
+FINISH_FRACTION = 0.1
+"""A stopped search then spends up to max(FINISH_SECONDS, FINISH_FRACTION × its time budget) on the
+regret-aware bounds of the families it left open (before, they were cut short at once)."""
+
+
 class _Budget(Exception):
     pass
 
@@ -255,7 +261,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     gamma = dyn.gamma
     horizon = 1 / (1 - gamma)            # H: every occupancy η^π(x) ≤ d^π(s) ≤ 1/(1−γ)
 
-    def regret_dual(family, stop_at=None, strict=False):
+    def regret_dual(family, stop_at=None, strict=False, should_stop=out_of_time):
         """The regret-aware family bound (docs/engine.md §2): ``max w·R − t·thr`` at the largest ``t``
         with ``t·H ≤ D`` on the family's pairs, as ``(value, t, w)``; None if that ``t`` is 0.
 
@@ -281,7 +287,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         shifted = FamilyLP(dyn, reward, upper)
         state = shifted.solve(shifted.initial_state(member), lower,
                               stop_at=None if stop_at is None else stop_at - offset, strict=strict,
-                              should_stop=out_of_time)
+                              should_stop=should_stop)
         counters["lps"] += 1
         counters["pivots"] += state.pivots
         return state.objective + offset, t, [u + t * e for u, e in zip(state.y, eta0)]
@@ -412,9 +418,14 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         return ThresholdResult(value, witness, tuple(closures), bounds, stats, branch_order=order)
     # Incomplete: ε* lies between the smallest bound still open and the incumbent.
     opened = []
+    # The open families' regret-aware bounds are computed now, after the search budget ran out, so
+    # they get their own (FINISH_FRACTION of the search's, at least FINISH_SECONDS); an LP cut short
+    # by it still holds a feasible w, a valid bound.  A second Ctrl-C interrupts as usual.
+    finish_deadline = time.monotonic() + max(FINISH_SECONDS, FINISH_FRACTION * (max_seconds or 0))
+    finishing = lambda: time.monotonic() > finish_deadline
     for family, state in open_leaves:
         # The stronger of the two bounds each open family has (the regret-aware one is computed now).
-        found = regret_dual(family)
+        found = regret_dual(family, should_stop=finishing)
         if found is not None and found[0] > state.objective:
             opened.append(regret_closure(family, found))
         else:

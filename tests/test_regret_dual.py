@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from benchmarks.common import random_distribution, random_mdp
 from proofs import checker
-from rewardcert.certificates import safety_certificate, threshold_certificate
+from rewardcert.certificates import interval_certificate, safety_certificate, threshold_certificate
 from symbolic.safety import critical_epsilon
 from tests.strategies import distributions, mdps
 from tests.test_checker import claim_is_true, mutations
@@ -133,3 +133,15 @@ def test_deciding_far_below_the_threshold_needs_almost_no_search():
     result = critical_epsilon(mdp, D, L, decide_epsilon=star.critical_epsilon / 10)
     assert result.verdict(star.critical_epsilon / 10).value == "safe"
     assert result.stats.nodes < star.stats.nodes / 100
+
+
+def test_a_search_stopped_by_its_time_budget_still_gets_the_regret_aware_lower_end():
+    # Regression: the open families' regret-aware LPs used to poll the search's own (expired) time
+    # budget, so they stopped at their starting point and a --timeout run reported [0, U].
+    grid_like = random_mdp(8002, 7, 4)
+    D = random_distribution(2, grid_like, zeros=0)
+    star = critical_epsilon(grid_like, D, F(1, 4)).critical_epsilon
+    result = critical_epsilon(grid_like, D, F(1, 4), max_seconds=0)
+    assert not result.complete and 0 < result.lower_bound <= star
+    document = interval_certificate(grid_like, D, F(1, 4), result)
+    assert checker.check_document(document)[0] == "verified"
