@@ -146,6 +146,10 @@ class _Budget(Exception):
     pass
 
 
+class _Closed(Exception):
+    """A subtree's root family closed by regret before any LP."""
+
+
 def _branch_order(mdp: MDP, bounds: ReturnBounds) -> tuple[int, ...]:
     """Branch first on the states the optimal and pessimal policies visit most:
     forcing them early lets the family duals use the pairs that matter."""
@@ -162,7 +166,11 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
                      should_stop: Callable[[], bool] | None = None,
                      seed_policies: Sequence[Sequence[int]] = (),
                      regret_aware: bool = False,
-                     decide_epsilon: Fraction | None = None) -> ThresholdResult:
+                     decide_epsilon: Fraction | None = None,
+                     root: Sequence[int | None] | None = None,
+                     branch_order: Sequence[int] | None = None,
+                     incumbent_bound: Fraction | None = None,
+                     finish_seconds: float | None = None) -> ThresholdResult:
     """Exact ``ε*(D)`` by branch and bound, with the closures that certify it.
 
     ``stop``: a callable polled with the budget; once it returns true the search ends as if
@@ -186,6 +194,14 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     ``ε*(D)``: families close as soon as a bound exceeds ``ε · range R`` (plain or
     regret-aware, the latter tried at every node), and a witness at or below it
     stops the search.  The result is then incomplete, with an interval that decides ε.
+
+    A *subtree* (what ``symbolic/parallel.py`` hands to a worker): ``root`` is a family that
+    fixes exactly the first ``k`` states of ``branch_order`` (the same order for every subtree,
+    so their closures nest into one certificate tree), and the search covers its members only.
+    ``incumbent_bound`` is an exact ``f_π(D)`` (not normalised) of a verified member of ``Π_L``
+    found elsewhere: families close against it, and the result's witness is only one that beats it.
+    ``finish_seconds``: the time a stopped search may spend on its open families' regret-aware
+    bounds (default ``max(FINISH_SECONDS, FINISH_FRACTION · max_seconds)``).
     """
     if stop is not None:          # ``stop`` (the CLI's interrupts) and ``should_stop`` are one mechanism
         should_stop = stop if should_stop is None else (lambda a=stop, b=should_stop: a() or b())
@@ -195,7 +211,6 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     started = time.monotonic()
     bounds = bounds or return_bounds(mdp)
     n, m = mdp.n_states, mdp.n_actions
-    total = mdp.n_deterministic_policies
     if bounds.degenerate:
         stats = SearchStats(0, 0, 0, 0, 0, 0, time.monotonic() - started)
         return ThresholdResult(None, None, (), bounds, stats)
@@ -205,16 +220,25 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     lp = FamilyLP(dyn, reward, [to_fmpq(d) for d in data])
     threshold = to_fmpq(bounds.regret_threshold(regret_bound))
     range_r = mdp.range_reward
-    order = _branch_order(mdp, bounds)
+    order = tuple(branch_order) if branch_order is not None else _branch_order(mdp, bounds)
+    if sorted(order) != list(range(n)):
+        raise ValueError(f"branch_order must be a permutation of the {n} states")
+    root = [None] * n if root is None else list(root)
+    depth0 = sum(a is not None for a in root)
+    if len(root) != n or any(root[s] is None for s in order[:depth0]):
+        raise ValueError("root must fix exactly the first states of the branch order")
     mu0 = dyn.mu0
     # Families range over enabled actions only (disabled pairs are inert: D = 0 there, so y = 0).
     enabled = mdp.allowed_actions()
     members = [1] * (n + 1)          # members[d]: policies of a family that fixes order[:d]
     for d in range(n - 1, -1, -1):
         members[d] = members[d + 1] * len(enabled[order[d]])
+    total = members[depth0]
 
     closures: list[Closure] = []
     incumbent: list = [None, None]      # [value (fmpq), (policy, LPState)]
+    if incumbent_bound is not None:
+        incumbent[0] = to_fmpq(Fraction(incumbent_bound))
     stop_value = to_fmpq(stop_below * range_r) if stop_below is not None else None
     decide_value = to_fmpq(decide_epsilon * range_r) if decide_epsilon is not None else None
     if decide_value is not None and (stop_value is None or decide_value < stop_value):
@@ -390,15 +414,26 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
             incumbent[0] = seeded.objective
             incumbent[1] = (candidate, seeded)
 
-    root: list[int | None] = [None] * n
     counters["nodes"] += 1
     complete = True
     try:
-        root_state = bound(root, None, bounds.pessimal_policy)
-        if stop_value is not None and incumbent[0] is not None and incumbent[0] <= stop_value:
+        root_pess = bounds.pessimal_policy
+        if depth0:
+            start = [a if a is not None else p for a, p in zip(root, bounds.pessimal_policy)]
+            root_pess, values, j_min = pessimal(root, start)
+            if j_min > threshold:
+                counters["regret"] += 1
+                closures.append(Closure(tuple(root), "regret", policy=root_pess,
+                                        values=tuple(map(to_fraction, values)), bound=to_fraction(j_min)))
+                report(members[depth0])
+                raise _Closed
+        root_state = bound(root, None, root_pess)
+        if stop_value is not None and incumbent[1] is not None and incumbent[0] <= stop_value:
             open_leaves.append((tuple(root), root_state))
             raise _Budget  # a seed already decides "unsafe at that ε"
-        visit(root, 0, root_state, bounds.pessimal_policy)
+        visit(root, depth0, root_state, root_pess)
+    except _Closed:
+        pass
     except _Budget:
         complete = False
     if decide_value is not None:
@@ -421,7 +456,9 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     # The open families' regret-aware bounds are computed now, after the search budget ran out, so
     # they get their own (FINISH_FRACTION of the search's, at least FINISH_SECONDS); an LP cut short
     # by it still holds a feasible w, a valid bound.  A second Ctrl-C interrupts as usual.
-    finish_deadline = time.monotonic() + max(FINISH_SECONDS, FINISH_FRACTION * (max_seconds or 0))
+    if finish_seconds is None:
+        finish_seconds = max(FINISH_SECONDS, FINISH_FRACTION * (max_seconds or 0))
+    finish_deadline = time.monotonic() + finish_seconds
     finishing = lambda: time.monotonic() > finish_deadline
     for family, state in open_leaves:
         # The stronger of the two bounds each open family has (the regret-aware one is computed now).

@@ -76,6 +76,10 @@ def add_json_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
+MAX_JOBS = 256
+"""Most worker processes ``--jobs`` starts (each holds a copy of the model)."""
+
+
 def check_parameters(args: argparse.Namespace) -> None:
     """Range checks shared by every command: ``0 < L <= 1``, ``eps > 0``, a positive ``--timeout``."""
     regret = getattr(args, "regret", None)
@@ -92,6 +96,14 @@ def check_parameters(args: argparse.Namespace) -> None:
     timeout = getattr(args, "timeout", None)
     if timeout is not None and timeout <= 0:
         raise ModelError("must be a positive number of seconds", entry="--timeout")
+    jobs = getattr(args, "jobs", None)
+    if jobs is not None:
+        if not 1 <= jobs <= MAX_JOBS:
+            raise ModelError(f"must be between 1 and {MAX_JOBS} processes, got {jobs}", entry="--jobs")
+        if jobs > 1 and lam is not None:
+            raise ModelError("--jobs applies to the lambda = 0 search only", entry="--jobs")
+        if jobs > 1 and getattr(args, "max_nodes", None) is not None:
+            raise ModelError("--max-nodes counts one search's nodes; use --timeout with --jobs", entry="--jobs")
 
 
 def load_instance(args: argparse.Namespace):

@@ -91,6 +91,9 @@ def _instance_arguments(p: argparse.ArgumentParser, *, epsilon: bool) -> None:
     p.add_argument("--timeout", type=float, metavar="SECONDS",
                    help="give up after this long; the answer is then 'unknown' with an interval")
     p.add_argument("--max-nodes", type=int, metavar="N", help="give up after this many search nodes")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="run the exact search's subtrees on N local processes and merge them into one "
+                        "answer and certificate (lambda = 0 only; default 1)")
     from .regularised import add_regularisation_arguments
     add_regularisation_arguments(p)
     p.add_argument("--no-milp-seed", action="store_true",
@@ -118,6 +121,11 @@ def _search(args, mdp, data) -> ThresholdResult:
     try:
         decide = getattr(args, "epsilon", None) if mdp.n_deterministic_policies > DECIDE_ONLY_FROM else None
         with searching(args) as stop:
+            if args.jobs > 1:
+                from symbolic.parallel import parallel_critical_epsilon
+                return parallel_critical_epsilon(mdp, data, args.regret, jobs=args.jobs, bounds=bounds,
+                                                 progress=bar, max_seconds=remaining, stop=stop,
+                                                 seed_policies=seeds, decide_epsilon=decide)
             return critical_epsilon(mdp, data, args.regret, bounds=bounds, progress=bar, max_seconds=remaining,
                                     max_nodes=args.max_nodes, stop=stop, seed_policies=seeds,
                                     decide_epsilon=decide)
