@@ -274,6 +274,9 @@ class MilpThreshold:
     (absolute; ``critical_epsilon = objective / range R``).  INFEASIBLE with
     ``critical_epsilon = inf``: every policy has regret 0 (``range J = 0``), so
     ``Π_L`` is empty.  NOT_SOLVED with ``nan``: the solver gave no answer.
+    FEASIBLE: the time limit ran out holding an integer-feasible point; ``policy``
+    (checked exactly to have regret ``≥ L``, else None) is a candidate minimiser
+    and ``critical_epsilon`` only an estimate from above, never an answer.
     """
 
     status: Status
@@ -390,6 +393,18 @@ def solve_milp(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction, *,
             if solution.status is Status.INFEASIBLE:
                 return MilpThreshold(Status.NOT_SOLVED, name, math.nan, None, None, None, None, decoder.big_m,
                                      box, False, False, retries, len(excluded), seconds)
+        if solution.status is Status.FEASIBLE:
+            # The time limit ran out holding an integer-feasible point: not an answer, but its policy
+            # is still a candidate minimiser (the exact search verifies any seed before using it).
+            policy = _decode_policy(mdp, decoder, solution)
+            if bounds.regret_of_return(expected_return(mdp, policy)) < regret_bound:
+                policy = None
+            return MilpThreshold(Status.FEASIBLE, name,
+                                 math.nan if policy is None else solution.objective / float(mdp.range_reward),
+                                 None if policy is None else solution.objective, policy,
+                                 None if policy is None else tuple(solution.values[h] for h in decoder.reward_vars),
+                                 None if policy is None else tuple(solution.values[h] for h in decoder.value_vars),
+                                 decoder.big_m, box, False, False, retries, len(excluded), seconds)
         if solution.status is not Status.OPTIMAL:
             return MilpThreshold(solution.status, name, math.nan, None, None, None, None, decoder.big_m, box,
                                  False, False, retries, len(excluded), seconds)

@@ -66,6 +66,7 @@ class Status(enum.Enum):
     INFEASIBLE = "infeasible"
     UNBOUNDED = "unbounded"
     NOT_SOLVED = "not solved"     # time-out, interrupt, numerical trouble: never an answer
+    FEASIBLE = "feasible"         # a MILP's time limit ran out holding an integer-feasible point (a hint)
 
 
 @dataclass(frozen=True)
@@ -284,6 +285,10 @@ class Model:
                        for i, v in enumerate(variables))
         objective = None
         duals = None
+        if status is Status.FEASIBLE:
+            objective = float(sum(c * values[v] for v, c in self._objective))
+            if not all(math.isfinite(x) for x in values):
+                status, objective = Status.NOT_SOLVED, None
         if status is Status.OPTIMAL:
             objective = float(sum(c * values[v] for v, c in self._objective))
             if not mip:
@@ -356,4 +361,6 @@ def _status(pulp: ModuleType, problem) -> Status:
         return Status.INFEASIBLE
     if problem.status == pulp.LpStatusUnbounded or problem.sol_status == pulp.LpSolutionUnbounded:
         return Status.UNBOUNDED
+    if problem.sol_status == getattr(pulp, "LpSolutionIntegerFeasible", None):
+        return Status.FEASIBLE
     return Status.NOT_SOLVED

@@ -349,3 +349,20 @@ def test_cbc_fallback_solver_gives_the_same_exact_answers(figure4):
 def test_public_api_is_exported():
     for name in lp.__all__:
         assert hasattr(lp, name), name
+
+
+def test_a_milp_cut_short_by_its_time_limit_still_offers_its_feasible_policy():
+    # Before, a time-out dropped HiGHS's integer-feasible point, so seeding the exact search on models
+    # HiGHS cannot finish (the 4x4 slippery lake) gave nothing.
+    from benchmarks.environments import frozen_lake
+    from symbolic.evaluation import expected_return
+    lake = frozen_lake(4, 0)
+    D = uniform_distribution(lake)
+    bounds = return_bounds(lake)
+    milp = solve_milp(lake, D, Fraction(1, 2), bounds=bounds, time_limit=1)
+    assert milp.status in (Status.FEASIBLE, Status.OPTIMAL)
+    assert milp.policy is not None
+    assert bounds.regret_of_return(expected_return(lake, milp.policy)) >= Fraction(1, 2)   # exact
+    # The MILP's point is a reward model that makes the policy optimal, so its error is >= f_pi(D).
+    exact = policy_error(lake, D, milp.policy).value / lake.range_reward
+    assert float(exact) <= milp.critical_epsilon + 1e-7
