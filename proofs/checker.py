@@ -106,6 +106,7 @@ class Instance:
     """The MDP, the data, ε and L, validated."""
 
     def __init__(self, doc: dict, verdict: str):
+        self.horizon: list[Fraction] | None = None     # H(s) of §3.7, set from the evidence
         model = obj(doc.get("model"), "model", "instance.model")
         require(model.get("format") == MODEL_FORMAT, "model", f"instance.model.format must be {MODEL_FORMAT!r}")
         keys_within(model, {"format", "name", "description", "gamma", "states", "actions", "initial",
@@ -459,15 +460,44 @@ def check_tree(inst: Instance, tree, threshold: Fraction, target: Fraction | Non
     return facts
 
 
+def check_occupancy(inst: Instance, table) -> list[Fraction]:
+    """Rules ``occupancy-states`` and ``occupancy-bound`` (§3.7): the occupancy bound ``H(s)`` of every
+    state, ``1/(1 − γ)`` unless a superharmonic ``U_s`` certifies a smaller ``μ0 · U_s``."""
+    cap = 1 / (1 - inst.gamma)
+    bounds = [cap] * inst.n
+    if table is None:
+        return bounds
+    table = obj(table, "occupancy-states", "evidence.occupancy")
+    keys_within(table, inst.s_index, "occupancy-states", "evidence.occupancy")
+    m = inst.m
+    for state, row in table.items():
+        where = f"evidence.occupancy.{state}"
+        row = obj(row, "occupancy-states", where)
+        keys_within(row, inst.s_index, "occupancy-states", where)
+        u = [Fraction(0)] * inst.n
+        for other, v in row.items():
+            u[inst.s_index[other]] = rational(v, "occupancy-bound", f"{where}.{other}")
+        target = inst.s_index[state]
+        for x in range(inst.n * m):
+            if not inst.enabled[x]:
+                continue            # a disabled pair is never taken
+            here = x // m
+            rhs = Fraction(here == target) + sum((gp * u[t] for t, gp in inst.succ[x]), Fraction(0))
+            require(u[here] >= rhs, "occupancy-bound",
+                    f"{where}: U({inst.states[here]}) < [s' = {state}] + gamma tau U at {inst_pair(inst, x)}")
+        bounds[target] = min(cap, sum((p * v for p, v in zip(inst.mu0, u) if p), Fraction(0)))
+    return bounds
+
+
 def check_regret_dual_leaf(inst: Instance, node: dict, family, threshold: Fraction, target: Fraction,
                            strict: bool) -> None:
     """Rules ``regret-dual-t``, ``-bounds``, ``-flow``, ``-value`` (§3.6): ``y = w − t·η^π`` is a dual
-    for every member π of regret >= L, with ``H = 1/(1 − γ)`` bounding every occupancy."""
+    for every member π of regret >= L, with ``H(s)`` (§3.7) bounding every occupancy of ``s``."""
     t = rational(node.get("t"), "regret-dual-t", "regret-dual leaf t")
     require(t >= 0, "regret-dual-t", "t must be >= 0")
     w = inst.pair_table(node.get("w"), "regret-dual-bounds", "regret-dual leaf w", complete=False)
     m = inst.m
-    h = 1 / (1 - inst.gamma)
+    horizon = getattr(inst, "horizon", None) or [1 / (1 - inst.gamma)] * inst.n
     flow = [Fraction(0)] * inst.n
     value = -t * threshold
     for x, v in enumerate(w):
@@ -476,8 +506,8 @@ def check_regret_dual_leaf(inst: Instance, node: dict, family, threshold: Fracti
         require(v <= d, "regret-dual-bounds", f"w > D at {inst_pair(inst, x)}")
         if forced is None or forced != x % m:
             require(v >= 0, "regret-dual-bounds", f"w < 0 at {inst_pair(inst, x)}, which a member may leave")
-        if forced is None or forced == x % m:
-            require(v >= t * h - d, "regret-dual-bounds", f"w < t/(1-gamma) - D at {inst_pair(inst, x)}")
+        if (forced is None or forced == x % m) and inst.enabled[x]:     # a disabled pair is never taken
+            require(v >= t * horizon[x // m] - d, "regret-dual-bounds", f"w < t H(s) - D at {inst_pair(inst, x)}")
         if v:
             flow[x // m] += v
             for s_next, gp in inst.succ[x]:
@@ -518,7 +548,11 @@ def check_certificate(document) -> dict:
         threshold = j_star - inst.regret_bound * range_j
         facts.update(check_regularised(inst, document, evidence, verdict, range_j == 0, threshold))
         return facts
-    keys_within(evidence, {"optimal_policy", "pessimal_policy", "witness", "tree", "cover"}, "evidence", "evidence")
+    keys_within(evidence, {"optimal_policy", "pessimal_policy", "witness", "tree", "cover", "occupancy"},
+                "evidence", "evidence")
+    require("occupancy" not in evidence or verdict in ("safe", "threshold", "interval"), "occupancy-states",
+            "only safe, threshold and interval certificates carry occupancy bounds")
+    inst.horizon = check_occupancy(inst, evidence.get("occupancy"))
     require(("cover" in evidence) == (verdict == "safest" and doc_epsilon(document) != "inf"), "cover-weights",
             "a finite safest claim needs a cover, and only it")
     j_star, j_min = check_return_bounds(inst, evidence)

@@ -73,6 +73,22 @@ def family_tree(mdp: MDP, closures: Sequence[Closure], order: Sequence[int]) -> 
     return node((None,) * n, 0)
 
 
+def _occupancy_evidence(mdp: MDP, result: ThresholdResult, leaves: Sequence[Closure]) -> dict | None:
+    """The superharmonic vectors behind the H(s) that regret-dual leaves used (format §3.7)."""
+    occupancy = result.occupancy
+    if occupancy is None or not occupancy.vectors or not any(c.kind == "regret-dual" for c in leaves):
+        return None
+    return {mdp.states[s]: {mdp.states[k]: format_rational(v) for k, v in enumerate(u) if v}
+            for s, u in sorted(occupancy.vectors.items())}
+
+
+def _tree_evidence(mdp: MDP, result: ThresholdResult, evidence: dict, leaves: Sequence[Closure]) -> None:
+    evidence["tree"] = family_tree(mdp, leaves, result.branch_order)
+    occupancy = _occupancy_evidence(mdp, result, leaves)
+    if occupancy is not None:
+        evidence["occupancy"] = occupancy
+
+
 def _return_evidence(mdp: MDP, result: ThresholdResult) -> dict:
     return {"optimal_policy": mdp.policy_to_mapping(result.bounds.optimal_policy),
             "pessimal_policy": mdp.policy_to_mapping(result.bounds.pessimal_policy)}
@@ -87,7 +103,7 @@ def threshold_certificate(mdp: MDP, data: Sequence[Fraction], regret_bound: Frac
     if result.witness is not None:
         evidence["witness"] = witness_document(mdp, result.witness)
     if not result.bounds.degenerate:
-        evidence["tree"] = family_tree(mdp, result.closures, result.branch_order)
+        _tree_evidence(mdp, result, evidence, result.closures)
     return {"format": FORMAT, "instance": _instance(mdp, data, result.critical_epsilon, regret_bound),
             "verdict": "threshold", "evidence": evidence}
 
@@ -101,7 +117,8 @@ def interval_certificate(mdp: MDP, data: Sequence[Fraction], regret_bound: Fract
     evidence = _return_evidence(mdp, result)
     if result.witness is not None:
         evidence["witness"] = witness_document(mdp, result.witness)
-    tree = family_tree(mdp, result.closures + result.open_leaves, result.branch_order)
+    _tree_evidence(mdp, result, evidence, result.closures + result.open_leaves)
+    tree = evidence["tree"]
     opened = {c.family for c in result.open_leaves}
 
     def mark(node: dict, family: tuple, depth: int) -> None:
@@ -116,7 +133,6 @@ def interval_certificate(mdp: MDP, data: Sequence[Fraction], regret_bound: Fract
             node["close"] = "open"
 
     mark(tree, (None,) * mdp.n_states, 0)
-    evidence["tree"] = tree
     instance = _instance(mdp, data, result.lower_bound, regret_bound)
     instance["epsilon_upper"] = format_epsilon(result.upper_bound)
     return {"format": FORMAT, "instance": instance, "verdict": "interval", "evidence": evidence}
@@ -131,7 +147,7 @@ def safety_certificate(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, re
         evidence["witness"] = witness_document(mdp, result.witness)
     elif verdict is Verdict.SAFE:
         if not result.bounds.degenerate:
-            evidence["tree"] = family_tree(mdp, result.closures + result.open_leaves, result.branch_order)
+            _tree_evidence(mdp, result, evidence, result.closures + result.open_leaves)
     else:
         raise RewardcertError("the verdict is unknown, so there is nothing to certify")
     return {"format": FORMAT, "instance": _instance(mdp, data, epsilon, regret_bound),

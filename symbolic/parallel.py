@@ -48,6 +48,7 @@ from typing import Callable, Sequence
 from .errors import ModelError
 from .evaluation import Progress, ReturnBounds, check_deterministic, expected_return, return_bounds
 from .model import MDP, validate_distribution
+from .occupancy import occupancy_bounds
 from .results import Witness
 from .safety import FINISH_FRACTION, FINISH_SECONDS, Closure, SearchStats, ThresholdResult, _branch_order, critical_epsilon, policy_error
 
@@ -75,7 +76,7 @@ def _run_subtree(task: dict) -> ThresholdResult:
     return critical_epsilon(task["mdp"], task["data"], task["regret_bound"], bounds=task["bounds"],
                             root=task["root"], branch_order=task["order"],
                             incumbent_bound=task["incumbent"], decide_epsilon=task["decide_epsilon"],
-                            regret_aware=task["regret_aware"],
+                            regret_aware=task["regret_aware"], occupancy=task["occupancy"],
                             max_seconds=None if deadline is None else max(0.0, deadline - time.time()),
                             should_stop=_worker_should_stop)
 
@@ -125,6 +126,7 @@ def parallel_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: 
     range_r = mdp.range_reward
     threshold = bounds.regret_threshold(regret_bound)
     deadline = None if max_seconds is None else time.time() + max_seconds
+    occupancy = occupancy_bounds(mdp)      # once, so that every subtree's regret-dual leaves use the same H
 
     # The incumbent: (f_π(D) not normalised, Witness), from the seeds first (one exact LP each).
     best: list = [None, None]
@@ -155,7 +157,7 @@ def parallel_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: 
     def task(root) -> dict:
         return {"mdp": mdp, "data": data, "regret_bound": regret_bound, "bounds": bounds, "root": root,
                 "order": order, "incumbent": best[0], "decide_epsilon": decide_epsilon,
-                "regret_aware": regret_aware, "deadline": deadline}
+                "regret_aware": regret_aware, "deadline": deadline, "occupancy": occupancy}
 
     def stopping() -> bool:
         return (deadline is not None and time.time() > deadline) or (stop is not None and stop()) or decided()
@@ -196,9 +198,10 @@ def parallel_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: 
     for root in pending:
         results.append(critical_epsilon(mdp, data, regret_bound, bounds=bounds, root=root, branch_order=order,
                                         incumbent_bound=best[0], decide_epsilon=decide_epsilon, max_seconds=0,
+                                        occupancy=occupancy,
                                         finish_seconds=max(0.0, finish_deadline - time.monotonic())))
-    return _merge(results, best, order, bounds, range_r, time.monotonic() - started,
-                  decide_epsilon is not None)
+    return replace(_merge(results, best, order, bounds, range_r, time.monotonic() - started,
+                          decide_epsilon is not None), occupancy=occupancy)
 
 
 def _members(mdp: MDP, root) -> int:

@@ -35,6 +35,7 @@ from .evaluation import Progress, ReturnBounds, check_deterministic, policy_iter
 from .exactlp import FamilyLP, LPState
 from .linalg import bellman_solve, dynamics, to_fmpq, to_fraction
 from .model import MDP, DeterministicPolicy, Vector, validate_distribution
+from .occupancy import OccupancyBounds, occupancy_bounds
 from .results import Family, Verdict, Witness
 
 
@@ -120,6 +121,7 @@ class ThresholdResult:
     lower_bound: Fraction | None = None
     upper_bound: Fraction | None = None
     branch_order: tuple[int, ...] = field(default=())
+    occupancy: OccupancyBounds | None = None      # the H(s) regret-dual leaves used (format §3.7)
 
     def verdict(self, epsilon: Fraction) -> Verdict:
         """Safe iff ``ε < ε*(D)`` (the toolkit's Theorem E); UNKNOWN if the bracket does not decide.
@@ -170,7 +172,8 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
                      root: Sequence[int | None] | None = None,
                      branch_order: Sequence[int] | None = None,
                      incumbent_bound: Fraction | None = None,
-                     finish_seconds: float | None = None) -> ThresholdResult:
+                     finish_seconds: float | None = None,
+                     occupancy: OccupancyBounds | None = None) -> ThresholdResult:
     """Exact ``ε*(D)`` by branch and bound, with the closures that certify it.
 
     ``stop``: a callable polled with the budget; once it returns true the search ends as if
@@ -202,6 +205,8 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     found elsewhere: families close against it, and the result's witness is only one that beats it.
     ``finish_seconds``: the time a stopped search may spend on its open families' regret-aware
     bounds (default ``max(FINISH_SECONDS, FINISH_FRACTION · max_seconds)``).
+    ``occupancy``: the per-state occupancy bounds ``H(s)`` the regret-aware bound uses
+    (``symbolic/occupancy.py``; computed on first use when not given).
     """
     if stop is not None:          # ``stop`` (the CLI's interrupts) and ``should_stop`` are one mechanism
         should_stop = stop if should_stop is None else (lambda a=stop, b=should_stop: a() or b())
@@ -282,8 +287,14 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         counters["pivots"] += state.pivots
         return state
 
-    gamma = dyn.gamma
-    horizon = 1 / (1 - gamma)            # H: every occupancy η^π(x) ≤ d^π(s) ≤ 1/(1−γ)
+    occupancy_cell = [occupancy]
+
+    def horizons() -> list:
+        """H(s) ≥ d^π(s) for every policy (format §3.7), certified when the certificate is built."""
+        if occupancy_cell[0] is None:
+            occupancy_cell[0] = occupancy_bounds(mdp)
+        return [to_fmpq(h) for h in occupancy_cell[0].horizon]
+    horizon_cell: list = [None]
 
     def regret_dual(family, stop_at=None, strict=False, should_stop=out_of_time):
         """The regret-aware family bound (docs/engine.md §2): ``max w·R − t·thr`` at the largest ``t``
@@ -291,8 +302,14 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
 
         Writing ``w = u + t·η0`` with ``η0`` a member's occupancy turns it into the family LP in
         ``u`` (flow 0, shifted bounds), started from ``u = 0``, which is feasible."""
-        allowed = [x for x in range(n * m) if family[x // m] is None or family[x // m] == x % m]
-        t = min(data_q[x] for x in allowed) / horizon
+        if horizon_cell[0] is None:
+            horizon_cell[0] = horizons()
+        horizon = horizon_cell[0]
+        # Pairs a member may take (a disabled pair never is: D = 0 there and w stays 0).
+        allowed = [x for x in range(n * m)
+                   if (family[x // m] is None or family[x // m] == x % m) and mdp.is_enabled(x)]
+        # The largest t keeping t·H(s) ≤ D on every pair a member may take: then u = 0 is feasible.
+        t = min(data_q[x] / horizon[x // m] for x in allowed)
         if t == 0:
             return None
         member = [a if a is not None else bounds.pessimal_policy[s] for s, a in enumerate(family)]
@@ -307,7 +324,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
             if family[x // m] is None:
                 lower[x] = -t * eta0[x]
             else:
-                lower[x] = t * horizon - data_q[x] - t * eta0[x]
+                lower[x] = t * horizon[x // m] - data_q[x] - t * eta0[x]
         shifted = FamilyLP(dyn, reward, upper)
         state = shifted.solve(shifted.initial_state(member), lower,
                               stop_at=None if stop_at is None else stop_at - offset, strict=strict,
@@ -450,7 +467,8 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         value = to_fraction(incumbent[0]) / range_r
         witness = Witness(reward_model, policy, value)
     if complete:
-        return ThresholdResult(value, witness, tuple(closures), bounds, stats, branch_order=order)
+        return ThresholdResult(value, witness, tuple(closures), bounds, stats, branch_order=order,
+                               occupancy=occupancy_cell[0])
     # Incomplete: ε* lies between the smallest bound still open and the incumbent.
     opened = []
     # The open families' regret-aware bounds are computed now, after the search budget ran out, so
@@ -475,4 +493,5 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         ([value] if value is not None else [])
     lower = min(lows) if lows else Fraction(0)
     return ThresholdResult(None, witness, tuple(closures), bounds, stats, complete=False,
-                           open_leaves=opened, lower_bound=lower, upper_bound=value, branch_order=order)
+                           open_leaves=opened, lower_bound=lower, upper_bound=value, branch_order=order,
+                           occupancy=occupancy_cell[0])
