@@ -44,10 +44,12 @@ def witness_document(mdp: MDP, witness: Witness) -> dict:
     return {"reward": mdp.pair_table(witness.reward), "policy": mdp.policy_to_mapping(witness.policy)}
 
 
-def family_tree(mdp: MDP, closures: Sequence[Closure], order: Sequence[int]) -> dict:
-    """Nest the closed families (each fixes the states ``order[:k]``) into a split tree."""
+def family_tree(mdp: MDP, closures: Sequence[Closure], order: Sequence[int], splits: dict | None = None) -> dict:
+    """Nest the closed families into a split tree: an internal family splits on ``splits[family]``
+    (dynamic branching) or, by default, on ``order[depth]`` (each family fixes ``order[:depth]``)."""
     leaves = {c.family: c for c in closures}
     n = mdp.n_states
+    splits = splits or {}
 
     def node(family: tuple, depth: int) -> dict:
         leaf = leaves.get(family)
@@ -62,7 +64,7 @@ def family_tree(mdp: MDP, closures: Sequence[Closure], order: Sequence[int]) -> 
             return {"close": "dual", "y": _sparse_table(mdp, leaf.dual)}
         if depth >= n:
             raise RewardcertError(f"internal error: policy {family} is not covered by the search")
-        s = order[depth]
+        s = splits.get(family, order[depth])
         children = {}
         for a in mdp.enabled_actions(s):
             child = list(family)
@@ -83,7 +85,7 @@ def _occupancy_evidence(mdp: MDP, result: ThresholdResult, leaves: Sequence[Clos
 
 
 def _tree_evidence(mdp: MDP, result: ThresholdResult, evidence: dict, leaves: Sequence[Closure]) -> None:
-    evidence["tree"] = family_tree(mdp, leaves, result.branch_order)
+    evidence["tree"] = family_tree(mdp, leaves, result.branch_order, result.splits)
     occupancy = _occupancy_evidence(mdp, result, leaves)
     if occupancy is not None:
         evidence["occupancy"] = occupancy
@@ -124,11 +126,11 @@ def interval_certificate(mdp: MDP, data: Sequence[Fraction], regret_bound: Fract
     def mark(node: dict, family: tuple, depth: int) -> None:
         # family_tree writes every dual-carrying leaf as "dual"; the unexplored ones become "open".
         if "split" in node:
-            s = result.branch_order[depth]
-            for a, action in enumerate(mdp.actions):
+            s = mdp.state_index(node["split"])
+            for action, sub in node["children"].items():     # enabled actions only
                 child = list(family)
-                child[s] = a
-                mark(node["children"][action], tuple(child), depth + 1)
+                child[s] = mdp.action_index(action)
+                mark(sub, tuple(child), depth + 1)
         elif family in opened:
             node["close"] = "open"
 

@@ -228,12 +228,16 @@ def _merge(results: Sequence[ThresholdResult], best, order, bounds, range_r, sec
     if witness is not None and witness.error != value:
         witness = replace(witness, error=value)
     complete = all(r.complete for r in results) and not deciding
+    splits: dict = {}
+    for result in results:
+        splits.update(result.splits or {})
     if complete:
-        return ThresholdResult(value, witness, tuple(closures), bounds, stats, branch_order=tuple(order))
+        return ThresholdResult(value, witness, tuple(closures), bounds, stats, branch_order=tuple(order),
+                               splits=splits)
     # As in one search: ε* lies between the least bound not known to be above the incumbent and it.
     lows = [c.bound / range_r for c in closures + opened if c.kind != "regret"] + \
         ([value] if value is not None else [])
     lower = min(lows) if lows else Fraction(0)
     return ThresholdResult(None, witness, tuple(closures), bounds, stats, complete=False,
                            open_leaves=tuple(opened), lower_bound=lower, upper_bound=value,
-                           branch_order=tuple(order))
+                           branch_order=tuple(order), splits=splits)

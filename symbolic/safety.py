@@ -122,6 +122,7 @@ class ThresholdResult:
     upper_bound: Fraction | None = None
     branch_order: tuple[int, ...] = field(default=())
     occupancy: OccupancyBounds | None = None      # the H(s) regret-dual leaves used (format §3.7)
+    splits: dict | None = None       # internal family -> the state split there (dynamic branching only)
 
     def verdict(self, epsilon: Fraction) -> Verdict:
         """Safe iff ``ε < ε*(D)`` (the toolkit's Theorem E); UNKNOWN if the bracket does not decide.
@@ -142,6 +143,9 @@ FINISH_SECONDS = 2.0
 FINISH_FRACTION = 0.1
 """A stopped search then spends up to max(FINISH_SECONDS, FINISH_FRACTION × its time budget) on the
 regret-aware bounds of the families it left open (before, they were cut short at once)."""
+
+
+ZERO_Q = fmpq(0)
 
 
 class _Budget(Exception):
@@ -173,7 +177,8 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
                      branch_order: Sequence[int] | None = None,
                      incumbent_bound: Fraction | None = None,
                      finish_seconds: float | None = None,
-                     occupancy: OccupancyBounds | None = None) -> ThresholdResult:
+                     occupancy: OccupancyBounds | None = None,
+                     branching: str = "dynamic") -> ThresholdResult:
     """Exact ``ε*(D)`` by branch and bound, with the closures that certify it.
 
     ``stop``: a callable polled with the budget; once it returns true the search ends as if
@@ -226,6 +231,8 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     threshold = to_fmpq(bounds.regret_threshold(regret_bound))
     range_r = mdp.range_reward
     order = tuple(branch_order) if branch_order is not None else _branch_order(mdp, bounds)
+    if branching not in ("fixed", "dynamic"):
+        raise ValueError(f"branching must be 'fixed' or 'dynamic', got {branching!r}")
     if sorted(order) != list(range(n)):
         raise ValueError(f"branch_order must be a permutation of the {n} states")
     root = [None] * n if root is None else list(root)
@@ -239,6 +246,13 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     for d in range(n - 1, -1, -1):
         members[d] = members[d + 1] * len(enabled[order[d]])
     total = members[depth0]
+
+    def family_size(family) -> int:
+        size = 1
+        for s_free, a in enumerate(family):
+            if a is None:
+                size *= len(enabled[s_free])
+        return size
 
     closures: list[Closure] = []
     incumbent: list = [None, None]      # [value (fmpq), (policy, LPState)]
@@ -343,6 +357,34 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         closures.append(Closure(tuple(family), "dual", dual=tuple(map(to_fraction, state.y)),
                                 bound=to_fraction(state.objective)))
 
+    splits: dict = {}        # internal node (family) -> the state it splits on
+
+    def choose_state(family, state: LPState) -> int:
+        """Dynamic branching: the free state whose pairs the LP most wants to push below 0, that is
+        the largest sum of ``−d(x)·D(x)`` over its pairs at ``y = 0`` with reduced cost ``d(x) < 0``
+        (in the child that fixes ``a``, the pair ``(s, a)`` may go down to ``−D``); the first free
+        state of the fixed order when no pair wants to."""
+        values = lp.multipliers(state)
+        best, chosen, fallback = ZERO_Q, None, None
+        for s_free in order:
+            if family[s_free] is not None:
+                continue
+            if fallback is None:
+                fallback = s_free
+            score = ZERO_Q
+            for a in enabled[s_free]:
+                x = s_free * m + a
+                if state.y[x] != 0 or not data_q[x]:
+                    continue
+                d = reward[x]
+                for k, v in lp.columns[x]:
+                    d -= v * values[k]
+                if d < 0:
+                    score -= d * data_q[x]
+            if score > best:
+                best, chosen = score, s_free
+        return chosen if chosen is not None else fallback
+
     def visit(family: list[int | None], depth: int, state: LPState, pess_policy) -> None:
         """``family`` passed the regret test; ``state`` is its (possibly early-stopped) LP."""
         try:
@@ -350,7 +392,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         except _Budget:
             open_leaves.append((tuple(family), state))
             raise
-        size = members[depth]
+        size = family_size(family)
         if incumbent[0] is not None and state.objective >= incumbent[0]:
             close_dual(family, state)
             report(size)
@@ -387,7 +429,8 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
             if stop_value is not None and state.objective <= stop_value:
                 raise _Budget
             return
-        s = order[depth]
+        s = order[depth] if branching == "fixed" else choose_state(family, state)
+        splits[tuple(family)] = s
         children = []
         for a in enabled[s]:
             counters["nodes"] += 1
@@ -405,7 +448,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
                 counters["regret"] += 1
                 closures.append(Closure(tuple(child), "regret", policy=child_pess,
                                         values=tuple(map(to_fraction, values)), bound=to_fraction(j_min)))
-                report(members[depth + 1])
+                report(family_size(child))
                 continue
             children.append((None, a, child, None, child_pess))
         # Bound every surviving child (warm-started from this node), then visit the most promising first.
@@ -456,6 +499,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     if decide_value is not None:
         complete = False    # ε was decided; ε*(D) itself was not computed
 
+    recorded = splits if branching != "fixed" else None
     stats = SearchStats(counters["nodes"], counters["regret"], counters["dual"], counters["leaves"],
                         counters["lps"], counters["pivots"], time.monotonic() - started,
                         regret_dual_closures=counters["regret_dual"])
@@ -468,7 +512,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         witness = Witness(reward_model, policy, value)
     if complete:
         return ThresholdResult(value, witness, tuple(closures), bounds, stats, branch_order=order,
-                               occupancy=occupancy_cell[0])
+                               occupancy=occupancy_cell[0], splits=recorded)
     # Incomplete: ε* lies between the smallest bound still open and the incumbent.
     opened = []
     # The open families' regret-aware bounds are computed now, after the search budget ran out, so
@@ -494,4 +538,4 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     lower = min(lows) if lows else Fraction(0)
     return ThresholdResult(None, witness, tuple(closures), bounds, stats, complete=False,
                            open_leaves=opened, lower_bound=lower, upper_bound=value, branch_order=order,
-                           occupancy=occupancy_cell[0])
+                           occupancy=occupancy_cell[0], splits=recorded)
