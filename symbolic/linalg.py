@@ -23,8 +23,20 @@ def to_fmpq(value: Fraction | int) -> fmpq:
     return fmpq(value.numerator, value.denominator)
 
 
+_FRACTION_ZERO = Fraction(0)
+_new_object = object.__new__
+
+
 def to_fraction(value: fmpq) -> Fraction:
-    return Fraction(int(value.p), int(value.q))
+    """The same rational as a ``Fraction``.  An ``fmpq`` is already in lowest terms with a positive
+    denominator, so the ``Fraction`` is built without another gcd (this runs for every entry of
+    every closure the search records); 0, the commonest entry, is shared."""
+    if not value:
+        return _FRACTION_ZERO
+    out = _new_object(Fraction)
+    out._numerator = int(value.p)
+    out._denominator = int(value.q)
+    return out
 
 
 def column(values: Sequence[Fraction | fmpq | int]) -> fmpq_mat:

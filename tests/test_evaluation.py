@@ -281,3 +281,13 @@ def test_example_d14_policy_b_has_regret_u():
     # Reg(b) = (R(a) − R(b)) / (R(a) − R(c)) after cancelling 1/(1 − γ).
     assert regret(mdp, (mdp.action_index("b"),)) == u
     assert expected_return(mdp, (mdp.action_index("b"),)) == r_b / (1 - gamma)
+
+
+@given(st.integers(-10**30, 10**30), st.integers(1, 10**30))
+def test_to_fraction_builds_the_same_fraction_as_the_stdlib(p, q):
+    from flint import fmpq
+    from symbolic.linalg import to_fraction
+    built, expected = to_fraction(fmpq(p, q)), F(p, q)
+    assert (built.numerator, built.denominator) == (expected.numerator, expected.denominator)
+    assert built == expected and hash(built) == hash(expected) and str(built) == str(expected)
+    assert built + F(1, 3) == expected + F(1, 3)
