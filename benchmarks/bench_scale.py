@@ -1,0 +1,160 @@
+"""Issue 9's scale targets: exact certified ε*(D) against the floating HiGHS MILP, in one run.
+
+For each instance and ``L``: the floating MILP (``lp.solve_milp``, HiGHS, the
+float ``ε*`` estimate and its time), then the exact search as ``rewardcert
+threshold`` runs it (seeded with the MILP's policy, dynamic branching), with a
+time budget; then its certificate is built and replayed by the standalone
+checker (``proofs/checker.py``, in-process). "exact / MILP" is the exact
+search's wall time (MILP included) over the MILP's.
+
+Parts (``--parts``):
+
+* ``grid``: the 4×4 gridworld (``examples/gridworld4x4.toml``), the 4×4
+  slippery FrozenLake-style map (``benchmarks.environments.frozen_lake(4, 0)``)
+  and Gymnasium's FrozenLake-v1 4×4 (``examples/frozenlake4x4.toml``), uniform
+  ``D``, ``L ∈ {1/4, 1/2, 3/4}``;
+* ``random``: random 12-state, 4-action MDPs (``γ = 9/10``), uniform and
+  random positive ``D``, ``L ∈ {1/10, 1/4, 1/2, 3/4, 1}``;
+* ``jobs``: ``--jobs 2`` against ``--jobs 1`` (``parallel_critical_epsilon``
+  against ``critical_epsilon``) on the instances above that took the longest;
+* ``fixed``: the same search with the fixed branching order, for the ratio
+  dynamic / fixed.
+
+    python -m benchmarks.bench_scale [--budget 120] [--parts grid random jobs fixed]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from fractions import Fraction
+
+from benchmarks.common import random_distribution, random_mdp
+from benchmarks.environments import frozen_lake
+from benchmarks.timing import machine
+from proofs import checker
+from rewardcert.certificates import interval_certificate, threshold_certificate
+from symbolic.evaluation import return_bounds
+from symbolic.io import load_model
+from symbolic.model import uniform_distribution
+from symbolic.parallel import parallel_critical_epsilon
+from symbolic.safety import critical_epsilon
+
+
+def grid_instances():
+    grid = load_model("examples/gridworld4x4.toml").mdp
+    yield "gridworld 4x4", grid, uniform_distribution(grid)
+    lake = frozen_lake(4, 0)
+    yield "FrozenLake-style 4x4 (slippery)", lake, uniform_distribution(lake)
+    gym = load_model("examples/frozenlake4x4.toml").mdp
+    yield "Gymnasium FrozenLake-v1 4x4", gym, uniform_distribution(gym)
+
+
+def random_instances():
+    for seed in (12000, 12001):
+        mdp = random_mdp(seed, 12, 4)
+        yield f"random 12x4 #{seed}, uniform D", mdp, uniform_distribution(mdp)
+        yield f"random 12x4 #{seed}, random D", mdp, random_distribution(seed, mdp, zeros=0)
+
+
+def show(result) -> str:
+    if result.complete:
+        return "ε* = inf" if result.critical_epsilon is None else "ε* = %.6g" % float(result.critical_epsilon)
+    hi = "inf" if result.upper_bound is None else "%.6g" % float(result.upper_bound)
+    return f"[{float(result.lower_bound):.3g}, {hi}]"
+
+
+def milp_seed(mdp, data, L, bounds):
+    import lp
+    start = time.perf_counter()
+    milp = lp.solve_milp(mdp, data, L, bounds=bounds, time_limit=60)
+    return milp, time.perf_counter() - start
+
+
+def replay(mdp, data, L, result) -> tuple[float, int]:
+    """Build the certificate and check it: (seconds, bytes)."""
+    document = threshold_certificate(mdp, data, L, result) if result.complete else \
+        interval_certificate(mdp, data, L, result)
+    start = time.perf_counter()
+    status, message, _ = checker.check_document(json.loads(json.dumps(document)))
+    seconds = time.perf_counter() - start
+    if status != "verified":
+        raise SystemExit(f"certificate {status}: {message}")
+    return seconds, len(json.dumps(document))
+
+
+def run_table(instances, regrets, budget, *, branching="dynamic", rows=None) -> None:
+    print("| instance | L | MILP ε* (float) | MILP | exact result | exact (MILP incl.) | exact / MILP | "
+          "nodes | check | certificate |")
+    print("|---|---|---:|---:|---|---:|---:|---:|---:|---:|")
+    for name, mdp, data in instances:
+        bounds = return_bounds(mdp)
+        for L in regrets:
+            milp, t_milp = milp_seed(mdp, data, L, bounds)
+            seeds = [milp.policy] if milp.policy is not None else []
+            start = time.perf_counter()
+            result = critical_epsilon(mdp, data, L, bounds=bounds, max_seconds=budget, seed_policies=seeds,
+                                      branching=branching)
+            t_exact = time.perf_counter() - start + t_milp
+            t_check, size = replay(mdp, data, L, result)
+            estimate = "nan" if milp.critical_epsilon != milp.critical_epsilon else "%.6g" % milp.critical_epsilon
+            status = "" if milp.status.value == "optimal" else f" ({milp.status.value})"
+            print(f"| {name} | {L} | {estimate}{status} | {t_milp:.2f} s | {show(result)} | {t_exact:.2f} s | "
+                  f"{t_exact / t_milp:.1f} | {result.stats.nodes} | {t_check:.2f} s | {size / 1e6:.2f} MB |",
+                  flush=True)
+            if rows is not None:
+                rows.append((name, mdp, data, L, seeds, t_exact - t_milp))
+
+
+def run_jobs(rows, budget, count: int = 4) -> None:
+    print("| instance | L | --jobs 1 | --jobs 2 | speed-up | same answer |")
+    print("|---|---|---:|---:|---:|---|")
+    slow = sorted((r for r in rows if r[5] > 2.0), key=lambda r: -r[5])[:count]
+    for name, mdp, data, L, seeds, _ in slow:
+        bounds = return_bounds(mdp)
+        start = time.perf_counter()
+        one = critical_epsilon(mdp, data, L, bounds=bounds, max_seconds=budget, seed_policies=seeds)
+        t_one = time.perf_counter() - start
+        start = time.perf_counter()
+        two = parallel_critical_epsilon(mdp, data, L, jobs=2, bounds=bounds, max_seconds=budget,
+                                        seed_policies=seeds)
+        t_two = time.perf_counter() - start
+        same = (one.complete and two.complete and one.critical_epsilon == two.critical_epsilon)
+        print(f"| {name} | {L} | {t_one:.2f} s ({show(one)}) | {t_two:.2f} s ({show(two)}) | "
+              f"{t_one / t_two:.2f} | {'yes' if same else 'n/a (unfinished)'} |", flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--budget", type=float, default=120.0, help="seconds per exact search")
+    parser.add_argument("--parts", nargs="+", default=["grid", "random", "jobs", "fixed"],
+                        choices=["grid", "random", "jobs", "fixed"])
+    args = parser.parse_args()
+    for line in machine(("python-flint", "PuLP", "highspy")):
+        print(line)
+    print()
+    rows: list = []
+    quarter = [Fraction(1, 4), Fraction(1, 2), Fraction(3, 4)]
+    if "grid" in args.parts:
+        print("### Gridworld and FrozenLake, 4x4 (4^16 policies)\n")
+        run_table(grid_instances(), quarter, args.budget, rows=rows)
+        print()
+    if "random" in args.parts:
+        print("### Random 12-state, 4-action MDPs (4^12 policies)\n")
+        run_table(random_instances(), [Fraction(1, 10)] + quarter + [Fraction(1)], args.budget, rows=rows)
+        print()
+    if "jobs" in args.parts and rows:
+        print("### --jobs 2 against --jobs 1\n")
+        run_jobs(rows, args.budget)
+        print()
+    if "fixed" in args.parts:
+        print(f"### The fixed branching order (the previous engine), same budget ({args.budget:g} s)\n")
+        run_table(grid_instances(), [Fraction(1, 2)], args.budget, branching="fixed")
+        print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
