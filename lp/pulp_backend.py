@@ -31,11 +31,8 @@ status "Optimal", so the model status alone is never trusted.
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import math
-import os
-import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -43,6 +40,7 @@ from types import ModuleType
 from typing import Sequence
 
 from symbolic.errors import BackendUnavailable, RewardcertError
+from symbolic.guide import quiet_stdout
 
 INSTALL_HINT = "pip install pulp highspy"
 
@@ -271,7 +269,7 @@ class Model:
             constraints.append(row)
         started = time.perf_counter()
         try:
-            with _quiet_stdout(name == HIGHS):
+            with quiet_stdout(name == HIGHS):
                 problem.solve(factory(mip, time_limit, presolve))
         except (pulp.PulpSolverError, OSError):
             return Solution(Status.NOT_SOLVED, name, None, (math.nan,) * len(variables), None,
@@ -300,38 +298,6 @@ class Model:
         if status is Status.OPTIMAL and not mip and name == HIGHS:
             basis, row_basis = _highs_basis(problem, variables, constraints)
         return Solution(status, name, objective, values, duals, seconds, basis, row_basis)
-
-
-@contextlib.contextmanager
-def _quiet_stdout(active: bool):
-    """Keep file descriptor 1 quiet while a solver runs.
-
-    HiGHS (1.16) prints its banner from C onto fd 1 when the first ``Highs``
-    object of a process is made, even with output switched off; on a command
-    that prints JSON that would corrupt the output.  Python-level redirection
-    cannot catch it, so fd 1 points at the null device for the duration of the
-    solve and is restored afterwards (the toolkit does not print from other
-    threads meanwhile).
-    """
-    if not active:
-        yield
-        return
-    try:
-        sys.stdout.flush()
-        saved = os.dup(1)
-    except (OSError, ValueError, AttributeError):
-        yield
-        return
-    try:
-        null = os.open(os.devnull, os.O_WRONLY)
-        try:
-            os.dup2(null, 1)
-        finally:
-            os.close(null)
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
 
 
 def _nearest_zero(lo: float | None, hi: float | None) -> float:

@@ -64,14 +64,17 @@ class FamilyLP:
             raise ResourceLimit(f"{dyn.n} states; the exact error LP keeps a dense |S|x|S| basis inverse and "
                                 f"supports at most {MAX_LP_STATES} states")
         self.n, self.m = dyn.n, dyn.m
-        self.N = self.n * self.m
-        self.reward = list(reward)
-        self.upper = list(data)
-        # Column x of the constraint matrix is row x of A − γP: +1 at its own state, −γτ(s'|x) at s'.
-        self.columns = dyn.rows
+        self.N = self.n * self.m            # the pairs: y[:N] is the dual
+        # Column x < N of the constraint matrix is row x of A − γP: +1 at its own state, −γτ(s'|x) at
+        # s'.  Columns N + k are the rows' logicals, e_k fixed at 0: they never enter, but a basis
+        # proposed with basic logicals (HiGHS's, symbolic/guide.py) is used as it is.
+        self.width = self.N + self.n
+        self.reward = list(reward) + [ZERO] * self.n
+        self.upper = list(data) + [ZERO] * self.n
+        self.columns = tuple(dyn.rows) + tuple(((k, fmpq(1)),) for k in range(self.n))
 
     def lower_bounds(self, family: Sequence[int | None]) -> list[fmpq]:
-        lower = [ZERO] * self.N
+        lower = [ZERO] * self.width
         for s, a in enumerate(family):
             if a is not None:
                 x = s * self.m + a
@@ -88,7 +91,56 @@ class FamilyLP:
                 entries[k * n + i] = v
         inverse = fmpq_mat(n, n, entries).inv()
         binv = [[inverse[i, j] for j in range(n)] for i in range(n)]
-        return LPState(basis, [ZERO] * self.N, binv, ZERO)
+        return LPState(basis, [ZERO] * self.width, binv, ZERO)
+
+    def state_from_basis(self, basis: Sequence[int], sides: Sequence[str],
+                         lower: Sequence[fmpq]) -> LPState | None:
+        """The vertex of a proposed basis, rebuilt exactly: non-basic pairs at the bound ``sides``
+        names (``"zero"``: 0), basic ones solved from the flow rows.  ``None`` unless the basis
+        matrix is invertible and every basic value lies within its bounds, exactly; the result
+        is then a feasible start for ``solve``, whatever proposed it."""
+        n, N = self.n, self.width
+        lower = self.full(lower)
+        if len(basis) != n or len(set(basis)) != n or len(sides) != N:
+            return None
+        in_basis = set(basis)
+        y = [ZERO] * N
+        for x in range(N):
+            if x in in_basis:
+                continue
+            side = sides[x]
+            y[x] = self.upper[x] if side == "upper" else lower[x] if side == "lower" else ZERO
+            if not lower[x] <= y[x] <= self.upper[x]:
+                return None
+        rhs = [ZERO] * n
+        for x, value in enumerate(y):
+            if value:
+                for k, v in self.columns[x]:
+                    rhs[k] -= v * value
+        entries = [ZERO] * (n * n)
+        for i, x in enumerate(basis):
+            for k, v in self.columns[x]:
+                entries[k * n + i] = v
+        try:
+            inverse = fmpq_mat(n, n, entries).inv()
+        except ZeroDivisionError:
+            return None
+        binv = [[inverse[i, j] for j in range(n)] for i in range(n)]
+        for i, x in enumerate(basis):
+            value = sum((binv[i][k] * rhs[k] for k in range(n) if rhs[k]), ZERO)
+            if not lower[x] <= value <= self.upper[x]:
+                return None
+            y[x] = value
+        objective = sum((r * v for r, v in zip(self.reward, y) if v and r), ZERO)
+        return LPState(list(basis), y, binv, objective)
+
+    def full(self, lower: Sequence[fmpq]) -> Sequence[fmpq]:
+        """Lower bounds over the pairs, extended by the logicals' 0."""
+        return lower if len(lower) == self.width else list(lower) + [ZERO] * (self.width - len(lower))
+
+    def dual(self, state: LPState) -> list[fmpq]:
+        """``y`` over the pairs (the logicals are always 0)."""
+        return state.y[:self.N]
 
     def multipliers(self, state: LPState) -> list[fmpq]:
         """Simplex multipliers ``V = c_Bᵀ B⁻¹`` (the primal potential)."""
@@ -113,7 +165,8 @@ class FamilyLP:
         ``should_stop()`` is polled before every pivot (a time budget); on True the
         state is returned feasible but with ``optimal`` False, still a valid bound.
         """
-        n, N = self.n, self.N
+        n, N = self.n, self.width
+        lower = self.full(lower)
         reward, upper, columns = self.reward, self.upper, self.columns
         y, basis, binv = state.y, state.basis, state.binv
         in_basis = [False] * N

@@ -33,6 +33,7 @@ from flint import fmpq
 from .errors import ModelError
 from .evaluation import Progress, ReturnBounds, check_deterministic, policy_iteration, return_bounds
 from .exactlp import FamilyLP, LPState
+from .guide import GUIDE_FROM_STATES, propose_basis
 from .linalg import bellman_solve, dynamics, to_fmpq, to_fraction
 from .model import MDP, DeterministicPolicy, Vector, validate_distribution
 from .occupancy import OccupancyBounds, occupancy_bounds
@@ -57,7 +58,7 @@ def _witness_reward(lp: FamilyLP, state: LPState, policy: Sequence[int], reward:
     values = lp.multipliers(state)
     m = lp.m
     out = []
-    for x, col in enumerate(lp.columns):
+    for x, col in enumerate(lp.columns[:lp.N]):
         g = to_fraction(sum((v * values[k] for k, v in col), fmpq(0)))
         s, a = divmod(x, m)
         out.append(g if policy[s] == a else min(reward[x], g))
@@ -71,7 +72,7 @@ def policy_error(mdp: MDP, data: Sequence[Fraction], policy: Sequence[int]) -> P
     lp = FamilyLP(dynamics(mdp), [to_fmpq(r) for r in mdp.reward], [to_fmpq(d) for d in data])
     state = lp.solve(lp.initial_state(policy), lp.lower_bounds(policy))
     return PolicyError(policy, to_fraction(state.objective), _witness_reward(lp, state, policy, mdp.reward),
-                       tuple(map(to_fraction, state.y)))
+                       tuple(map(to_fraction, lp.dual(state))))
 
 
 # -- the search ---------------------------------------------------------------------
@@ -262,7 +263,8 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     decide_value = to_fmpq(decide_epsilon * range_r) if decide_epsilon is not None else None
     if decide_value is not None and (stop_value is None or decide_value < stop_value):
         stop_value = decide_value
-    counters = {"nodes": 0, "regret": 0, "dual": 0, "leaves": 0, "lps": 0, "pivots": 0, "regret_dual": 0}
+    counters = {"nodes": 0, "regret": 0, "dual": 0, "leaves": 0, "lps": 0, "pivots": 0, "regret_dual": 0,
+                "guided": 0}
     data_q = lp.upper
     covered = [0]
     open_leaves: list[tuple[Family, LPState]] = []   # families a budget left unexplored
@@ -290,8 +292,22 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         policy, values = policy_iteration(mdp, reward, maximise=False, allowed=allowed, start=start)
         return policy, values, sum((p * v for p, v in zip(mu0, values) if p), fmpq(0))
 
+    def first_basis(program: FamilyLP, lower: Sequence[fmpq], basis_policy: Sequence[int],
+              parent: LPState | None = None) -> LPState:
+        """A feasible first basis: on large models HiGHS's optimal one, rebuilt and checked exactly
+        (symbolic/guide.py); else the parent's (children only relax its bounds), else the columns
+        of one policy at ``y = 0``."""
+        if n >= GUIDE_FROM_STATES:
+            proposal = propose_basis(n, program.columns, program.reward, lower, program.upper)
+            if proposal is not None:
+                state = program.state_from_basis(*proposal, lower)
+                if state is not None:
+                    counters["guided"] += 1
+                    return state
+        return parent.copy() if parent is not None else program.initial_state(basis_policy)
+
     def bound(family: list[int | None], parent: LPState | None, basis_policy: Sequence[int]) -> LPState:
-        state = parent.copy() if parent is not None else lp.initial_state(basis_policy)
+        state = first_basis(lp, lp.lower_bounds(family), basis_policy, parent)
         if decide_value is not None:   # the incumbent, if any, is above it (else the search has stopped)
             state = lp.solve(state, lp.lower_bounds(family), stop_at=decide_value, strict=True,
                              should_stop=out_of_time)
@@ -340,7 +356,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
             else:
                 lower[x] = t * horizon[x // m] - data_q[x] - t * eta0[x]
         shifted = FamilyLP(dyn, reward, upper)
-        state = shifted.solve(shifted.initial_state(member), lower,
+        state = shifted.solve(first_basis(shifted, lower, member), lower,
                               stop_at=None if stop_at is None else stop_at - offset, strict=strict,
                               should_stop=should_stop)
         counters["lps"] += 1
@@ -354,7 +370,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
 
     def close_dual(family, state: LPState) -> None:
         counters["dual"] += 1
-        closures.append(Closure(tuple(family), "dual", dual=tuple(map(to_fraction, state.y)),
+        closures.append(Closure(tuple(family), "dual", dual=tuple(map(to_fraction, lp.dual(state))),
                                 bound=to_fraction(state.objective)))
 
     splits: dict = {}        # internal node (family) -> the state it splits on
@@ -467,7 +483,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         values = bellman_solve(dyn, candidate, [reward[s * m + a] for s, a in enumerate(candidate)])
         if sum((p * v for p, v in zip(mu0, values) if p), fmpq(0)) > threshold:
             continue  # regret < L: not a member of Π_L, so it bounds nothing
-        seeded = lp.solve(lp.initial_state(candidate), lp.lower_bounds(candidate))
+        seeded = lp.solve(first_basis(lp, lp.lower_bounds(candidate), candidate), lp.lower_bounds(candidate))
         counters["lps"] += 1
         counters["pivots"] += seeded.pivots
         if incumbent[0] is None or seeded.objective < incumbent[0]:
@@ -528,7 +544,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         if found is not None and found[0] > state.objective:
             opened.append(regret_closure(family, found))
         else:
-            opened.append(Closure(family, "dual", dual=tuple(map(to_fraction, state.y)),
+            opened.append(Closure(family, "dual", dual=tuple(map(to_fraction, lp.dual(state))),
                                   bound=to_fraction(state.objective)))
     opened = tuple(opened)
     # Closed dual-type leaves count too: in a decided search they are only known to exceed ε·range R
