@@ -65,10 +65,11 @@ def _cross_check_lines(report: dict) -> list[str]:
 
 
 def _footer(certificate_path: str | None, result: ThresholdResult, checks: dict | None,
-            not_written: str | None = None) -> list[str]:
-    """The closing lines of certify and threshold: certificate, search statistics, cross-checks."""
+            not_written: str | None = None, *, verdict_certificate: bool = False) -> list[str]:
+    """The closing lines of certify and threshold: certificate, search statistics, cross-checks.
+    ``verdict_certificate``: certify's safe/unsafe certificate, never an interval one."""
     shown = "standard output" if certificate_path == "-" else certificate_path
-    kind = "" if result.complete else "an interval certificate of the bounds above, "
+    kind = "" if result.complete or verdict_certificate else "an interval certificate of the bounds above, "
     lines = [f"certificate: {shown} ({kind}verified by proofs/checker.py)"] if certificate_path else []
     if not_written:
         lines.append(f"no certificate was written: {not_written}")
@@ -212,6 +213,8 @@ def _critical_line(result: ThresholdResult, reason: str = "the search stopped at
     if not result.open_leaves and result.stats.nodes:
         return (f"critical error eps*(D) in [{with_decimal(result.lower_bound)}, {upper}] "
                 f"(above {DECIDE_ONLY_FROM} policies certify decides epsilon without computing eps*(D))")
+    if reason.startswith("certify decided"):
+        return f"critical error eps*(D) in [{with_decimal(result.lower_bound)}, {upper}] ({reason})"
     return (f"critical error eps*(D) in [{with_decimal(result.lower_bound)}, {upper}] "
             f"({reason}: the lower end is the weakest open bound, "
             "the upper end a verified witness)")
@@ -254,9 +257,11 @@ def run_certify(args: argparse.Namespace) -> int:
             "cross_check": checks,
         })
     else:
+        decided = verdict is not Verdict.UNKNOWN and not result.complete
+        reason = "certify decided epsilon without computing eps*(D)" if decided else budget_reason(args, result)
         out = [f"{mdp.name or loaded.path}: epsilon = {format_rational(args.epsilon)}, "
                f"L = {format_rational(args.regret)}",
-               _critical_line(result, budget_reason(args, result))]
+               _critical_line(result, reason)]
         if verdict is Verdict.SAFE:
             out.append("verdict: SAFE - every reward model within error epsilon on D leads to regret < L")
         elif verdict is Verdict.UNSAFE:
@@ -267,7 +272,7 @@ def run_certify(args: argparse.Namespace) -> int:
         else:
             out.append(f"verdict: UNKNOWN - the search stopped before it could decide "
                        f"({budget_hint(args, result)})")
-        print("\n".join(out + _footer(certificate_path, result, checks, not_written)))
+        print("\n".join(out + _footer(certificate_path, result, checks, not_written, verdict_certificate=True)))
     if _disagrees(checks):
         return EXIT_DISAGREEMENT
     return search_exit_status(args, {Verdict.SAFE: EXIT_OK, Verdict.UNSAFE: EXIT_UNSAFE,
