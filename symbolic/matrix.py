@@ -199,64 +199,192 @@ def safety_matrix(mdp: MDP, regret_bound: Fraction, *, bounds: ReturnBounds | No
         progress(total, total)
     kept = remove_dominated(rows)
     if mark_redundant:
-        kept = mark_redundant_rows(kept)
+        kept = mark_redundant_rows(kept, progress=progress)
     return SafetyMatrix(tuple(kept), mdp.range_reward, policies, bounds, bases)
+
+
+class _Scores:
+    """``row·D`` for every row at once, exactly (one FLINT product), for the unique-minimum test.
+
+    The rows keep their own denominators: scaling them all to integers would take the lcm of
+    every denominator in M (thousands of bits at 4×4)."""
+
+    def __init__(self, rows: Sequence[MatrixRow]):
+        import numpy as np
+        self.count = len(rows)
+        self.width = len(rows[0].coefficients)
+        self.rational = [[to_fmpq(v) for v in row.coefficients] for row in rows]
+        self.matrix = fmpq_mat(self.count, self.width, [v for row in self.rational for v in row])
+        self.floats = np.array([[float(v) for v in row.coefficients] for row in rows])   # guidance only
+        self.tolerance = 1e-7 * max(1.0, float(np.max(np.abs(self.floats))))
+
+    def unique_minimum(self, k: int, data: Sequence[int]) -> bool:
+        """Is row ``k`` the strict minimum of ``row·D`` at the integer ``D ≥ 0`` (not all 0)?"""
+        if not any(data) or any(d < 0 for d in data):
+            return False
+        values = (self.matrix * fmpq_mat(self.width, 1, list(data))).entries()
+        mine = values[k]
+        return all(v > mine for j, v in enumerate(values) if j != k)
+
+    def unique_minima(self, candidates: Sequence[Sequence[int]], guesses: Sequence[int],
+                      chunk: int = 64) -> list[bool]:
+        """``unique_minimum(k, D)`` for many pairs in one product."""
+        out: list[bool] = []
+        for first in range(0, len(candidates), chunk):     # chunks keep K × C rationals in check
+            block = candidates[first:first + chunk]
+            C = len(block)
+            values = (self.matrix * fmpq_mat(self.width, C, [c[i] for i in range(self.width) for c in block])).entries()
+            for col, k in enumerate(guesses[first:first + chunk]):
+                column = values[col::C]
+                mine = column[k]
+                out.append(any(block[col]) and all(v > mine for j, v in enumerate(column) if j != k))
+        return out
 
 
 def witnessed_irredundant(rows: Sequence[MatrixRow], samples: int = 3000, seed: int = 0) -> set[int]:
     """Rows proved irredundant by an exact witness: an integer ``D ≥ 0`` at which the row is the
     *unique* minimum of ``row·D``.  Floats (numpy) only pick which ``D`` to try; each witness is
-    confirmed in exact integer arithmetic, so the answer never depends on rounding."""
+    confirmed in exact arithmetic (FLINT), so the answer never depends on rounding."""
     import random
-    from math import lcm
 
     import numpy as np
 
     if len(rows) < 2:
         return set()
     N = len(rows[0].coefficients)
-    scale = 1
-    for row in rows:
-        for v in row.coefficients:
-            scale = lcm(scale, v.denominator)
-    ints = [[int(v * scale) for v in row.coefficients] for row in rows]
     floats = np.array([[float(v) for v in row.coefficients] for row in rows])
     rng = random.Random(seed)
     candidates = [[int(i == x) for i in range(N)] for x in range(N)] + [[1] * N]
     candidates += [[rng.randint(0, 20) for _ in range(N)] for _ in range(samples)]
-    guesses = np.argmin(floats @ np.array(candidates, dtype=float).T, axis=0)
-    found: set[int] = set()
-    for D, k in zip(candidates, guesses):
-        k = int(k)
-        if k in found or not any(D):
-            continue
-        mine = sum(a * b for a, b in zip(ints[k], D))
-        if all(sum(a * b for a, b in zip(other, D)) > mine for j, other in enumerate(ints) if j != k):
-            found.add(k)
-    return found
+    guesses = [int(k) for k in np.argmin(floats @ np.array(candidates, dtype=float).T, axis=0)]
+    # one candidate per guessed row is enough when it holds; a second try covers ties in floats
+    tries: dict[int, list[int]] = {}
+    for index, k in enumerate(guesses):
+        if any(candidates[index]) and len(tries.setdefault(k, [])) < 2:
+            tries[k].append(index)
+    chosen = [index for indices in tries.values() for index in indices]
+    scores = _Scores(rows)
+    confirmed = scores.unique_minima([candidates[i] for i in chosen], [guesses[i] for i in chosen])
+    return {guesses[i] for i, ok in zip(chosen, confirmed) if ok}
 
 
-def mark_redundant_rows(rows: Sequence[MatrixRow], *, prefilter: bool = True) -> list[MatrixRow]:
+def _redundancy_lp(rows: Sequence[MatrixRow], k: int, others: Sequence[int]) -> bool:
+    """Exactly: is row ``k`` implied on the simplex by the rows ``others`` (``k`` not among them)?
+
+    Variables ``D`` (N) and ``z``; maximise ``z − row_k·D`` s.t. ``z ≤ row_j·D``, ``ΣD = 1``.
+    Implied by a subset of the other rows means implied by all of them."""
+    N = len(rows[k].coefficients)
+    c = [-v for v in rows[k].coefficients] + [Fraction(1)]
+    a_ub = [[-v for v in rows[j].coefficients] + [Fraction(1)] for j in others]
+    return linear_program(c, a_ub, [0] * len(a_ub), [[1] * N + [0]], [1]).value <= 0
+
+
+def _integer_point(point: Sequence[float], scale: int = 1 << 40) -> list[int]:
+    """A float ``D`` as a nonnegative integer vector (only the direction of ``D`` matters)."""
+    import math
+    return [int(round(v * scale)) if math.isfinite(v) and v > 0 else 0 for v in point]
+
+
+def _combination_below(scores: "_Scores", k: int, support: Sequence[int], weights: Sequence[float]) -> bool:
+    """Exactly: is there a convex combination of the rows ``support`` that is componentwise
+    ``≤ row_k``?  (Then row ``k`` is redundant: the LP dual in ``lp.redundancy``.)
+
+    The float ``weights`` are not rounded: at the floating optimum the combination meets
+    ``row_k`` on some pairs, and rounding would break those equalities.  Instead they say
+    which pairs are tight, and the weights are solved for exactly from those equalities and
+    ``Σ λ = 1`` (FLINT row reduction); the solution is then checked exactly."""
+    import math
+
+    import numpy as np
+
+    if not weights or not all(math.isfinite(w) and w >= 0 for w in weights) or sum(weights) <= 0:
+        return False
+    s = len(support)
+    lam = np.array(weights) / sum(weights)
+    gap = lam @ scores.floats[list(support)] - scores.floats[k]
+    tight = [i for i in range(scores.width) if gap[i] >= -scores.tolerance]
+    entries = [fmpq(1)] * s + [fmpq(1)]
+    for i in tight:
+        entries += [scores.rational[j][i] for j in support] + [scores.rational[k][i]]
+    reduced, rank = fmpq_mat(len(tight) + 1, s + 1, entries).rref()
+    exact = [fmpq(0)] * s
+    for r in range(rank):
+        pivot = next((c for c in range(s + 1) if reduced[r, c] != 0), s)
+        if pivot == s:                     # 0 = 1: the tight pairs cannot all be equalities
+            return False
+        exact[pivot] = reduced[r, s]
+    if any(v < 0 for v in exact):
+        return False
+    for i in range(scores.width):
+        if sum((v * scores.rational[j][i] for v, j in zip(exact, support) if v), fmpq(0)) > scores.rational[k][i]:
+            return False
+    return sum(exact) == 1
+
+
+def _float_hints(rows: Sequence[MatrixRow], start: set[int]):
+    """The floating hint solver of ``lp.redundancy``, or ``None`` without HiGHS (exact LPs alone)."""
+    from .errors import BackendUnavailable
+    try:
+        from lp.redundancy import RedundancyHints
+        return RedundancyHints([[float(v) for v in row.coefficients] for row in rows], sorted(start))
+    except (ImportError, BackendUnavailable):
+        return None
+
+
+def mark_redundant_rows(rows: Sequence[MatrixRow], *, prefilter: bool = True,
+                        progress: Progress | None = None, hints=_float_hints) -> list[MatrixRow]:
     """Flag rows implied on the simplex by the others, for every ε:
     row k is redundant iff ``max_{D ∈ Δ} (min_{j≠k} row_j·D − row_k·D) ≤ 0``.
 
-    Rows with an exact witness ``D`` (``witnessed_irredundant``) are irredundant without an LP;
-    the others get one exact LP each (``prefilter=False``: every row gets its LP)."""
+    ``prefilter=False``: one dense exact LP per row.  Otherwise every mark is still proved
+    exactly, but most proofs are cheap:
+
+    1. rows with an exact witness ``D`` (``witnessed_irredundant``) are irredundant;
+    2. for the others a floating LP (``hints(rows, witnessed)``, HiGHS by default) suggests
+       either a point ``D``, confirmed exactly as a witness, or a few rows whose convex
+       combination lies below row k, confirmed exactly by rationalising the combination or
+       else by an exact LP against those rows alone;
+    3. a row whose hint is missing, wrong or unconfirmed gets the dense exact LP.
+
+    ``progress(done, total)`` is called once per row (so a caller's time limit can stop it)."""
     if len(rows) < 2:
         return list(rows)
-    N = len(rows[0].coefficients)
+    K = len(rows)
+    everyone = range(K)
     witnessed = witnessed_irredundant(rows) if prefilter else set()
+    solver = hints(rows, witnessed) if prefilter else None
+    scores = _Scores(rows) if solver is not None else None
+    step = max(1, K // 200)
     out = []
     for k, row in enumerate(rows):
+        if progress and k % step == 0:
+            progress(k, K)
+        redundant = None
         if k in witnessed:
-            out.append(MatrixRow(row.coefficients, row.policy, row.witness, redundant=False))
-            continue
-        # variables: D (N) and z; maximise z − row_k·D, z ≤ row_j·D for j ≠ k, ΣD = 1.
-        c = [-v for v in row.coefficients] + [Fraction(1)]
-        a_ub = [[-v for v in other.coefficients] + [Fraction(1)] for j, other in enumerate(rows) if j != k]
-        result = linear_program(c, a_ub, [0] * len(a_ub), [[1] * N + [0]], [1])
-        out.append(MatrixRow(row.coefficients, row.policy, row.witness, redundant=result.value <= 0))
+            redundant = False
+        elif solver is not None:
+            redundant = _confirmed_hint(rows, k, solver.hint(k), scores)
+        if redundant is None:
+            redundant = _redundancy_lp(rows, k, [j for j in everyone if j != k])
+        out.append(MatrixRow(row.coefficients, row.policy, row.witness, redundant=redundant))
+    if progress:
+        progress(K, K)
     return out
+
+
+def _confirmed_hint(rows: Sequence[MatrixRow], k: int, hint, scores: _Scores) -> bool | None:
+    """The mark a floating hint suggests if exact arithmetic confirms it, else ``None``."""
+    if hint is None:
+        return None
+    if not hint.redundant:
+        return False if scores.unique_minimum(k, _integer_point(hint.point)) else None
+    support = [j for j in dict.fromkeys(hint.support) if 0 <= j < len(rows) and j != k]
+    if not support:
+        return None
+    if support == list(hint.support) and len(hint.weights) == len(support) and \
+            _combination_below(scores, k, support, hint.weights):
+        return True
+    return True if _redundancy_lp(rows, k, support) else None
 
 
 # -- the paper's Algorithm 1 -------------------------------------------------------------
