@@ -37,7 +37,7 @@ from fractions import Fraction
 from math import comb
 from typing import Sequence
 
-from flint import fmpq, fmpq_mat
+from flint import fmpq, fmpq_mat, fmpz_mat
 
 from .errors import ModelError, ResourceLimit
 from .evaluation import Progress, ReturnBounds, enumerate_policies, return_bounds
@@ -204,44 +204,42 @@ def safety_matrix(mdp: MDP, regret_bound: Fraction, *, bounds: ReturnBounds | No
 
 
 class _Scores:
-    """``row·D`` for every row at once, exactly (one FLINT product), for the unique-minimum test.
+    """The unique-minimum test ``row_k·D < row_j·D`` for all ``j ≠ k``, exactly, for all rows at once.
 
-    The rows keep their own denominators: scaling them all to integers would take the lcm of
-    every denominator in M (thousands of bits at 4×4)."""
+    Each row keeps its own denominator ``d_j`` (``row_j = a_j / d_j``, ``a_j`` integer): scaling all
+    rows to integers would take the lcm of every denominator in M (thousands of bits at 4×4),
+    and FLINT's rational matrix product clears denominators that way too.  With an integer
+    ``D``, ``d_j d_k (row_j·D − row_k·D) = d_k (a_j·D) − d_j (a_k·D)``, two integer matrix
+    products whose signs are the comparisons."""
 
     def __init__(self, rows: Sequence[MatrixRow]):
         import numpy as np
+        from math import lcm
         self.count = len(rows)
         self.width = len(rows[0].coefficients)
         self.rational = [[to_fmpq(v) for v in row.coefficients] for row in rows]
-        self.matrix = fmpq_mat(self.count, self.width, [v for row in self.rational for v in row])
+        denominators = [lcm(*(v.denominator for v in row.coefficients)) for row in rows]
+        self.numerators = fmpz_mat(self.count, self.width, [int(v * d) for row, d in zip(rows, denominators)
+                                                            for v in row.coefficients])
+        self.denominators = fmpz_mat(self.count, 1, denominators)
         self.floats = np.array([[float(v) for v in row.coefficients] for row in rows])   # guidance only
         self.tolerance = 1e-7 * max(1.0, float(np.max(np.abs(self.floats))))
 
     def unique_minimum(self, k: int, data: Sequence[int]) -> bool:
         """Is row ``k`` the strict minimum of ``row·D`` at the integer ``D ≥ 0`` (not all 0)?"""
-        if not any(data) or any(d < 0 for d in data):
+        if len(data) != self.width or not any(data) or any(d < 0 for d in data):
             return False
-        values = (self.matrix * fmpq_mat(self.width, 1, list(data))).entries()
-        mine = values[k]
-        return all(v > mine for j, v in enumerate(values) if j != k)
+        values = self.numerators * fmpz_mat(self.width, 1, [int(d) for d in data])
+        mine, own = values[k, 0], self.denominators[k, 0]
+        signs = (values * own - self.denominators * mine).entries()
+        return min(signs[:k] + signs[k + 1:]) > 0
 
-    def unique_minima(self, candidates: Sequence[Sequence[int]], guesses: Sequence[int],
-                      chunk: int = 64) -> list[bool]:
-        """``unique_minimum(k, D)`` for many pairs in one product."""
-        out: list[bool] = []
-        for first in range(0, len(candidates), chunk):     # chunks keep K × C rationals in check
-            block = candidates[first:first + chunk]
-            C = len(block)
-            values = (self.matrix * fmpq_mat(self.width, C, [c[i] for i in range(self.width) for c in block])).entries()
-            for col, k in enumerate(guesses[first:first + chunk]):
-                column = values[col::C]
-                mine = column[k]
-                out.append(any(block[col]) and all(v > mine for j, v in enumerate(column) if j != k))
-        return out
+    def unique_minima(self, candidates: Sequence[Sequence[int]], guesses: Sequence[int]) -> list[bool]:
+        return [self.unique_minimum(k, data) for data, k in zip(candidates, guesses)]
 
 
-def witnessed_irredundant(rows: Sequence[MatrixRow], samples: int = 3000, seed: int = 0) -> set[int]:
+def witnessed_irredundant(rows: Sequence[MatrixRow], samples: int = 3000, seed: int = 0,
+                          scores: "_Scores | None" = None) -> set[int]:
     """Rows proved irredundant by an exact witness: an integer ``D ≥ 0`` at which the row is the
     *unique* minimum of ``row·D``.  Floats (numpy) only pick which ``D`` to try; each witness is
     confirmed in exact arithmetic (FLINT), so the answer never depends on rounding."""
@@ -263,7 +261,7 @@ def witnessed_irredundant(rows: Sequence[MatrixRow], samples: int = 3000, seed: 
         if any(candidates[index]) and len(tries.setdefault(k, [])) < 2:
             tries[k].append(index)
     chosen = [index for indices in tries.values() for index in indices]
-    scores = _Scores(rows)
+    scores = scores or _Scores(rows)
     confirmed = scores.unique_minima([candidates[i] for i in chosen], [guesses[i] for i in chosen])
     return {guesses[i] for i, ok in zip(chosen, confirmed) if ok}
 
@@ -351,9 +349,9 @@ def mark_redundant_rows(rows: Sequence[MatrixRow], *, prefilter: bool = True,
         return list(rows)
     K = len(rows)
     everyone = range(K)
-    witnessed = witnessed_irredundant(rows) if prefilter else set()
+    scores = _Scores(rows) if prefilter else None
+    witnessed = witnessed_irredundant(rows, scores=scores) if prefilter else set()
     solver = hints(rows, witnessed) if prefilter else None
-    scores = _Scores(rows) if solver is not None else None
     step = max(1, K // 200)
     out = []
     for k, row in enumerate(rows):
@@ -403,6 +401,15 @@ def paper_algorithm_rows(mdp: MDP, regret_bound: Fraction, *, bounds: ReturnBoun
     policies = high_regret_policies(mdp, regret_bound, bounds)
     bellman = _bellman_rows(mdp)
     reward = [to_fmpq(r) for r in mdp.reward]
+    # Refuse before enumerating: per policy there are Σ_k C(|off|, k) C(|pairs| − k, n) candidates
+    # (counting them one by one cost more than the cross-check's whole budget at 4x4).
+    enabled = len(mdp.enabled_pairs)
+    needed = 0
+    for pi in policies:
+        off_count = sum(len(mdp.enabled_actions(s)) - (a in mdp.enabled_actions(s)) for s, a in enumerate(pi))
+        needed += sum(comb(off_count, k) * comb(enabled - k, n) for k in range(off_count + 1))
+        if needed > max_candidates:
+            raise ResourceLimit(f"Algorithm 1 needs more than {max_candidates} candidates here")
     budget = 0
     rows: set[Vector] = set()
     for pi in policies:

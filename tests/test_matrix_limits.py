@@ -189,3 +189,19 @@ def test_matrix_command_marks_redundant_rows_like_the_dense_lps(cases, tmp_path,
     rows, marks = cases[0]
     assert [r["redundant_on_simplex"] for r in out["rows"]] == marks
     assert len(out["rows"]) == len(rows)
+
+
+def test_algorithm_1_is_refused_from_its_candidate_count_before_enumerating():
+    # The count is Σ_π Σ_k C(|off π|, k) C(|pairs| − k, |S|); recounted here by listing them.
+    import itertools
+    from symbolic import matrix
+    mdp = random_mdp(305, 3, 2)
+    listed = 0
+    for pi in matrix.high_regret_policies(mdp, F(1, 2)):
+        off = [s * 2 + a for s in range(3) for a in mdp.enabled_actions(s) if a != pi[s]]
+        for k in range(len(off) + 1):
+            for e_f in itertools.combinations(off, k):
+                listed += sum(1 for _ in itertools.combinations([x for x in mdp.enabled_pairs if x not in e_f], 3))
+    assert matrix.paper_algorithm_rows(mdp, F(1, 2), max_candidates=listed)
+    with pytest.raises(ResourceLimit, match="candidates"):
+        matrix.paper_algorithm_rows(mdp, F(1, 2), max_candidates=listed - 1)
