@@ -363,6 +363,8 @@ def mark_redundant_rows(rows: Sequence[MatrixRow], *, prefilter: bool = True,
         elif solver is not None:
             redundant = _confirmed_hint(rows, k, solver.hint(k), scores)
         if redundant is None:
+            if progress:       # a dense exact LP can take minutes at 4x4: poll the time limit first
+                progress(k, K)
             redundant = _redundancy_lp(rows, k, [j for j in everyone if j != k])
         out.append(MatrixRow(row.coefficients, row.policy, row.witness, redundant=redundant))
     if progress:
