@@ -325,7 +325,7 @@ def _float_hints(rows: Sequence[MatrixRow], start: set[int]):
     try:
         from lp.redundancy import RedundancyHints
         return RedundancyHints([[float(v) for v in row.coefficients] for row in rows], sorted(start))
-    except (ImportError, BackendUnavailable):
+    except (ImportError, BackendUnavailable, OverflowError, ValueError):   # no HiGHS, or a row beyond floats
         return None
 
 
@@ -340,11 +340,12 @@ def mark_redundant_rows(rows: Sequence[MatrixRow], *, prefilter: bool = True,
     1. rows with an exact witness ``D`` (``witnessed_irredundant``) are irredundant;
     2. for the others a floating LP (``hints(rows, witnessed)``, HiGHS by default) suggests
        either a point ``D``, confirmed exactly as a witness, or a few rows whose convex
-       combination lies below row k, confirmed exactly by rationalising the combination or
-       else by an exact LP against those rows alone;
+       combination lies below row k, confirmed by solving exactly for its weights or else
+       by an exact LP against those rows alone;
     3. a row whose hint is missing, wrong or unconfirmed gets the dense exact LP.
 
-    ``progress(done, total)`` is called once per row (so a caller's time limit can stop it)."""
+    ``progress(done, total)`` is called every ``K/200`` rows and before every dense exact LP,
+    so a caller's time limit (raising from it) can stop the marking."""
     if len(rows) < 2:
         return list(rows)
     K = len(rows)

@@ -205,3 +205,16 @@ def test_algorithm_1_is_refused_from_its_candidate_count_before_enumerating():
     assert matrix.paper_algorithm_rows(mdp, F(1, 2), max_candidates=listed)
     with pytest.raises(ResourceLimit, match="candidates"):
         matrix.paper_algorithm_rows(mdp, F(1, 2), max_candidates=listed - 1)
+
+
+def test_without_highs_the_exact_lps_alone_give_the_marks(cases, monkeypatch):
+    from lp import redundancy
+    from symbolic import matrix
+    from symbolic.errors import BackendUnavailable
+
+    def missing():
+        raise BackendUnavailable("no HiGHS here")
+    monkeypatch.setattr(redundancy, "load_highspy", missing)
+    rows, marks = cases[0]
+    assert matrix._float_hints(rows, set()) is None
+    assert [r.redundant for r in matrix.mark_redundant_rows(rows)] == marks
