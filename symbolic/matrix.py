@@ -37,7 +37,7 @@ from fractions import Fraction
 from math import comb
 from typing import Sequence
 
-from flint import fmpq, fmpq_mat
+from flint import fmpq, fmpq_mat, fmpz_mat
 
 from .errors import ModelError, ResourceLimit
 from .evaluation import Progress, ReturnBounds, enumerate_policies, return_bounds
@@ -199,64 +199,193 @@ def safety_matrix(mdp: MDP, regret_bound: Fraction, *, bounds: ReturnBounds | No
         progress(total, total)
     kept = remove_dominated(rows)
     if mark_redundant:
-        kept = mark_redundant_rows(kept)
+        kept = mark_redundant_rows(kept, progress=progress)
     return SafetyMatrix(tuple(kept), mdp.range_reward, policies, bounds, bases)
 
 
-def witnessed_irredundant(rows: Sequence[MatrixRow], samples: int = 3000, seed: int = 0) -> set[int]:
+class _Scores:
+    """The unique-minimum test ``row_k·D < row_j·D`` for all ``j ≠ k``, exactly, for all rows at once.
+
+    Each row keeps its own denominator ``d_j`` (``row_j = a_j / d_j``, ``a_j`` integer): scaling all
+    rows to integers would take the lcm of every denominator in M (thousands of bits at 4×4),
+    and FLINT's rational matrix product clears denominators that way too.  With an integer
+    ``D``, ``d_j d_k (row_j·D − row_k·D) = d_k (a_j·D) − d_j (a_k·D)``, two integer matrix
+    products whose signs are the comparisons."""
+
+    def __init__(self, rows: Sequence[MatrixRow]):
+        import numpy as np
+        from math import lcm
+        self.count = len(rows)
+        self.width = len(rows[0].coefficients)
+        self.rational = [[to_fmpq(v) for v in row.coefficients] for row in rows]
+        denominators = [lcm(*(v.denominator for v in row.coefficients)) for row in rows]
+        self.numerators = fmpz_mat(self.count, self.width, [int(v * d) for row, d in zip(rows, denominators)
+                                                            for v in row.coefficients])
+        self.denominators = fmpz_mat(self.count, 1, denominators)
+        self.floats = np.array([[float(v) for v in row.coefficients] for row in rows])   # guidance only
+        self.tolerance = 1e-7 * max(1.0, float(np.max(np.abs(self.floats))))
+
+    def unique_minimum(self, k: int, data: Sequence[int]) -> bool:
+        """Is row ``k`` the strict minimum of ``row·D`` at the integer ``D ≥ 0`` (not all 0)?"""
+        if len(data) != self.width or not any(data) or any(d < 0 for d in data):
+            return False
+        values = self.numerators * fmpz_mat(self.width, 1, [int(d) for d in data])
+        mine, own = values[k, 0], self.denominators[k, 0]
+        signs = (values * own - self.denominators * mine).entries()
+        return min(signs[:k] + signs[k + 1:]) > 0
+
+    def unique_minima(self, candidates: Sequence[Sequence[int]], guesses: Sequence[int]) -> list[bool]:
+        return [self.unique_minimum(k, data) for data, k in zip(candidates, guesses)]
+
+
+def witnessed_irredundant(rows: Sequence[MatrixRow], samples: int = 3000, seed: int = 0,
+                          scores: "_Scores | None" = None) -> set[int]:
     """Rows proved irredundant by an exact witness: an integer ``D ≥ 0`` at which the row is the
     *unique* minimum of ``row·D``.  Floats (numpy) only pick which ``D`` to try; each witness is
-    confirmed in exact integer arithmetic, so the answer never depends on rounding."""
+    confirmed in exact arithmetic (FLINT), so the answer never depends on rounding."""
     import random
-    from math import lcm
 
     import numpy as np
 
     if len(rows) < 2:
         return set()
     N = len(rows[0].coefficients)
-    scale = 1
-    for row in rows:
-        for v in row.coefficients:
-            scale = lcm(scale, v.denominator)
-    ints = [[int(v * scale) for v in row.coefficients] for row in rows]
     floats = np.array([[float(v) for v in row.coefficients] for row in rows])
     rng = random.Random(seed)
     candidates = [[int(i == x) for i in range(N)] for x in range(N)] + [[1] * N]
     candidates += [[rng.randint(0, 20) for _ in range(N)] for _ in range(samples)]
-    guesses = np.argmin(floats @ np.array(candidates, dtype=float).T, axis=0)
-    found: set[int] = set()
-    for D, k in zip(candidates, guesses):
-        k = int(k)
-        if k in found or not any(D):
-            continue
-        mine = sum(a * b for a, b in zip(ints[k], D))
-        if all(sum(a * b for a, b in zip(other, D)) > mine for j, other in enumerate(ints) if j != k):
-            found.add(k)
-    return found
+    guesses = [int(k) for k in np.argmin(floats @ np.array(candidates, dtype=float).T, axis=0)]
+    # one candidate per guessed row is enough when it holds; a second try covers ties in floats
+    tries: dict[int, list[int]] = {}
+    for index, k in enumerate(guesses):
+        if any(candidates[index]) and len(tries.setdefault(k, [])) < 2:
+            tries[k].append(index)
+    chosen = [index for indices in tries.values() for index in indices]
+    scores = scores or _Scores(rows)
+    confirmed = scores.unique_minima([candidates[i] for i in chosen], [guesses[i] for i in chosen])
+    return {guesses[i] for i, ok in zip(chosen, confirmed) if ok}
 
 
-def mark_redundant_rows(rows: Sequence[MatrixRow], *, prefilter: bool = True) -> list[MatrixRow]:
+def _redundancy_lp(rows: Sequence[MatrixRow], k: int, others: Sequence[int]) -> bool:
+    """Exactly: is row ``k`` implied on the simplex by the rows ``others`` (``k`` not among them)?
+
+    Variables ``D`` (N) and ``z``; maximise ``z − row_k·D`` s.t. ``z ≤ row_j·D``, ``ΣD = 1``.
+    Implied by a subset of the other rows means implied by all of them."""
+    N = len(rows[k].coefficients)
+    c = [-v for v in rows[k].coefficients] + [Fraction(1)]
+    a_ub = [[-v for v in rows[j].coefficients] + [Fraction(1)] for j in others]
+    return linear_program(c, a_ub, [0] * len(a_ub), [[1] * N + [0]], [1]).value <= 0
+
+
+def _integer_point(point: Sequence[float], scale: int = 1 << 40) -> list[int]:
+    """A float ``D`` as a nonnegative integer vector (only the direction of ``D`` matters)."""
+    import math
+    return [int(round(v * scale)) if math.isfinite(v) and v > 0 else 0 for v in point]
+
+
+def _combination_below(scores: "_Scores", k: int, support: Sequence[int], weights: Sequence[float]) -> bool:
+    """Exactly: is there a convex combination of the rows ``support`` that is componentwise
+    ``≤ row_k``?  (Then row ``k`` is redundant: the LP dual in ``lp.redundancy``.)
+
+    The float ``weights`` are not rounded: at the floating optimum the combination meets
+    ``row_k`` on some pairs, and rounding would break those equalities.  Instead they say
+    which pairs are tight, and the weights are solved for exactly from those equalities and
+    ``Σ λ = 1`` (FLINT row reduction); the solution is then checked exactly."""
+    import math
+
+    import numpy as np
+
+    if not weights or not all(math.isfinite(w) and w >= 0 for w in weights) or sum(weights) <= 0:
+        return False
+    s = len(support)
+    lam = np.array(weights) / sum(weights)
+    gap = lam @ scores.floats[list(support)] - scores.floats[k]
+    tight = [i for i in range(scores.width) if gap[i] >= -scores.tolerance]
+    entries = [fmpq(1)] * s + [fmpq(1)]
+    for i in tight:
+        entries += [scores.rational[j][i] for j in support] + [scores.rational[k][i]]
+    reduced, rank = fmpq_mat(len(tight) + 1, s + 1, entries).rref()
+    exact = [fmpq(0)] * s
+    for r in range(rank):
+        pivot = next((c for c in range(s + 1) if reduced[r, c] != 0), s)
+        if pivot == s:                     # 0 = 1: the tight pairs cannot all be equalities
+            return False
+        exact[pivot] = reduced[r, s]
+    if any(v < 0 for v in exact):
+        return False
+    for i in range(scores.width):
+        if sum((v * scores.rational[j][i] for v, j in zip(exact, support) if v), fmpq(0)) > scores.rational[k][i]:
+            return False
+    return sum(exact) == 1
+
+
+def _float_hints(rows: Sequence[MatrixRow], start: set[int]):
+    """The floating hint solver of ``lp.redundancy``, or ``None`` without HiGHS (exact LPs alone)."""
+    from .errors import BackendUnavailable
+    try:
+        from lp.redundancy import RedundancyHints
+        return RedundancyHints([[float(v) for v in row.coefficients] for row in rows], sorted(start))
+    except (ImportError, BackendUnavailable, OverflowError, ValueError):   # no HiGHS, or a row beyond floats
+        return None
+
+
+def mark_redundant_rows(rows: Sequence[MatrixRow], *, prefilter: bool = True,
+                        progress: Progress | None = None, hints=_float_hints) -> list[MatrixRow]:
     """Flag rows implied on the simplex by the others, for every ε:
     row k is redundant iff ``max_{D ∈ Δ} (min_{j≠k} row_j·D − row_k·D) ≤ 0``.
 
-    Rows with an exact witness ``D`` (``witnessed_irredundant``) are irredundant without an LP;
-    the others get one exact LP each (``prefilter=False``: every row gets its LP)."""
+    ``prefilter=False``: one dense exact LP per row.  Otherwise every mark is still proved
+    exactly, but most proofs are cheap:
+
+    1. rows with an exact witness ``D`` (``witnessed_irredundant``) are irredundant;
+    2. for the others a floating LP (``hints(rows, witnessed)``, HiGHS by default) suggests
+       either a point ``D``, confirmed exactly as a witness, or a few rows whose convex
+       combination lies below row k, confirmed by solving exactly for its weights or else
+       by an exact LP against those rows alone;
+    3. a row whose hint is missing, wrong or unconfirmed gets the dense exact LP.
+
+    ``progress(done, total)`` is called every ``K/200`` rows and before every dense exact LP,
+    so a caller's time limit (raising from it) can stop the marking."""
     if len(rows) < 2:
         return list(rows)
-    N = len(rows[0].coefficients)
-    witnessed = witnessed_irredundant(rows) if prefilter else set()
+    K = len(rows)
+    everyone = range(K)
+    scores = _Scores(rows) if prefilter else None
+    witnessed = witnessed_irredundant(rows, scores=scores) if prefilter else set()
+    solver = hints(rows, witnessed) if prefilter else None
+    step = max(1, K // 200)
     out = []
     for k, row in enumerate(rows):
+        if progress and k % step == 0:
+            progress(k, K)
+        redundant = None
         if k in witnessed:
-            out.append(MatrixRow(row.coefficients, row.policy, row.witness, redundant=False))
-            continue
-        # variables: D (N) and z; maximise z − row_k·D, z ≤ row_j·D for j ≠ k, ΣD = 1.
-        c = [-v for v in row.coefficients] + [Fraction(1)]
-        a_ub = [[-v for v in other.coefficients] + [Fraction(1)] for j, other in enumerate(rows) if j != k]
-        result = linear_program(c, a_ub, [0] * len(a_ub), [[1] * N + [0]], [1])
-        out.append(MatrixRow(row.coefficients, row.policy, row.witness, redundant=result.value <= 0))
+            redundant = False
+        elif solver is not None:
+            redundant = _confirmed_hint(rows, k, solver.hint(k), scores)
+        if redundant is None:
+            if progress:       # a dense exact LP can take minutes at 4x4: poll the time limit first
+                progress(k, K)
+            redundant = _redundancy_lp(rows, k, [j for j in everyone if j != k])
+        out.append(MatrixRow(row.coefficients, row.policy, row.witness, redundant=redundant))
+    if progress:
+        progress(K, K)
     return out
+
+
+def _confirmed_hint(rows: Sequence[MatrixRow], k: int, hint, scores: _Scores) -> bool | None:
+    """The mark a floating hint suggests if exact arithmetic confirms it, else ``None``."""
+    if hint is None:
+        return None
+    if not hint.redundant:
+        return False if scores.unique_minimum(k, _integer_point(hint.point)) else None
+    support = [j for j in dict.fromkeys(hint.support) if 0 <= j < len(rows) and j != k]
+    if not support:
+        return None
+    if support == list(hint.support) and len(hint.weights) == len(support) and \
+            _combination_below(scores, k, support, hint.weights):
+        return True
+    return True if _redundancy_lp(rows, k, support) else None
 
 
 # -- the paper's Algorithm 1 -------------------------------------------------------------
@@ -275,6 +404,15 @@ def paper_algorithm_rows(mdp: MDP, regret_bound: Fraction, *, bounds: ReturnBoun
     policies = high_regret_policies(mdp, regret_bound, bounds)
     bellman = _bellman_rows(mdp)
     reward = [to_fmpq(r) for r in mdp.reward]
+    # Refuse before enumerating: per policy there are Σ_k C(|off|, k) C(|pairs| − k, n) candidates
+    # (counting them one by one cost more than the cross-check's whole budget at 4x4).
+    enabled = len(mdp.enabled_pairs)
+    needed = 0
+    for pi in policies:
+        off_count = sum(len(mdp.enabled_actions(s)) - (a in mdp.enabled_actions(s)) for s, a in enumerate(pi))
+        needed += sum(comb(off_count, k) * comb(enabled - k, n) for k in range(off_count + 1))
+        if needed > max_candidates:
+            raise ResourceLimit(f"Algorithm 1 needs more than {max_candidates} candidates here")
     budget = 0
     rows: set[Vector] = set()
     for pi in policies:

@@ -28,3 +28,193 @@ def test_prefiltered_redundancy_marks_the_same_rows_as_one_lp_per_row(seed, n, m
     assert [r.redundant for r in fast] == [r.redundant for r in slow]
     if len(M.rows) > 2:
         assert witnessed_irredundant(M.rows)   # the prefilter did some of the work
+
+
+# -- the floating pre-filter: HiGHS hints, every mark confirmed exactly ------------------
+
+REDUNDANT_CASES = [(303, 3, 3), (7, 3, 3), (11, 2, 4), (403, 4, 2), (205, 2, 5)]
+
+
+def _exact_marks(rows):
+    from symbolic.matrix import mark_redundant_rows
+    return [r.redundant for r in mark_redundant_rows(rows, prefilter=False)]
+
+
+@pytest.fixture(scope="module")
+def cases():
+    """Rows of M (unmarked) and their marks from one dense exact LP per row, per instance."""
+    from symbolic.matrix import safety_matrix
+    out = []
+    for seed, n, m in REDUNDANT_CASES:
+        rows = safety_matrix(random_mdp(seed, n, m), F(1, 2), mark_redundant=False).rows
+        out.append((rows, _exact_marks(rows)))
+    return out
+
+
+def test_the_cases_have_redundant_and_irredundant_rows(cases):
+    # Otherwise the tests below could not tell a wrong mark from a right one.
+    assert sum(any(marks) for _, marks in cases) >= 3
+    assert all(not all(marks) for _, marks in cases)
+
+
+def test_floating_hints_give_the_exact_marks_with_few_dense_lps(cases, monkeypatch):
+    from symbolic import matrix
+    dense = []
+    original = matrix._redundancy_lp
+
+    def counted(rows, k, others):
+        if len(others) == len(rows) - 1:
+            dense.append(k)
+        return original(rows, k, others)
+    monkeypatch.setattr(matrix, "_redundancy_lp", counted)
+    for rows, marks in cases:
+        assert [r.redundant for r in matrix.mark_redundant_rows(rows)] == marks
+    # the hints did the work: almost no row needed the dense exact LP
+    assert len(dense) <= 2
+
+
+class _Lying:
+    """A hint solver that says the opposite of the truth, with plausible-looking evidence."""
+
+    def __init__(self, rows, marks):
+        self.rows, self.marks = rows, marks
+
+    def hint(self, k):
+        from lp.redundancy import RedundancyHint
+        others = [j for j in range(len(self.rows)) if j != k]
+        if self.marks[k]:                       # redundant: claim it is the minimum at a vertex
+            x = min(range(len(self.rows[k].coefficients)), key=lambda i: self.rows[k].coefficients[i])
+            return RedundancyHint(False, point=tuple(float(i == x) for i in range(len(self.rows[k].coefficients))))
+        return RedundancyHint(True, support=tuple(others[:3]), weights=(0.5, 0.25, 0.25)[:len(others[:3])])
+
+
+class _Garbage:
+    def __init__(self, rows):
+        self.count = len(rows)
+        self.calls = 0
+
+    def hint(self, k):
+        from lp.redundancy import RedundancyHint
+        self.calls += 1
+        choice = self.calls % 6
+        if choice == 0:
+            return RedundancyHint(True, support=(k,), weights=(1.0,))                 # the row itself
+        if choice == 1:
+            return RedundancyHint(True, support=(self.count + 5, -1), weights=(0.5, 0.5))   # no such rows
+        if choice == 2:
+            return RedundancyHint(True, support=tuple(j for j in range(self.count) if j != k)[:2],
+                                  weights=(float("nan"), -1.0))
+        if choice == 3:
+            return RedundancyHint(False, point=(float("nan"),) * 3)
+        if choice == 4:
+            return RedundancyHint(False, point=(-1.0,) * 50)
+        return None
+
+
+@pytest.mark.parametrize("liar", ["opposite", "garbage"])
+def test_wrong_floating_hints_still_give_the_exact_marks(cases, monkeypatch, liar):
+    from symbolic import matrix
+    monkeypatch.setattr(matrix, "witnessed_irredundant", lambda rows, **k: set())   # every row asks the hint
+    for rows, marks in cases:
+        made = []
+
+        def solver(rows, start, marks=marks):
+            made.append(_Lying(rows, marks) if liar == "opposite" else _Garbage(rows))
+            return made[-1]
+        assert [r.redundant for r in matrix.mark_redundant_rows(rows, hints=solver)] == marks
+        assert made
+
+
+def test_highs_answers_that_are_garbage_cannot_change_a_mark(cases, monkeypatch):
+    # The default path, with HiGHS's own solution replaced by noise after every solve.
+    import numpy as np
+    from lp import redundancy
+    from symbolic import matrix
+    monkeypatch.setattr(matrix, "witnessed_irredundant", lambda rows, **k: set())
+    rng = np.random.default_rng(0)
+    original = redundancy.RedundancyHints.hint
+
+    def noisy(self, k):
+        hint = original(self, k)
+        if hint is None:
+            return None
+        if hint.redundant:
+            return redundancy.RedundancyHint(True, support=hint.support,
+                                             weights=tuple(rng.random(len(hint.weights))))
+        return redundancy.RedundancyHint(False, point=tuple(rng.random(len(hint.point))))
+    monkeypatch.setattr(redundancy.RedundancyHints, "hint", noisy)
+    for rows, marks in cases:
+        assert [r.redundant for r in matrix.mark_redundant_rows(rows)] == marks
+
+
+def test_highs_hints_on_a_hand_made_matrix():
+    # min(d1, d2) <= 1/2 on the 1-simplex: (1/2, 1/2) and (2, 2) are implied, the unit rows are not.
+    from lp.redundancy import RedundancyHints
+    hints = RedundancyHints([[1, 0], [0, 1], [2, 2], [0.5, 0.5]])
+    unit = hints.hint(0)
+    assert not unit.redundant and unit.point[1] > unit.point[0]   # row 0 is smallest where d1 is small
+    for k in (2, 3):
+        implied = hints.hint(k)
+        assert implied.redundant and set(implied.support) <= {0, 1, 2, 3} - {k}
+        assert abs(sum(implied.weights) - 1) < 1e-9
+
+
+def test_redundancy_marking_reports_progress_and_can_be_stopped(cases):
+    from symbolic.matrix import mark_redundant_rows
+    rows, _ = cases[0]
+    seen = []
+    mark_redundant_rows(rows, progress=lambda done, total: seen.append((done, total)))
+    assert seen[0] == (0, len(rows)) and seen[-1] == (len(rows), len(rows))
+
+    class Stop(Exception):
+        pass
+
+    def stop(done, total):
+        if done:
+            raise Stop
+    with pytest.raises(Stop):
+        mark_redundant_rows(rows, progress=stop)
+
+
+def test_matrix_command_marks_redundant_rows_like_the_dense_lps(cases, tmp_path, capfd):
+    import json
+    from rewardcert.cli import main
+    from symbolic.io import model_to_document
+    seed, n, m = REDUNDANT_CASES[0]
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(model_to_document(random_mdp(seed, n, m))))
+    capfd.readouterr()
+    assert main(["matrix", str(path), "--regret", "1/2", "--json", "--no-paper"]) == 0
+    out = json.loads(capfd.readouterr().out)          # fd 1 too: no solver banner in the JSON
+    rows, marks = cases[0]
+    assert [r["redundant_on_simplex"] for r in out["rows"]] == marks
+    assert len(out["rows"]) == len(rows)
+
+
+def test_algorithm_1_is_refused_from_its_candidate_count_before_enumerating():
+    # The count is Σ_π Σ_k C(|off π|, k) C(|pairs| − k, |S|); recounted here by listing them.
+    import itertools
+    from symbolic import matrix
+    mdp = random_mdp(305, 3, 2)
+    listed = 0
+    for pi in matrix.high_regret_policies(mdp, F(1, 2)):
+        off = [s * 2 + a for s in range(3) for a in mdp.enabled_actions(s) if a != pi[s]]
+        for k in range(len(off) + 1):
+            for e_f in itertools.combinations(off, k):
+                listed += sum(1 for _ in itertools.combinations([x for x in mdp.enabled_pairs if x not in e_f], 3))
+    assert matrix.paper_algorithm_rows(mdp, F(1, 2), max_candidates=listed)
+    with pytest.raises(ResourceLimit, match="candidates"):
+        matrix.paper_algorithm_rows(mdp, F(1, 2), max_candidates=listed - 1)
+
+
+def test_without_highs_the_exact_lps_alone_give_the_marks(cases, monkeypatch):
+    from lp import redundancy
+    from symbolic import matrix
+    from symbolic.errors import BackendUnavailable
+
+    def missing():
+        raise BackendUnavailable("no HiGHS here")
+    monkeypatch.setattr(redundancy, "load_highspy", missing)
+    rows, marks = cases[0]
+    assert matrix._float_hints(rows, set()) is None
+    assert [r.redundant for r in matrix.mark_redundant_rows(rows)] == marks

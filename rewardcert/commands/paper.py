@@ -80,7 +80,7 @@ def run_matrix(args: argparse.Namespace) -> int:
     check_parameters(args)
     loaded = load_model(args.model)
     mdp = loaded.mdp
-    bar = ProgressBar("policies, then bases", min_total=2000)
+    bar = ProgressBar("policies, bases, then redundant rows", min_total=2000)
     expired = _budget(args)
 
     def progress(done: int, total: int) -> None:
@@ -95,7 +95,7 @@ def run_matrix(args: argparse.Namespace) -> int:
         bar.close()
         reason = "interrupted" if interrupts is not None and interrupts.stop_requested() else "--timeout ran out"
         message = (f"M is incomplete: {reason} after {stopped.done} of {stopped.total} steps of the enumeration "
-                   "(policies, then bases); no row is reported, since a partial M decides nothing "
+                   "(policies, bases, then the redundancy marks); no row is reported, since a partial M decides nothing "
                    "(`rewardcert threshold` bounds eps*(D) within a budget)")
         if args.json:
             print_json({"model": mdp.name or loaded.path, "complete": False, "message": message})
