@@ -19,8 +19,9 @@ is kept and warm-started from row to row, which keeps each solve to a few dual p
 (Solving the dual form instead, all K rows as columns and only ``r_k`` changing in the
 right-hand side, measured 1.6× slower at 4×4.)
 
-This is the only module besides PuLP that imports ``highspy``; a missing ``highspy`` is the
-toolkit's ``BackendUnavailable``, and the caller then runs its exact LPs alone.
+Besides PuLP, ``highspy`` is driven directly only here and in ``symbolic/guide.py`` (starting
+bases for the exact family LP); a missing ``highspy`` is the toolkit's ``BackendUnavailable``,
+and the caller then runs its exact LPs alone.
 """
 
 from __future__ import annotations

@@ -6,8 +6,8 @@ after one or two exact evaluations instead of one per step of the grid's
 diameter; it ends at an exactly uniformly optimal (pessimal) policy from any
 start, so a poor guess costs time, never correctness.
 
-``propose_basis`` asks HiGHS (``highspy``, driven directly: this is the only
-module that does so) for an optimal basis of a family LP in floats. The
+``propose_basis`` asks HiGHS (``highspy``, driven directly, as only
+``lp/redundancy.py`` also does) for an optimal basis of a family LP in floats. The
 exact simplex of ``symbolic/exactlp.py`` pivots over FLINT rationals; from
 the ``y = 0`` start a 64-state family LP needs hundreds of pivots over
 rationals of hundreds of digits and takes tens of seconds, while HiGHS
