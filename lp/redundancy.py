@@ -33,7 +33,7 @@ import numpy as np
 
 from symbolic.errors import BackendUnavailable
 
-from .pulp_backend import _quiet_stdout
+from symbolic.guide import quiet_stdout
 
 ADD_PER_ROUND = 1          # violated rows added to S per cutting-plane round (8 or 32: no faster at 4x4)
 MAX_ROUNDS = 200           # rounds per row before it gets no hint (the exact LP decides it)
@@ -70,7 +70,7 @@ class RedundancyHints:
         self.count, self.width = self.rows.shape
         self.tolerance = RELATIVE_TOLERANCE * max(1.0, float(np.max(np.abs(self.rows), initial=0.0)))
         self.inf = highspy.kHighsInf
-        with _quiet_stdout(True):        # the first Highs of a process prints a banner on fd 1
+        with quiet_stdout(True):        # the first Highs of a process prints a banner on fd 1
             h = highspy.Highs()
         h.setOptionValue("output_flag", False)
         h.setOptionValue("presolve", "off")   # presolve would discard the warm start at every row
