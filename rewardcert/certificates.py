@@ -179,15 +179,28 @@ def unsafe_certificate(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, re
             "verdict": "unsafe", "evidence": evidence}
 
 
-def write_certificate(path: str | os.PathLike, certificate: dict, *, stdout=None) -> None:
+class CertificateTooLarge(ResourceLimit):
+    """The certificate's text would exceed what the checker reads (``CHECKER_MAX_BYTES``)."""
+
+
+def certificate_text(path: str | os.PathLike, certificate: dict) -> str:
+    """The JSON text of ``certificate``; ``CertificateTooLarge`` (naming ``path``) if the checker
+    would refuse to read it, and ``ResourceLimit`` for a number it would refuse."""
+    check_number_sizes(certificate)
+    text = json.dumps(certificate, indent=1, ensure_ascii=False) + "\n"
+    size = len(text.encode("utf-8"))
+    if size > CHECKER_MAX_BYTES:
+        raise CertificateTooLarge(f"the certificate would have {size} bytes, and the checker reads at most "
+                                  f"{CHECKER_MAX_BYTES}; no certificate was written", file=os.fspath(path))
+    return text
+
+
+def write_certificate(path: str | os.PathLike, certificate: dict, *, stdout=None, text: str | None = None) -> None:
     """Write ``certificate`` atomically (``rewardcert/output.py``); ``-`` is standard output.
     A missing parent directory is an error; an existing file survives any failure."""
     from .output import write_text
-    check_number_sizes(certificate)
-    text = json.dumps(certificate, indent=1, ensure_ascii=False) + "\n"
-    if len(text.encode("utf-8")) > CHECKER_MAX_BYTES:
-        raise ResourceLimit(f"the certificate would have {len(text.encode('utf-8'))} bytes, and the checker "
-                            f"reads at most {CHECKER_MAX_BYTES}; no certificate was written", file=os.fspath(path))
+    if text is None:
+        text = certificate_text(path, certificate)
     write_text(path, text, what="certificate", stdout=stdout)
 
 

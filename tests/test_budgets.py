@@ -37,3 +37,31 @@ def test_safest_timeout_brackets_eps_star_star(capsys):
     code = main(["safest", str(EXAMPLES / "chatbot.toml"), "--regret", "1/2", "--timeout", "0.000001"])
     out = capsys.readouterr().out
     assert code == 3 and "eps** in [" in out and "raise --timeout" in out
+
+
+def test_a_certificate_too_large_for_the_checker_falls_back_to_the_root_family(tmp_path, capsys, monkeypatch):
+    # Regression: an 8x8 lake's 600 s interval certificate would have had 384 MB; the command
+    # exited 2 without printing the interval it had found.  Now threshold writes the root
+    # family's certificate (weaker, still verified) and says so; certify reports, then exits 2.
+    import json as _json
+    from proofs import checker
+    from rewardcert import certificates
+    from rewardcert.cli import main
+    monkeypatch.setattr(certificates, "CHECKER_MAX_BYTES", 60_000)
+    out = tmp_path / "cert.json"
+    status = main(["threshold", "examples/gridworld4x4.toml", "--data", "uniform", "--regret", "1/2",
+                   "--max-nodes", "400", "--no-milp-seed", "--json", "-o", str(out)])
+    report = _json.loads(capsys.readouterr().out)
+    assert status == 3 and report["certificate"] == str(out)
+    assert "covers the root family only" in report["certificate_note"]
+    document = _json.loads(out.read_text())
+    assert checker.check_document(document)[0] == "verified"
+    lower, upper = F(document["instance"]["epsilon"]), F(report["critical_epsilon_interval"][1])
+    assert 0 < lower <= upper       # the root's regret-aware bound, positive for a positive D
+    assert document["instance"]["epsilon_upper"] == report["critical_epsilon_interval"][1]
+    monkeypatch.setattr(certificates, "CHECKER_MAX_BYTES", 300)
+    status = main(["certify", "examples/figure4.toml", "--data", "examples/figure4-data.toml", "--regret", "4/5",
+                   "--epsilon", "1/10", "-o", str(tmp_path / "c.json")])
+    printed = capsys.readouterr()
+    assert status == 2 and "verdict:" in printed.out and "no certificate was written" in printed.out
+    assert not (tmp_path / "c.json").exists()

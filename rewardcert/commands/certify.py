@@ -65,12 +65,15 @@ def _cross_check_lines(report: dict) -> list[str]:
 
 
 def _footer(certificate_path: str | None, result: ThresholdResult, checks: dict | None,
-            not_written: str | None = None, *, verdict_certificate: bool = False) -> list[str]:
+            not_written: str | None = None, *, verdict_certificate: bool = False,
+            note: str | None = None) -> list[str]:
     """The closing lines of certify and threshold: certificate, search statistics, cross-checks.
     ``verdict_certificate``: certify's safe/unsafe certificate, never an interval one."""
     shown = "standard output" if certificate_path == "-" else certificate_path
     kind = "" if result.complete or verdict_certificate else "an interval certificate of the bounds above, "
     lines = [f"certificate: {shown} ({kind}verified by proofs/checker.py)"] if certificate_path else []
+    if note:
+        lines.append(f"certificate note: {note}")
     if not_written:
         lines.append(f"no certificate was written: {not_written}")
     lines.append(_stats_line(result))
@@ -149,14 +152,38 @@ def _milp_seed(args, mdp, data, bounds) -> list:
 
 
 def _write_checked(path: str, certificate: dict, *, stdout=None) -> str:
-    """Replay the certificate in the standalone checker before anyone sees it."""
-    from ..certificates import check_number_sizes
-    check_number_sizes(certificate)     # a too-long number is a size error (exit 2), not a bug
+    """Replay the certificate in the standalone checker before anyone sees it.  Its size is checked
+    first (``CertificateTooLarge``), so an unreadable certificate costs no replay."""
+    from ..certificates import certificate_text
+    text = certificate_text(path, certificate)
     status, message, _ = check_certificate_document(certificate)
     if status != "verified":
         raise RuntimeError(f"the certificate produced was {status} by proofs/checker.py: {message}")
-    write_certificate(path, certificate, stdout=stdout)
+    write_certificate(path, certificate, stdout=stdout, text=text)
     return status
+
+
+def _write_interval(args, mdp, data, result: ThresholdResult) -> tuple[str | None, str | None]:
+    """Write ``result``'s certificate (threshold or interval); when it is too large for the checker,
+    write the root-level interval certificate instead: the root family's own bounds and the
+    witness, a weaker but certified ``[lo', hi]``.  Returns ``(path written, note)``."""
+    from ..certificates import CertificateTooLarge
+    stdout = getattr(args, "stdout", None)
+    full = threshold_certificate if result.complete else interval_certificate
+    try:
+        _write_checked(args.out, full(mdp, data, args.regret, result), stdout=stdout)
+        return args.out, None
+    except CertificateTooLarge as too_large:
+        reason = str(too_large).split("; ")[0]
+    seeds = [result.witness.policy] if result.witness is not None else []
+    coarse = critical_epsilon(mdp, data, args.regret, bounds=result.bounds, max_seconds=0, seed_policies=seeds,
+                              occupancy=result.occupancy)
+    if coarse.complete:      # the root closed at once: that is the whole answer
+        _write_checked(args.out, threshold_certificate(mdp, data, args.regret, coarse), stdout=stdout)
+        return args.out, None
+    _write_checked(args.out, interval_certificate(mdp, data, args.regret, coarse), stdout=stdout)
+    return args.out, (f"{reason}, so the certificate written covers the root family only: it proves "
+                      f"eps*(D) in [{with_decimal(coarse.lower_bound)}, {with_decimal(coarse.upper_bound)}]")
 
 
 def witness_json(mdp, witness: Witness, bounds) -> dict:
@@ -233,10 +260,15 @@ def run_certify(args: argparse.Namespace) -> int:
     result = _search(args, mdp, data)
     verdict = result.verdict(args.epsilon)
     certificate_path = not_written = None
+    too_large = False
     if args.out and verdict is not Verdict.UNKNOWN:
-        _write_checked(args.out, safety_certificate(mdp, data, args.epsilon, args.regret, result),
-                       stdout=getattr(args, "stdout", None))
-        certificate_path = args.out
+        from ..certificates import CertificateTooLarge
+        try:
+            _write_checked(args.out, safety_certificate(mdp, data, args.epsilon, args.regret, result),
+                           stdout=getattr(args, "stdout", None))
+            certificate_path = args.out
+        except CertificateTooLarge as error:     # the verdict is still reported, then exit 2
+            not_written, too_large = str(error).split('; ')[0], True
     elif args.out:
         not_written = f"the verdict is unknown ({budget_reason(args, result)})"
     show_witness = verdict is Verdict.UNSAFE
@@ -273,6 +305,8 @@ def run_certify(args: argparse.Namespace) -> int:
             out.append(f"verdict: UNKNOWN - the search stopped before it could decide "
                        f"({budget_hint(args, result)})")
         print("\n".join(out + _footer(certificate_path, result, checks, not_written, verdict_certificate=True)))
+    if too_large:
+        return EXIT_BAD_INPUT
     if _disagrees(checks):
         return EXIT_DISAGREEMENT
     return search_exit_status(args, {Verdict.SAFE: EXIT_OK, Verdict.UNSAFE: EXIT_UNSAFE,
@@ -290,16 +324,10 @@ def run_threshold(args: argparse.Namespace) -> int:
     loaded, data = load_instance(args)
     mdp = loaded.mdp
     result = _search(args, mdp, data)
-    certificate_path = not_written = None
-    if args.out and result.complete:
-        _write_checked(args.out, threshold_certificate(mdp, data, args.regret, result),
-                       stdout=getattr(args, "stdout", None))
-        certificate_path = args.out
-    elif args.out:
+    certificate_path = note = None
+    if args.out:
         # A stopped search still proves its interval (certificate-format §3.5).
-        _write_checked(args.out, interval_certificate(mdp, data, args.regret, result),
-                       stdout=getattr(args, "stdout", None))
-        certificate_path = args.out
+        certificate_path, note = _write_interval(args, mdp, data, result)
     checks = cross_check(mdp, data, args.regret, result) if args.cross_check else None
     if args.json:
         print_json({
@@ -311,7 +339,7 @@ def run_threshold(args: argparse.Namespace) -> int:
             "policy": mdp.policy_to_mapping(result.witness.policy) if result.witness else None,
             "witness": witness_json(mdp, result.witness, result.bounds) if result.witness else None,
             "certificate": certificate_path,
-            "certificate_not_written": not_written,
+            "certificate_note": note,
             "search": _stats(result),
             "cross_check": checks,
         })
@@ -329,7 +357,7 @@ def run_threshold(args: argparse.Namespace) -> int:
         if result.witness is not None:
             out += ["  " + line for line in witness_lines(mdp, data, result.witness, result.bounds,
                                                           changed_only=args.changed_only)]
-        print("\n".join(out + _footer(certificate_path, result, checks, not_written)))
+        print("\n".join(out + _footer(certificate_path, result, checks, note=note)))
     if _disagrees(checks):
         return EXIT_DISAGREEMENT
     return search_exit_status(args, EXIT_OK if result.complete else EXIT_UNKNOWN)
