@@ -148,6 +148,11 @@ regret-aware bounds of the families it left open (before, they were cut short at
 
 ZERO_Q = fmpq(0)
 
+FIXED_TOP_LEVELS = 2
+"""Dynamic branching still splits the first levels in the fixed order: near the root the family LPs
+are degenerate (with every state free, y = 0 is the only feasible point), so their reduced costs
+say little, and the states the optimal and pessimal policies visit most are the better first splits."""
+
 
 class _Budget(Exception):
     pass
@@ -445,7 +450,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
             if stop_value is not None and state.objective <= stop_value:
                 raise _Budget
             return
-        s = order[depth] if branching == "fixed" else choose_state(family, state)
+        s = order[depth] if branching == "fixed" or depth < FIXED_TOP_LEVELS else choose_state(family, state)
         splits[tuple(family)] = s
         children = []
         for a in enabled[s]:
