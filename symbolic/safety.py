@@ -148,10 +148,10 @@ regret-aware bounds of the families it left open (before, they were cut short at
 
 ZERO_Q = fmpq(0)
 
-FIXED_TOP_LEVELS = 2
-"""Dynamic branching still splits the first levels in the fixed order: near the root the family LPs
-are degenerate (with every state free, y = 0 is the only feasible point), so their reduced costs
-say little, and the states the optimal and pessimal policies visit most are the better first splits."""
+FIXED_TOP_LEVELS = 0
+"""How many levels dynamic branching splits in the fixed order first.  Near the root the family LPs
+are degenerate (with every state free, y = 0 is the only feasible point), so 2 looked natural; it
+was measured and is not better overall (docs/engine.md §2), so every level is dynamic."""
 
 
 class _Budget(Exception):
