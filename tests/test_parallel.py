@@ -106,3 +106,19 @@ def test_the_cli_takes_jobs_and_refuses_what_it_cannot_run(capsys, tmp_path):
     for bad in (["--jobs", "0"], ["--jobs", "2", "--max-nodes", "10"], ["--jobs", "2", "--lambda", "1"]):
         assert main(["threshold", "examples/figure4.toml", "--regret", "4/5"] + bad) == 2
         assert "--jobs" in capsys.readouterr().err
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.data())
+def test_subtrees_respect_per_state_action_sets(data):
+    from tests.strategies import enabled_distributions, enabled_mdps
+    mdp = data.draw(enabled_mdps(max_states=3, max_actions=3))
+    D = data.draw(enabled_distributions(mdp))
+    L = data.draw(st.sampled_from([F(1, 4), F(1, 2), F(1)]))
+    star, _ = brute_force(mdp, D, L)
+    with futures.ThreadPoolExecutor(2) as pool:
+        result = parallel_critical_epsilon(mdp, D, L, executor=pool, jobs=2, depth=data.draw(st.integers(0, 3)))
+    assert result.complete and result.critical_epsilon == star
+    if not result.bounds.degenerate:
+        status, message, _ = checker.check_document(threshold_certificate(mdp, D, L, result))
+        assert status == "verified", message
