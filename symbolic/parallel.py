@@ -50,7 +50,8 @@ from .evaluation import Progress, ReturnBounds, check_deterministic, expected_re
 from .model import MDP, validate_distribution
 from .occupancy import occupancy_bounds
 from .results import Witness
-from .safety import FINISH_FRACTION, FINISH_SECONDS, Closure, SearchStats, ThresholdResult, _branch_order, critical_epsilon, policy_error
+from .safety import (FINISH_FRACTION, FINISH_SECONDS, MAX_CLOSURE_BYTES, Closure, SearchStats, ThresholdResult,
+                     _branch_order, critical_epsilon, policy_error)
 
 TASKS_PER_JOB = 8
 """The split depth is the least one giving at least this many prefixes per worker (load balance)."""
@@ -78,7 +79,7 @@ def _run_subtree(task: dict) -> ThresholdResult:
                             incumbent_bound=task["incumbent"], decide_epsilon=task["decide_epsilon"],
                             regret_aware=task["regret_aware"], occupancy=task["occupancy"],
                             max_seconds=None if deadline is None else max(0.0, deadline - time.time()),
-                            should_stop=_worker_should_stop)
+                            should_stop=_worker_should_stop, max_closure_bytes=task["max_closure_bytes"])
 
 
 def split_depth(mdp: MDP, order: Sequence[int], jobs: int) -> int:
@@ -157,10 +158,16 @@ def parallel_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: 
     def task(root) -> dict:
         return {"mdp": mdp, "data": data, "regret_bound": regret_bound, "bounds": bounds, "root": root,
                 "order": order, "incumbent": best[0], "decide_epsilon": decide_epsilon,
-                "regret_aware": regret_aware, "deadline": deadline, "occupancy": occupancy}
+                "regret_aware": regret_aware, "deadline": deadline, "occupancy": occupancy,
+                # the memory the merged closures may still take, shared by the running subtrees
+                "max_closure_bytes": max(0, MAX_CLOSURE_BYTES - held()) // jobs}
+
+    def held() -> int:
+        return sum(r.closure_bytes for r in results)
 
     def stopping() -> bool:
-        return (deadline is not None and time.time() > deadline) or (stop is not None and stop()) or decided()
+        return (deadline is not None and time.time() > deadline) or (stop is not None and stop()) or decided() \
+            or held() >= MAX_CLOSURE_BYTES
 
     owned = executor is None
     event = None
@@ -200,8 +207,10 @@ def parallel_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: 
                                         incumbent_bound=best[0], decide_epsilon=decide_epsilon, max_seconds=0,
                                         occupancy=occupancy,
                                         finish_seconds=max(0.0, finish_deadline - time.monotonic())))
-    return replace(_merge(results, best, order, bounds, range_r, time.monotonic() - started,
-                          decide_epsilon is not None), occupancy=occupancy)
+    memory = "memory" if any(r.stop_reason == "memory" for r in results) or held() >= MAX_CLOSURE_BYTES else None
+    merged = _merge(results, best, order, bounds, range_r, time.monotonic() - started, decide_epsilon is not None)
+    return replace(merged, occupancy=occupancy, closure_bytes=held(),
+                   stop_reason=None if merged.complete else memory)
 
 
 def _members(mdp: MDP, root) -> int:

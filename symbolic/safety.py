@@ -124,6 +124,8 @@ class ThresholdResult:
     branch_order: tuple[int, ...] = field(default=())
     occupancy: OccupancyBounds | None = None      # the H(s) regret-dual leaves used (format §3.7)
     splits: dict | None = None       # internal family -> the state split there (dynamic branching only)
+    stop_reason: str | None = None   # "memory": the closures' memory budget stopped the search
+    closure_bytes: int = 0           # the estimated memory of the closures kept
 
     def verdict(self, epsilon: Fraction) -> Verdict:
         """Safe iff ``ε < ε*(D)`` (the toolkit's Theorem E); UNKNOWN if the bracket does not decide.
@@ -139,6 +141,11 @@ class ThresholdResult:
             return Verdict.SAFE
         return Verdict.UNKNOWN
 
+
+MAX_CLOSURE_BYTES = 4 * 2 ** 30
+"""The search stops (like a time-out, keeping its interval) once the closures it keeps for the
+certificate are estimated to hold this much memory: a 64-state model's duals have 256 entries of
+hundreds of digits, about 70 KB a closure (1.6 GB after 600 s on the 8x8 lake)."""
 
 FINISH_SECONDS = 2.0
 FINISH_FRACTION = 0.1
@@ -184,7 +191,8 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
                      incumbent_bound: Fraction | None = None,
                      finish_seconds: float | None = None,
                      occupancy: OccupancyBounds | None = None,
-                     branching: str = "dynamic") -> ThresholdResult:
+                     branching: str = "dynamic",
+                     max_closure_bytes: int | None = MAX_CLOSURE_BYTES) -> ThresholdResult:
     """Exact ``ε*(D)`` by branch and bound, with the closures that certify it.
 
     ``stop``: a callable polled with the budget; once it returns true the search ends as if
@@ -216,6 +224,8 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     found elsewhere: families close against it, and the result's witness is only one that beats it.
     ``finish_seconds``: the time a stopped search may spend on its open families' regret-aware
     bounds (default ``max(FINISH_SECONDS, FINISH_FRACTION · max_seconds)``).
+    ``max_closure_bytes``: the search keeps every closure for its certificate; once their
+    estimated memory passes this, it stops like a time-out (``stop_reason == "memory"``).
     ``occupancy``: the per-state occupancy bounds ``H(s)`` the regret-aware bound uses
     (``symbolic/occupancy.py``; computed on first use when not given).
     """
@@ -279,7 +289,22 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         if progress:
             progress(covered[0], total)
 
+    held = [0]                       # estimated bytes of the closures kept
+    stop_reason: list = [None]
+
+    def keep(values) -> tuple:
+        values = tuple(map(to_fraction, values))
+        total = 56 + 8 * len(values)
+        for v in values:
+            if v:
+                total += 100 + (v.numerator.bit_length() + v.denominator.bit_length()) // 8
+        held[0] += total
+        return values
+
     def check_budget() -> None:
+        if max_closure_bytes is not None and held[0] > max_closure_bytes:
+            stop_reason[0] = "memory"
+            raise _Budget
         if max_seconds is not None and time.monotonic() - started > max_seconds:
             raise _Budget
         if max_nodes is not None and counters["nodes"] >= max_nodes:
@@ -370,12 +395,11 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
 
     def regret_closure(family, found) -> Closure:
         value, t, w = found
-        return Closure(tuple(family), "regret-dual", bound=to_fraction(value), t=to_fraction(t),
-                       w=tuple(map(to_fraction, w)))
+        return Closure(tuple(family), "regret-dual", bound=to_fraction(value), t=to_fraction(t), w=keep(w))
 
     def close_dual(family, state: LPState) -> None:
         counters["dual"] += 1
-        closures.append(Closure(tuple(family), "dual", dual=tuple(map(to_fraction, lp.dual(state))),
+        closures.append(Closure(tuple(family), "dual", dual=keep(lp.dual(state)),
                                 bound=to_fraction(state.objective)))
 
     splits: dict = {}        # internal node (family) -> the state it splits on
@@ -468,7 +492,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
             if j_min > threshold:
                 counters["regret"] += 1
                 closures.append(Closure(tuple(child), "regret", policy=child_pess,
-                                        values=tuple(map(to_fraction, values)), bound=to_fraction(j_min)))
+                                        values=keep(values), bound=to_fraction(j_min)))
                 report(family_size(child))
                 continue
             children.append((None, a, child, None, child_pess))
@@ -533,7 +557,8 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         witness = Witness(reward_model, policy, value)
     if complete:
         return ThresholdResult(value, witness, tuple(closures), bounds, stats, branch_order=order,
-                               occupancy=occupancy_cell[0], splits=recorded)
+                               occupancy=occupancy_cell[0], splits=recorded, stop_reason=stop_reason[0],
+                           closure_bytes=held[0])
     # Incomplete: ε* lies between the smallest bound still open and the incumbent.
     opened = []
     # The open families' regret-aware bounds are computed now, after the search budget ran out, so
@@ -559,4 +584,5 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     lower = min(lows) if lows else Fraction(0)
     return ThresholdResult(None, witness, tuple(closures), bounds, stats, complete=False,
                            open_leaves=opened, lower_bound=lower, upper_bound=value, branch_order=order,
-                           occupancy=occupancy_cell[0], splits=recorded)
+                           occupancy=occupancy_cell[0], splits=recorded, stop_reason=stop_reason[0],
+                           closure_bytes=held[0])

@@ -65,3 +65,28 @@ def test_a_certificate_too_large_for_the_checker_falls_back_to_the_root_family(t
     printed = capsys.readouterr()
     assert status == 2 and "verdict:" in printed.out and "no certificate was written" in printed.out
     assert not (tmp_path / "c.json").exists()
+
+
+def test_the_closures_memory_budget_stops_the_search_with_a_certified_interval(capsys, monkeypatch, tmp_path):
+    import json as _json
+    from benchmarks.common import random_distribution, random_mdp
+    from proofs import checker
+    from rewardcert.certificates import interval_certificate
+    from rewardcert.cli import main
+    from symbolic.io import data_to_document, model_to_document
+    from symbolic.safety import critical_epsilon
+    mdp = random_mdp(10000, 10, 4)
+    D = random_distribution(1, mdp, zeros=0)
+    star = F(2021149158310651, 164036082213084400)      # the finished search's answer (test_parallel)
+    result = critical_epsilon(mdp, D, F(1, 2), max_closure_bytes=200_000)
+    assert not result.complete and result.stop_reason == "memory"
+    assert 200_000 < result.closure_bytes < 400_000
+    assert 0 < result.lower_bound <= star <= result.upper_bound
+    assert checker.check_document(interval_certificate(mdp, D, F(1, 2), result))[0] == "verified"
+    # The command names the budget that ran out.
+    monkeypatch.setitem(critical_epsilon.__kwdefaults__, "max_closure_bytes", 200_000)
+    model, data = tmp_path / "m.json", tmp_path / "d.json"
+    model.write_text(_json.dumps(model_to_document(mdp)))
+    data.write_text(_json.dumps(data_to_document(mdp, D)))
+    assert main(["threshold", str(model), "--data", str(data), "--regret", "1/2", "--no-milp-seed"]) == 3
+    assert "memory budget" in capsys.readouterr().out

@@ -186,6 +186,8 @@ def budget_reason(args: argparse.Namespace, result) -> str:
     interrupts = getattr(args, "interrupts", None)
     if interrupts is not None and interrupts.stop_requested():
         return interrupts.name
+    if getattr(result, "stop_reason", None) == "memory":
+        return "the search's memory budget for its closures ran out"
     max_nodes = getattr(args, "max_nodes", None)
     if max_nodes is not None and result.stats.nodes >= max_nodes:
         return f"--max-nodes {max_nodes} ran out"
@@ -200,6 +202,8 @@ def budget_hint(args: argparse.Namespace, result) -> str:
     interrupts = getattr(args, "interrupts", None)
     if interrupts is not None and interrupts.stop_requested():
         return "the search was interrupted; rerun to let it finish"
+    if getattr(result, "stop_reason", None) == "memory":
+        return "the model is too large to finish within the closures' memory budget (symbolic.safety.MAX_CLOSURE_BYTES)"
     max_nodes = getattr(args, "max_nodes", None)
     if max_nodes is not None and result.stats.nodes >= max_nodes:
         return "raise --max-nodes"
