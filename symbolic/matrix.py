@@ -325,7 +325,9 @@ def _float_hints(rows: Sequence[MatrixRow], start: set[int]):
     try:
         from lp.redundancy import RedundancyHints
         return RedundancyHints([[float(v) for v in row.coefficients] for row in rows], sorted(start))
-    except (ImportError, BackendUnavailable, OverflowError, ValueError):   # no HiGHS, or a row beyond floats
+    except (BackendUnavailable, OverflowError, ValueError):   # no HiGHS, or a row beyond floats
+        # (not ImportError: lp.redundancy turns a missing highspy into BackendUnavailable itself, and a
+        # broken import of the toolkit's own module must fail loudly, not silently drop every hint)
         return None
 
 
