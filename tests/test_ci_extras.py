@@ -32,4 +32,5 @@ def test_extras_that_cannot_install_are_skipped_with_a_reason(tmp_path):
                           env=environment, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr
     assert ".ci/extras: SKIP gymnasium:" in done.stdout and ".ci/extras: SKIP stormpy:" in done.stdout
+    assert ".ci/extras: SKIP cluster:" in done.stdout
     assert "nothing more to test" in done.stdout
