@@ -23,8 +23,9 @@ witness proves the matching upper bound.  By Theorem E, ``D`` is safe for
 
 from __future__ import annotations
 
+import heapq
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Callable, Sequence
 
@@ -192,7 +193,8 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
                      finish_seconds: float | None = None,
                      occupancy: OccupancyBounds | None = None,
                      branching: str = "dynamic",
-                     max_closure_bytes: int | None = MAX_CLOSURE_BYTES) -> ThresholdResult:
+                     max_closure_bytes: int | None = MAX_CLOSURE_BYTES,
+                     refine: bool = False) -> ThresholdResult:
     """Exact ``ε*(D)`` by branch and bound, with the closures that certify it.
 
     ``stop``: a callable polled with the budget; once it returns true the search ends as if
@@ -224,6 +226,9 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     found elsewhere: families close against it, and the result's witness is only one that beats it.
     ``finish_seconds``: the time a stopped search may spend on its open families' regret-aware
     bounds (default ``max(FINISH_SECONDS, FINISH_FRACTION · max_seconds)``).
+    ``refine``: a stopped search spends what is left of its finishing budget splitting its weakest
+    open family again and again (best first), which raises the certified lower end; it may even
+    close the gap and complete the search.
     ``max_closure_bytes``: the search keeps every closure for its certificate; once their
     estimated memory passes this, it stops like a time-out (``stop_reason == "memory"``).
     ``occupancy``: the per-state occupancy bounds ``H(s)`` the regret-aware bound uses
@@ -336,13 +341,14 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
                     return state
         return parent.copy() if parent is not None else program.initial_state(basis_policy)
 
-    def bound(family: list[int | None], parent: LPState | None, basis_policy: Sequence[int]) -> LPState:
+    def bound(family: list[int | None], parent: LPState | None, basis_policy: Sequence[int],
+              should_stop=out_of_time) -> LPState:
         state = first_basis(lp, lp.lower_bounds(family), basis_policy, parent)
         if decide_value is not None:   # the incumbent, if any, is above it (else the search has stopped)
             state = lp.solve(state, lp.lower_bounds(family), stop_at=decide_value, strict=True,
-                             should_stop=out_of_time)
+                             should_stop=should_stop)
         else:
-            state = lp.solve(state, lp.lower_bounds(family), stop_at=incumbent[0], should_stop=out_of_time)
+            state = lp.solve(state, lp.lower_bounds(family), stop_at=incumbent[0], should_stop=should_stop)
         counters["lps"] += 1
         counters["pivots"] += state.pivots
         return state
@@ -568,15 +574,72 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         finish_seconds = max(FINISH_SECONDS, FINISH_FRACTION * (max_seconds or 0))
     finish_deadline = time.monotonic() + finish_seconds
     finishing = lambda: time.monotonic() > finish_deadline
-    for family, state in open_leaves:
-        # The stronger of the two bounds each open family has (the regret-aware one is computed now).
+
+    def open_closure(family, state: LPState) -> Closure:
+        # The stronger of the two bounds an open family has (the regret-aware one is computed now).
         found = regret_dual(family, should_stop=finishing)
         if found is not None and found[0] > state.objective:
-            opened.append(regret_closure(family, found))
-        else:
-            opened.append(Closure(family, "dual", dual=tuple(map(to_fraction, lp.dual(state))),
-                                  bound=to_fraction(state.objective)))
-    opened = tuple(opened)
+            return regret_closure(family, found)
+        return Closure(family, "dual", dual=keep(lp.dual(state)), bound=to_fraction(state.objective))
+
+    # Best-first refinement while the finishing budget lasts: split the weakest open family once more,
+    # and keep the split only if no child is weaker than it (children closed by regret drop out).  The
+    # splits go into the certificate tree like any other, so the interval stays certified.
+    if should_stop is not None and should_stop():
+        refine = False                 # an interrupt asked to stop: report, do not keep searching
+    queue = []
+    for family, state in open_leaves:
+        closure = open_closure(family, state)
+        queue.append((closure.bound, len(queue), family, state, closure))
+    heapq.heapify(queue)
+    ties = len(queue)
+    while refine and queue and not finishing():
+        weakest, _, family, state, parent_closure = queue[0]
+        if all(a is not None for a in family):
+            if not state.optimal:
+                break                  # a single policy whose LP was cut short: nothing left to split
+            # A single policy of Π_L (it passed the regret test) with its exact f_π: a leaf as in visit.
+            heapq.heappop(queue)
+            counters["leaves"] += 1
+            if incumbent[0] is None or state.objective < incumbent[0]:
+                incumbent[0], incumbent[1] = state.objective, (tuple(family), state)
+            close_dual(family, state)
+            continue
+        fixed = sum(a is not None for a in family)
+        split = order[fixed] if branching == "fixed" else choose_state(family, state)
+        pess = [a if a is not None else p for a, p in zip(family, bounds.pessimal_policy)]
+        closed, children = [], []
+        for a in enabled[split]:
+            child = list(family)
+            child[split] = a
+            child_pess, values, j_min = pessimal(child, [a if s == split else p for s, p in enumerate(pess)])
+            if j_min > threshold:
+                closed.append(Closure(tuple(child), "regret", policy=child_pess, values=keep(values),
+                                      bound=to_fraction(j_min)))
+                continue
+            child_state = bound(child, state, child_pess, should_stop=finishing)
+            own = open_closure(tuple(child), child_state)
+            # The parent's dual (plain or regret-aware) is feasible for every member of a child too,
+            # so a child is never bounded below its parent.
+            children.append((tuple(child), child_state,
+                             own if own.bound >= parent_closure.bound else replace(parent_closure, family=tuple(child))))
+        heapq.heappop(queue)
+        splits[tuple(family)] = split
+        closures.extend(closed)
+        for child, child_state, closure in children:
+            ties += 1
+            heapq.heappush(queue, (closure.bound, ties, child, child_state, closure))
+    opened = tuple(entry[4] for entry in sorted(queue, key=lambda e: e[1]))
+    if incumbent[1] is not None and (witness is None or to_fraction(incumbent[0]) / range_r < value):
+        policy, state = incumbent[1]      # the refinement found a better member
+        value = to_fraction(incumbent[0]) / range_r
+        witness = Witness(_witness_reward(lp, state, policy, mdp.reward), policy, value)
+    if refine and decide_value is None and incumbent[0] is not None and \
+            all(c.bound >= to_fraction(incumbent[0]) for c in opened):
+        # The refinement closed the gap: every open family is bounded by the incumbent, so each is
+        # a closure like any other and the search is complete after all.
+        return ThresholdResult(value, witness, tuple(closures) + opened, bounds, stats, branch_order=order,
+                               occupancy=occupancy_cell[0], splits=recorded, closure_bytes=held[0])
     # Closed dual-type leaves count too: in a decided search they are only known to exceed ε·range R
     # (otherwise they are at least the final incumbent, and change nothing).
     lows = [c.bound / range_r for c in tuple(closures) + opened if c.kind != "regret"] + \

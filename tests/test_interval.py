@@ -168,3 +168,22 @@ def test_ctrl_c_stops_the_search_like_a_budget():
     assert checker.check_document(interval_certificate(mdp, D, F(1, 4), result))[0] == "verified"
     star = critical_epsilon(mdp, D, F(1, 4)).critical_epsilon
     assert result.lower_bound <= star and (result.upper_bound is None or star <= result.upper_bound)
+
+
+def test_best_first_refinement_raises_the_lower_end_and_can_finish_the_search():
+    from symbolic.safety import critical_epsilon as search
+    mdp = random_mdp(8002, 6, 3)
+    D = random_distribution(2, mdp, zeros=0)
+    L = F(1, 4)
+    star = search(mdp, D, L).critical_epsilon
+    plain = search(mdp, D, L, max_nodes=10)
+    refined = search(mdp, D, L, max_nodes=10, refine=True, finish_seconds=1.0)
+    assert not plain.complete
+    assert refined.complete or plain.lower_bound <= refined.lower_bound <= star
+    if not refined.complete:
+        assert checker.check_document(interval_certificate(mdp, D, L, refined))[0] == "verified"
+    # Given time, the refinement (best first over the open families) closes the gap by itself.
+    finished = search(mdp, D, L, max_seconds=0, refine=True, finish_seconds=120)
+    assert finished.complete and finished.critical_epsilon == star
+    status, message, _ = checker.check_document(threshold_certificate(mdp, D, L, finished))
+    assert status == "verified", message

@@ -132,7 +132,7 @@ def _search(args, mdp, data) -> ThresholdResult:
                                                  seed_policies=seeds, decide_epsilon=decide)
             return critical_epsilon(mdp, data, args.regret, bounds=bounds, progress=bar, max_seconds=remaining,
                                     max_nodes=args.max_nodes, stop=stop, seed_policies=seeds,
-                                    decide_epsilon=decide)
+                                    decide_epsilon=decide, refine=args.max_nodes is None)
     finally:
         bar.close()
 
