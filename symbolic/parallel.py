@@ -79,7 +79,8 @@ def _run_subtree(task: dict) -> ThresholdResult:
                             incumbent_bound=task["incumbent"], decide_epsilon=task["decide_epsilon"],
                             regret_aware=task["regret_aware"], occupancy=task["occupancy"],
                             max_seconds=None if deadline is None else max(0.0, deadline - time.time()),
-                            should_stop=_worker_should_stop, max_closure_bytes=task["max_closure_bytes"])
+                            should_stop=_worker_should_stop, max_closure_bytes=task["max_closure_bytes"],
+                            refine=task["refine"])
 
 
 def split_depth(mdp: MDP, order: Sequence[int], jobs: int) -> int:
@@ -109,7 +110,7 @@ def parallel_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: 
                               stop: Callable[[], bool] | None = None,
                               seed_policies: Sequence[Sequence[int]] = (),
                               decide_epsilon: Fraction | None = None, regret_aware: bool = False,
-                              depth: int | None = None) -> ThresholdResult:
+                              depth: int | None = None, refine: bool = False) -> ThresholdResult:
     """``critical_epsilon`` with its subtrees on ``jobs`` processes (or on ``executor``); the same
     answer, and closures that make one certificate.  ``depth`` overrides the split depth."""
     if jobs < 1:
@@ -158,7 +159,7 @@ def parallel_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: 
     def task(root) -> dict:
         return {"mdp": mdp, "data": data, "regret_bound": regret_bound, "bounds": bounds, "root": root,
                 "order": order, "incumbent": best[0], "decide_epsilon": decide_epsilon,
-                "regret_aware": regret_aware, "deadline": deadline, "occupancy": occupancy,
+                "regret_aware": regret_aware, "deadline": deadline, "occupancy": occupancy, "refine": refine,
                 # the memory the merged closures may still take, shared by the running subtrees
                 "max_closure_bytes": max(0, MAX_CLOSURE_BYTES - held()) // jobs}
 
@@ -190,8 +191,10 @@ def parallel_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: 
             done, _ = futures.wait(running, timeout=0.25, return_when=futures.FIRST_COMPLETED)
             for future in done:
                 absorb(future.result(), running.pop(future))
-        if event is not None:
+        interrupted = (stop is not None and stop()) or decided() or held() >= MAX_CLOSURE_BYTES
+        if event is not None and interrupted:
             event.set()         # running subtrees stop at their next node and report what they know
+        # (at the deadline they stop by their own max_seconds, and refine their open families first)
         for future in list(running):
             absorb(future.result(), running.pop(future))
     finally:

@@ -129,7 +129,7 @@ def _search(args, mdp, data) -> ThresholdResult:
                 from symbolic.parallel import parallel_critical_epsilon
                 return parallel_critical_epsilon(mdp, data, args.regret, jobs=args.jobs, bounds=bounds,
                                                  progress=bar, max_seconds=remaining, stop=stop,
-                                                 seed_policies=seeds, decide_epsilon=decide)
+                                                 seed_policies=seeds, decide_epsilon=decide, refine=True)
             return critical_epsilon(mdp, data, args.regret, bounds=bounds, progress=bar, max_seconds=remaining,
                                     max_nodes=args.max_nodes, stop=stop, seed_policies=seeds,
                                     decide_epsilon=decide, refine=args.max_nodes is None)
