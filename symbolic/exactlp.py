@@ -83,15 +83,19 @@ class FamilyLP:
 
     def initial_state(self, basis_policy: Sequence[int]) -> LPState:
         """``y = 0`` with the columns of a full policy as basis (``I − γP_π``ᵀ is invertible)."""
-        n, m = self.n, self.m
-        basis = [s * m + a for s, a in enumerate(basis_policy)]
+        basis = [s * self.m + a for s, a in enumerate(basis_policy)]
+        return LPState(basis, [ZERO] * self.width, self._inverse(basis), ZERO)
+
+    def _inverse(self, basis: Sequence[int]) -> list[list[fmpq]]:
+        """The inverse of the basis matrix (its columns are those of ``basis``), row-major;
+        ``ZeroDivisionError`` if it is singular."""
+        n = self.n
         entries = [ZERO] * (n * n)
         for i, x in enumerate(basis):
             for k, v in self.columns[x]:
                 entries[k * n + i] = v
         inverse = fmpq_mat(n, n, entries).inv()
-        binv = [[inverse[i, j] for j in range(n)] for i in range(n)]
-        return LPState(basis, [ZERO] * self.width, binv, ZERO)
+        return [[inverse[i, j] for j in range(n)] for i in range(n)]
 
     def state_from_basis(self, basis: Sequence[int], sides: Sequence[str],
                          lower: Sequence[fmpq]) -> LPState | None:
@@ -117,15 +121,10 @@ class FamilyLP:
             if value:
                 for k, v in self.columns[x]:
                     rhs[k] -= v * value
-        entries = [ZERO] * (n * n)
-        for i, x in enumerate(basis):
-            for k, v in self.columns[x]:
-                entries[k * n + i] = v
         try:
-            inverse = fmpq_mat(n, n, entries).inv()
+            binv = self._inverse(basis)
         except ZeroDivisionError:
             return None
-        binv = [[inverse[i, j] for j in range(n)] for i in range(n)]
         for i, x in enumerate(basis):
             value = sum((binv[i][k] * rhs[k] for k in range(n) if rhs[k]), ZERO)
             if not lower[x] <= value <= self.upper[x]:

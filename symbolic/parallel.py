@@ -51,7 +51,7 @@ from .model import MDP, validate_distribution
 from .occupancy import occupancy_bounds
 from .results import Witness
 from .safety import (FINISH_FRACTION, FINISH_SECONDS, MAX_CLOSURE_BYTES, Closure, SearchStats, ThresholdResult,
-                     _branch_order, critical_epsilon, policy_error)
+                     _branch_order, _family_size, _lower_end, critical_epsilon, policy_error)
 
 TASKS_PER_JOB = 8
 """The split depth is the least one giving at least this many prefixes per worker (load balance)."""
@@ -141,7 +141,8 @@ def parallel_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: 
             best[0], best[1] = found.value, Witness(found.reward_model, found.policy, found.value / range_r)
     decided = lambda: decide_epsilon is not None and best[0] is not None and best[0] <= decide_epsilon * range_r
 
-    members = {root: _members(mdp, root) for root in roots}
+    enabled = mdp.allowed_actions()
+    members = {root: _family_size(enabled, root) for root in roots}
     total, covered = sum(members.values()), [0]
     results: list[ThresholdResult] = []
 
@@ -216,14 +217,6 @@ def parallel_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: 
                    stop_reason=None if merged.complete else memory)
 
 
-def _members(mdp: MDP, root) -> int:
-    count = 1
-    for s, a in enumerate(root):
-        if a is None:
-            count *= len(mdp.enabled_actions(s))
-    return count
-
-
 def _merge(results: Sequence[ThresholdResult], best, order, bounds, range_r, seconds: float,
            deciding: bool) -> ThresholdResult:
     closures: list[Closure] = []
@@ -235,10 +228,8 @@ def _merge(results: Sequence[ThresholdResult], best, order, bounds, range_r, sec
                           for f in ("nodes", "regret_closures", "dual_closures", "leaf_policies", "lp_solves",
                                     "pivots")),
                         seconds=seconds, regret_dual_closures=sum(r.stats.regret_dual_closures for r in results))
-    value = None if best[0] is None else best[0] / range_r
+    value = None if best[0] is None else best[0] / range_r    # best[1], the witness, has this error
     witness = best[1]
-    if witness is not None and witness.error != value:
-        witness = replace(witness, error=value)
     complete = all(r.complete for r in results) and not deciding
     splits: dict = {}
     for result in results:
@@ -247,9 +238,7 @@ def _merge(results: Sequence[ThresholdResult], best, order, bounds, range_r, sec
         return ThresholdResult(value, witness, tuple(closures), bounds, stats, branch_order=tuple(order),
                                splits=splits)
     # As in one search: ε* lies between the least bound not known to be above the incumbent and it.
-    lows = [c.bound / range_r for c in closures + opened if c.kind != "regret"] + \
-        ([value] if value is not None else [])
-    lower = min(lows) if lows else Fraction(0)
+    lower = _lower_end(closures + opened, value, range_r)
     return ThresholdResult(None, witness, tuple(closures), bounds, stats, complete=False,
                            open_leaves=tuple(opened), lower_bound=lower, upper_bound=value,
                            branch_order=tuple(order), splits=splits)

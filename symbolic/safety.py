@@ -162,6 +162,23 @@ are degenerate (with every state free, y = 0 is the only feasible point), so 2 l
 was measured and is not better overall (docs/engine.md §2), so every level is dynamic."""
 
 
+def _family_size(enabled: Sequence[Sequence[int]], family: Sequence[int | None]) -> int:
+    """How many deterministic policies ``family`` holds (``enabled``: each state's allowed actions)."""
+    size = 1
+    for s, a in enumerate(family):
+        if a is None:
+            size *= len(enabled[s])
+    return size
+
+
+def _lower_end(leaves: Sequence[Closure], value: Fraction | None, range_r: Fraction) -> Fraction:
+    """The certified lower end of a stopped search: the weakest bound among its dual-type leaves
+    (closed ones count too: in a decided search they are only known to exceed ε·range R; otherwise
+    they are at least the final incumbent and change nothing), or the incumbent's error."""
+    lows = [c.bound / range_r for c in leaves if c.kind != "regret"] + ([value] if value is not None else [])
+    return min(lows) if lows else Fraction(0)
+
+
 class _Budget(Exception):
     pass
 
@@ -263,17 +280,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     mu0 = dyn.mu0
     # Families range over enabled actions only (disabled pairs are inert: D = 0 there, so y = 0).
     enabled = mdp.allowed_actions()
-    members = [1] * (n + 1)          # members[d]: policies of a family that fixes order[:d]
-    for d in range(n - 1, -1, -1):
-        members[d] = members[d + 1] * len(enabled[order[d]])
-    total = members[depth0]
-
-    def family_size(family) -> int:
-        size = 1
-        for s_free, a in enumerate(family):
-            if a is None:
-                size *= len(enabled[s_free])
-        return size
+    total = _family_size(enabled, root)
 
     closures: list[Closure] = []
     incumbent: list = [None, None]      # [value (fmpq), (policy, LPState)]
@@ -287,7 +294,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
                 "guided": 0}
     data_q = lp.upper
     covered = [0]
-    open_leaves: list[tuple[Family, LPState]] = []   # families a budget left unexplored
+    open_leaves: list[tuple[Family, LPState, Sequence[int]]] = []   # left unexplored: family, LP, pessimal
 
     def report(size: int) -> None:
         covered[0] += size
@@ -353,14 +360,15 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         counters["pivots"] += state.pivots
         return state
 
-    occupancy_cell = [occupancy]
+    occupancy_cell = [occupancy, None]       # the bounds, and their H(s) as fmpq, both computed on first use
 
     def horizons() -> list:
         """H(s) ≥ d^π(s) for every policy (format §3.7), certified when the certificate is built."""
-        if occupancy_cell[0] is None:
-            occupancy_cell[0] = occupancy_bounds(mdp)
-        return [to_fmpq(h) for h in occupancy_cell[0].horizon]
-    horizon_cell: list = [None]
+        if occupancy_cell[1] is None:
+            if occupancy_cell[0] is None:
+                occupancy_cell[0] = occupancy_bounds(mdp)
+            occupancy_cell[1] = [to_fmpq(h) for h in occupancy_cell[0].horizon]
+        return occupancy_cell[1]
 
     def regret_dual(family, stop_at=None, strict=False, should_stop=out_of_time):
         """The regret-aware family bound (docs/engine.md §2): ``max w·R − t·thr`` at the largest ``t``
@@ -368,9 +376,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
 
         Writing ``w = u + t·η0`` with ``η0`` a member's occupancy turns it into the family LP in
         ``u`` (flow 0, shifted bounds), started from ``u = 0``, which is feasible."""
-        if horizon_cell[0] is None:
-            horizon_cell[0] = horizons()
-        horizon = horizon_cell[0]
+        horizon = horizons()
         # Pairs a member may take (a disabled pair never is: D = 0 there and w stays 0).
         allowed = [x for x in range(n * m)
                    if (family[x // m] is None or family[x // m] == x % m) and mdp.is_enabled(x)]
@@ -408,6 +414,42 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         closures.append(Closure(tuple(family), "dual", dual=keep(lp.dual(state)),
                                 bound=to_fraction(state.objective)))
 
+    def close_regret(family, policy, values, j_min) -> None:
+        counters["regret"] += 1
+        closures.append(Closure(tuple(family), "regret", policy=policy, values=keep(values),
+                                bound=to_fraction(j_min)))
+        report(_family_size(enabled, family))
+
+    def take_leaf(family, state: LPState) -> None:
+        """A single policy of Π_L whose LP ran to optimality: its exact f_π may lower the incumbent."""
+        counters["leaves"] += 1
+        if incumbent[0] is None or state.objective < incumbent[0]:
+            incumbent[0], incumbent[1] = state.objective, (tuple(family), state)
+        close_dual(family, state)
+
+    def split_children(family, s: int, pess_policy) -> list:
+        """The children of ``family`` split on ``s`` (``pess_policy``: its uniformly pessimal member)
+        that pass the regret test, as ``(action, child, its pessimal member)``; the others are
+        recorded as regret closures."""
+        out = []
+        for a in enabled[s]:
+            counters["nodes"] += 1
+            child = list(family)
+            child[s] = a
+            if pess_policy[s] == a:
+                # The parent's pessimal policy is a member of this child, so it stays uniformly
+                # pessimal here; its return was not above the threshold, so no regret closure.
+                out.append((a, child, pess_policy))
+                continue
+            start = list(pess_policy)
+            start[s] = a
+            child_pess, values, j_min = pessimal(child, start)
+            if j_min > threshold:
+                close_regret(child, child_pess, values, j_min)
+                continue
+            out.append((a, child, child_pess))
+        return out
+
     splits: dict = {}        # internal node (family) -> the state it splits on
 
     def choose_state(family, state: LPState) -> int:
@@ -441,9 +483,9 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         try:
             check_budget()
         except _Budget:
-            open_leaves.append((tuple(family), state))
+            open_leaves.append((tuple(family), state, pess_policy))
             raise
-        size = family_size(family)
+        size = _family_size(enabled, family)
         if incumbent[0] is not None and state.objective >= incumbent[0]:
             close_dual(family, state)
             report(size)
@@ -468,49 +510,26 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
                 return
         if depth == n and not state.optimal:
             # Its LP was cut short by the budget: its value is only a bound, so it stays open.
-            open_leaves.append((tuple(family), state))
+            open_leaves.append((tuple(family), state, pess_policy))
             raise _Budget
         if depth == n:
             # A single policy of Π_L whose f_π is below the incumbent: the LP ran to optimality.
-            counters["leaves"] += 1
-            incumbent[0] = state.objective
-            incumbent[1] = (tuple(family), state)
-            close_dual(family, state)
+            take_leaf(family, state)
             report(size)
             if stop_value is not None and state.objective <= stop_value:
                 raise _Budget
             return
         s = order[depth] if branching == "fixed" or depth < FIXED_TOP_LEVELS else choose_state(family, state)
         splits[tuple(family)] = s
-        children = []
-        for a in enabled[s]:
-            counters["nodes"] += 1
-            child = list(family)
-            child[s] = a
-            if pess_policy[s] == a:
-                # The parent's pessimal policy is a member of this child, so it stays uniformly
-                # pessimal here; its return was not above the threshold, so no regret closure.
-                children.append((None, a, child, None, pess_policy))
-                continue
-            start = list(pess_policy)
-            start[s] = a
-            child_pess, values, j_min = pessimal(child, start)
-            if j_min > threshold:
-                counters["regret"] += 1
-                closures.append(Closure(tuple(child), "regret", policy=child_pess,
-                                        values=keep(values), bound=to_fraction(j_min)))
-                report(family_size(child))
-                continue
-            children.append((None, a, child, None, child_pess))
         # Bound every surviving child (warm-started from this node), then visit the most promising first.
-        children = [(cs.objective, a, child, cs, cp)
-                    for _, a, child, _, cp in children for cs in [bound(child, state, cp)]]
-        children.sort(key=lambda item: (item[0], item[1]))
-        for index, (_, _, child, child_state, child_pess) in enumerate(children):
+        children = [(bound(child, state, cp), a, child, cp) for a, child, cp in split_children(family, s, pess_policy)]
+        children.sort(key=lambda item: (item[0].objective, item[1]))
+        for index, (child_state, _, child, child_pess) in enumerate(children):
             try:
                 visit(child, depth + 1, child_state, child_pess)
             except _Budget:
-                open_leaves.extend((tuple(rest), rest_state) for _, _, rest, rest_state, _ in children[index + 1:])
+                open_leaves.extend((tuple(rest), rest_state, rest_pess)
+                                   for rest_state, _, rest, rest_pess in children[index + 1:])
                 raise
 
     for candidate in seed_policies:
@@ -533,14 +552,11 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
             start = [a if a is not None else p for a, p in zip(root, bounds.pessimal_policy)]
             root_pess, values, j_min = pessimal(root, start)
             if j_min > threshold:
-                counters["regret"] += 1
-                closures.append(Closure(tuple(root), "regret", policy=root_pess,
-                                        values=tuple(map(to_fraction, values)), bound=to_fraction(j_min)))
-                report(members[depth0])
+                close_regret(root, root_pess, values, j_min)
                 raise _Closed
         root_state = bound(root, None, root_pess)
         if stop_value is not None and incumbent[1] is not None and incumbent[0] <= stop_value:
-            open_leaves.append((tuple(root), root_state))
+            open_leaves.append((tuple(root), root_state, root_pess))
             raise _Budget  # a seed already decides "unsafe at that ε"
         visit(root, depth0, root_state, root_pess)
     except _Closed:
@@ -554,19 +570,21 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     stats = SearchStats(counters["nodes"], counters["regret"], counters["dual"], counters["leaves"],
                         counters["lps"], counters["pivots"], time.monotonic() - started,
                         regret_dual_closures=counters["regret_dual"])
-    witness = None
-    value = None
-    if incumbent[1] is not None:
+
+    def incumbent_witness() -> tuple[Fraction | None, Witness | None]:
+        """The incumbent's normalised error and exact witness (none for a bound found elsewhere)."""
+        if incumbent[1] is None:
+            return None, None
         policy, state = incumbent[1]
-        reward_model = _witness_reward(lp, state, policy, mdp.reward)
         value = to_fraction(incumbent[0]) / range_r
-        witness = Witness(reward_model, policy, value)
+        return value, Witness(_witness_reward(lp, state, policy, mdp.reward), policy, value)
+
     if complete:
+        value, witness = incumbent_witness()
         return ThresholdResult(value, witness, tuple(closures), bounds, stats, branch_order=order,
                                occupancy=occupancy_cell[0], splits=recorded, stop_reason=stop_reason[0],
                            closure_bytes=held[0])
     # Incomplete: ε* lies between the smallest bound still open and the incumbent.
-    opened = []
     # The open families' regret-aware bounds are computed now, after the search budget ran out, so
     # they get their own (FINISH_FRACTION of the search's, at least FINISH_SECONDS); an LP cut short
     # by it still holds a feasible w, a valid bound.  A second Ctrl-C interrupts as usual.
@@ -582,69 +600,44 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
             return regret_closure(family, found)
         return Closure(family, "dual", dual=keep(lp.dual(state)), bound=to_fraction(state.objective))
 
-    # Best-first refinement while the finishing budget lasts: split the weakest open family once more,
-    # and keep the split only if no child is weaker than it (children closed by regret drop out).  The
-    # splits go into the certificate tree like any other, so the interval stays certified.
+    # Best-first refinement while the finishing budget lasts: split the weakest open family once more
+    # (children closed by regret drop out).  The splits go into the certificate tree like any other,
+    # so the interval stays certified.
     if should_stop is not None and should_stop():
         refine = False                 # an interrupt asked to stop: report, do not keep searching
     queue = []
-    for family, state in open_leaves:
+    for family, state, pess in open_leaves:
         closure = open_closure(family, state)
-        queue.append((closure.bound, len(queue), family, state, closure))
+        queue.append((closure.bound, len(queue), family, state, pess, closure))
     heapq.heapify(queue)
     ties = len(queue)
     while refine and queue and not finishing():
-        weakest, _, family, state, parent_closure = queue[0]
+        _, _, family, state, pess, parent_closure = queue[0]
+        if all(a is not None for a in family) and not state.optimal:
+            break                      # a single policy whose LP was cut short: nothing left to split
+        heapq.heappop(queue)
         if all(a is not None for a in family):
-            if not state.optimal:
-                break                  # a single policy whose LP was cut short: nothing left to split
-            # A single policy of Π_L (it passed the regret test) with its exact f_π: a leaf as in visit.
-            heapq.heappop(queue)
-            counters["leaves"] += 1
-            if incumbent[0] is None or state.objective < incumbent[0]:
-                incumbent[0], incumbent[1] = state.objective, (tuple(family), state)
-            close_dual(family, state)
+            take_leaf(family, state)   # a single policy of Π_L (it passed the regret test), as in visit
             continue
-        fixed = sum(a is not None for a in family)
-        split = order[fixed] if branching == "fixed" else choose_state(family, state)
-        pess = [a if a is not None else p for a, p in zip(family, bounds.pessimal_policy)]
-        closed, children = [], []
-        for a in enabled[split]:
-            child = list(family)
-            child[split] = a
-            child_pess, values, j_min = pessimal(child, [a if s == split else p for s, p in enumerate(pess)])
-            if j_min > threshold:
-                closed.append(Closure(tuple(child), "regret", policy=child_pess, values=keep(values),
-                                      bound=to_fraction(j_min)))
-                continue
+        split = order[sum(a is not None for a in family)] if branching == "fixed" else choose_state(family, state)
+        splits[tuple(family)] = split
+        for _, child, child_pess in split_children(family, split, pess):
             child_state = bound(child, state, child_pess, should_stop=finishing)
             own = open_closure(tuple(child), child_state)
             # The parent's dual (plain or regret-aware) is feasible for every member of a child too,
             # so a child is never bounded below its parent.
-            children.append((tuple(child), child_state,
-                             own if own.bound >= parent_closure.bound else replace(parent_closure, family=tuple(child))))
-        heapq.heappop(queue)
-        splits[tuple(family)] = split
-        closures.extend(closed)
-        for child, child_state, closure in children:
+            closure = own if own.bound >= parent_closure.bound else replace(parent_closure, family=tuple(child))
             ties += 1
-            heapq.heappush(queue, (closure.bound, ties, child, child_state, closure))
-    opened = tuple(entry[4] for entry in sorted(queue, key=lambda e: e[1]))
-    if incumbent[1] is not None and (witness is None or to_fraction(incumbent[0]) / range_r < value):
-        policy, state = incumbent[1]      # the refinement found a better member
-        value = to_fraction(incumbent[0]) / range_r
-        witness = Witness(_witness_reward(lp, state, policy, mdp.reward), policy, value)
+            heapq.heappush(queue, (closure.bound, ties, tuple(child), child_state, child_pess, closure))
+    opened = tuple(entry[5] for entry in sorted(queue, key=lambda e: e[1]))
+    value, witness = incumbent_witness()
     if refine and decide_value is None and incumbent[0] is not None and \
             all(c.bound >= to_fraction(incumbent[0]) for c in opened):
         # The refinement closed the gap: every open family is bounded by the incumbent, so each is
         # a closure like any other and the search is complete after all.
         return ThresholdResult(value, witness, tuple(closures) + opened, bounds, stats, branch_order=order,
                                occupancy=occupancy_cell[0], splits=recorded, closure_bytes=held[0])
-    # Closed dual-type leaves count too: in a decided search they are only known to exceed ε·range R
-    # (otherwise they are at least the final incumbent, and change nothing).
-    lows = [c.bound / range_r for c in tuple(closures) + opened if c.kind != "regret"] + \
-        ([value] if value is not None else [])
-    lower = min(lows) if lows else Fraction(0)
+    lower = _lower_end(tuple(closures) + opened, value, range_r)
     return ThresholdResult(None, witness, tuple(closures), bounds, stats, complete=False,
                            open_leaves=opened, lower_bound=lower, upper_bound=value, branch_order=order,
                            occupancy=occupancy_cell[0], splits=recorded, stop_reason=stop_reason[0],
