@@ -107,6 +107,7 @@ class Instance:
 
     def __init__(self, doc: dict, verdict: str):
         self.horizon: list[Fraction] | None = None     # H(s) of §3.7, set from the evidence
+        self.covered: list[set] | None = None          # actions covered by a duplicate (§3.8), per state
         model = obj(doc.get("model"), "model", "instance.model")
         require(model.get("format") == MODEL_FORMAT, "model", f"instance.model.format must be {MODEL_FORMAT!r}")
         keys_within(model, {"format", "name", "description", "gamma", "states", "actions", "initial",
@@ -293,6 +294,11 @@ class Instance:
     def enabled_actions(self, s: int) -> list[str]:
         return [a for j, a in enumerate(self.actions) if self.enabled[s * self.m + j]]
 
+    def tree_actions(self, s: int) -> list[str]:
+        """The actions a tree split on ``s`` must name: the enabled ones less those covered (§3.8)."""
+        covered = self.covered[s] if self.covered else ()
+        return [a for a in self.enabled_actions(s) if a not in covered]
+
     def ret(self, values) -> Fraction:
         return sum((p * v for p, v in zip(self.mu0, values) if p), Fraction(0))
 
@@ -416,8 +422,9 @@ def check_tree(inst: Instance, tree, threshold: Fraction, target: Fraction | Non
             s = inst.s_index[state]
             require(family[s] is None, "tree-split", f"state {state} is split twice on one branch")
             children = obj(node["children"], "tree-split", "children")
-            require(set(children) == set(inst.enabled_actions(s)), "tree-split",
-                    f"the split on {state} must have exactly one child per enabled action")
+            require(set(children) == set(inst.tree_actions(s)), "tree-split",
+                    f"the split on {state} must have exactly one child per enabled action"
+                    + (" not covered by a duplicate" if inst.covered and inst.covered[s] else ""))
             for a, child in children.items():
                 sub = list(family)
                 sub[s] = inst.a_index[a]
@@ -489,6 +496,36 @@ def check_occupancy(inst: Instance, table) -> list[Fraction]:
     return bounds
 
 
+def check_duplicates(inst: Instance, table) -> list[set]:
+    """Rule ``duplicate-actions`` (§3.8): ``table[s][b] = a`` covers ``b`` by its exact duplicate ``a``
+    (equal transition row, reward and data weight); returns the covered action names per state."""
+    covered = [set() for _ in range(inst.n)]
+    if table is None:
+        return covered
+    table = obj(table, "duplicate-actions", "evidence.duplicates")
+    keys_within(table, inst.s_index, "duplicate-actions", "evidence.duplicates")
+    m = inst.m
+    for state, row in table.items():
+        where = f"evidence.duplicates.{state}"
+        row = obj(row, "duplicate-actions", where)
+        s = inst.s_index[state]
+        enabled = inst.enabled_actions(s)
+        for b, a in row.items():
+            require(b in enabled and isinstance(a, str) and a in enabled, "duplicate-actions",
+                    f"{where}.{b}: both actions must be enabled actions of {state}")
+            require(a != b, "duplicate-actions", f"{where}.{b}: an action cannot cover itself")
+            require(a not in row, "duplicate-actions", f"{where}.{b}: {a} is itself covered (no chains)")
+            xa, xb = s * m + inst.a_index[a], s * m + inst.a_index[b]
+            require(sorted(inst.succ[xa]) == sorted(inst.succ[xb]), "duplicate-actions",
+                    f"{where}.{b}: the transition rows of {a} and {b} differ")
+            require(inst.reward[xa] == inst.reward[xb], "duplicate-actions",
+                    f"{where}.{b}: the rewards of {a} and {b} differ")
+            require(inst.data[xa] == inst.data[xb], "duplicate-actions",
+                    f"{where}.{b}: the data weights of {a} and {b} differ")
+            covered[s].add(b)
+    return covered
+
+
 def check_regret_dual_leaf(inst: Instance, node: dict, family, threshold: Fraction, target: Fraction,
                            strict: bool) -> None:
     """Rules ``regret-dual-t``, ``-bounds``, ``-flow``, ``-value`` (§3.6): ``y = w − t·η^π`` is a dual
@@ -548,8 +585,11 @@ def check_certificate(document) -> dict:
         threshold = j_star - inst.regret_bound * range_j
         facts.update(check_regularised(inst, document, evidence, verdict, range_j == 0, threshold))
         return facts
-    keys_within(evidence, {"optimal_policy", "pessimal_policy", "witness", "tree", "cover", "occupancy"},
-                "evidence", "evidence")
+    keys_within(evidence, {"optimal_policy", "pessimal_policy", "witness", "tree", "cover", "occupancy",
+                           "duplicates"}, "evidence", "evidence")
+    require("duplicates" not in evidence or verdict in ("safe", "threshold", "safest", "interval"),
+            "duplicate-actions", "only certificates with a tree carry duplicate actions")
+    inst.covered = check_duplicates(inst, evidence.get("duplicates"))
     require("occupancy" not in evidence or verdict in ("safe", "threshold", "interval"), "occupancy-states",
             "only safe, threshold and interval certificates carry occupancy bounds")
     inst.horizon = check_occupancy(inst, evidence.get("occupancy"))

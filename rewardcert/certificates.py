@@ -44,12 +44,15 @@ def witness_document(mdp: MDP, witness: Witness) -> dict:
     return {"reward": mdp.pair_table(witness.reward), "policy": mdp.policy_to_mapping(witness.policy)}
 
 
-def family_tree(mdp: MDP, closures: Sequence[Closure], order: Sequence[int], splits: dict | None = None) -> dict:
+def family_tree(mdp: MDP, closures: Sequence[Closure], order: Sequence[int], splits: dict | None = None,
+                actions: Sequence[Sequence[int]] | None = None) -> dict:
     """Nest the closed families into a split tree: an internal family splits on ``splits[family]``
-    (dynamic branching) or, by default, on ``order[depth]`` (each family fixes ``order[:depth]``)."""
+    (dynamic branching) or, by default, on ``order[depth]`` (each family fixes ``order[:depth]``),
+    into one child per action of ``actions[s]`` (default: every enabled action)."""
     leaves = {c.family: c for c in closures}
     n = mdp.n_states
     splits = splits or {}
+    actions = actions if actions is not None else mdp.allowed_actions()
 
     def node(family: tuple, depth: int) -> dict:
         leaf = leaves.get(family)
@@ -66,7 +69,7 @@ def family_tree(mdp: MDP, closures: Sequence[Closure], order: Sequence[int], spl
             raise RewardcertError(f"internal error: policy {family} is not covered by the search")
         s = splits.get(family, order[depth])
         children = {}
-        for a in mdp.enabled_actions(s):
+        for a in actions[s]:
             child = list(family)
             child[s] = a
             children[mdp.actions[a]] = node(tuple(child), depth + 1)
@@ -84,8 +87,23 @@ def _occupancy_evidence(mdp: MDP, result: ThresholdResult, leaves: Sequence[Clos
             for s, u in sorted(occupancy.vectors.items())}
 
 
+def _duplicates_evidence(mdp: MDP, result: ThresholdResult) -> dict | None:
+    """The actions the tree leaves out, each with the duplicate that covers it (format §3.8)."""
+    if result.duplicates is None or not result.duplicates.cover:
+        return None
+    table: dict[str, dict[str, str]] = {}
+    for x, kept in sorted(result.duplicates.cover.items()):
+        state, action = mdp.pair_name(x)
+        table.setdefault(state, {})[action] = mdp.pair_name(kept)[1]
+    return table
+
+
 def _tree_evidence(mdp: MDP, result: ThresholdResult, evidence: dict, leaves: Sequence[Closure]) -> None:
-    evidence["tree"] = family_tree(mdp, leaves, result.branch_order, result.splits)
+    actions = result.duplicates.actions if result.duplicates is not None else None
+    evidence["tree"] = family_tree(mdp, leaves, result.branch_order, result.splits, actions)
+    duplicates = _duplicates_evidence(mdp, result)
+    if duplicates is not None:
+        evidence["duplicates"] = duplicates
     occupancy = _occupancy_evidence(mdp, result, leaves)
     if occupancy is not None:
         evidence["occupancy"] = occupancy

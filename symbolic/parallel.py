@@ -45,6 +45,7 @@ from dataclasses import replace
 from fractions import Fraction
 from typing import Callable, Sequence
 
+from .duplicates import duplicate_actions
 from .errors import ModelError
 from .evaluation import Progress, ReturnBounds, check_deterministic, expected_return, return_bounds
 from .model import MDP, validate_distribution
@@ -83,9 +84,9 @@ def _run_subtree(task: dict) -> ThresholdResult:
                             refine=task["refine"])
 
 
-def split_depth(mdp: MDP, order: Sequence[int], jobs: int) -> int:
-    """The least depth whose prefixes number at least ``TASKS_PER_JOB · jobs`` (all states at most)."""
-    enabled = mdp.allowed_actions()
+def split_depth(enabled: Sequence[Sequence[int]], order: Sequence[int], jobs: int) -> int:
+    """The least depth whose prefixes number at least ``TASKS_PER_JOB · jobs`` (all states at most);
+    ``enabled``: the actions each state's split has (the reduced ones, symbolic/duplicates.py)."""
     count, depth = 1, 0
     while depth < len(order) and count < TASKS_PER_JOB * jobs:
         count *= len(enabled[order[depth]])
@@ -93,11 +94,10 @@ def split_depth(mdp: MDP, order: Sequence[int], jobs: int) -> int:
     return depth
 
 
-def prefixes(mdp: MDP, order: Sequence[int], depth: int) -> list[tuple[int | None, ...]]:
-    enabled = mdp.allowed_actions()
+def prefixes(enabled: Sequence[Sequence[int]], order: Sequence[int], depth: int) -> list[tuple[int | None, ...]]:
     out = []
     for actions in itertools.product(*(enabled[s] for s in order[:depth])):
-        family: list[int | None] = [None] * mdp.n_states
+        family: list[int | None] = [None] * len(enabled)
         for s, a in zip(order, actions):
             family[s] = a
         out.append(tuple(family))
@@ -123,8 +123,10 @@ def parallel_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: 
     if bounds.degenerate:
         return critical_epsilon(mdp, data, regret_bound, bounds=bounds)
     order = _branch_order(mdp, bounds)
-    depth = split_depth(mdp, order, jobs) if depth is None else depth
-    roots = prefixes(mdp, order, depth)
+    duplicates = duplicate_actions(mdp, data)      # each subtree computes the same ones
+    enabled = duplicates.actions
+    depth = split_depth(enabled, order, jobs) if depth is None else depth
+    roots = prefixes(enabled, order, depth)
     range_r = mdp.range_reward
     threshold = bounds.regret_threshold(regret_bound)
     deadline = None if max_seconds is None else time.time() + max_seconds
@@ -141,7 +143,6 @@ def parallel_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: 
             best[0], best[1] = found.value, Witness(found.reward_model, found.policy, found.value / range_r)
     decided = lambda: decide_epsilon is not None and best[0] is not None and best[0] <= decide_epsilon * range_r
 
-    enabled = mdp.allowed_actions()
     members = {root: _family_size(enabled, root) for root in roots}
     total, covered = sum(members.values()), [0]
     results: list[ThresholdResult] = []
@@ -213,7 +214,7 @@ def parallel_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: 
                                         finish_seconds=max(0.0, finish_deadline - time.monotonic())))
     memory = "memory" if any(r.stop_reason == "memory" for r in results) or held() >= MAX_CLOSURE_BYTES else None
     merged = _merge(results, best, order, bounds, range_r, time.monotonic() - started, decide_epsilon is not None)
-    return replace(merged, occupancy=occupancy, closure_bytes=held(),
+    return replace(merged, occupancy=occupancy, closure_bytes=held(), duplicates=duplicates,
                    stop_reason=None if merged.complete else memory)
 
 

@@ -36,6 +36,7 @@ from .evaluation import Progress, ReturnBounds, check_deterministic, policy_iter
 from .exactlp import FamilyLP, LPState
 from .guide import GUIDE_FROM_STATES, propose_basis
 from .linalg import bellman_solve, dynamics, to_fmpq, to_fraction
+from .duplicates import Duplicates, duplicate_actions
 from .model import MDP, DeterministicPolicy, Vector, validate_distribution
 from .occupancy import OccupancyBounds, occupancy_bounds
 from .results import Family, Verdict, Witness
@@ -127,6 +128,7 @@ class ThresholdResult:
     splits: dict | None = None       # internal family -> the state split there (dynamic branching only)
     stop_reason: str | None = None   # "memory": the closures' memory budget stopped the search
     closure_bytes: int = 0           # the estimated memory of the closures kept
+    duplicates: Duplicates | None = None   # the actions the tree leaves out (format §3.8)
 
     def verdict(self, epsilon: Fraction) -> Verdict:
         """Safe iff ``ε < ε*(D)`` (the toolkit's Theorem E); UNKNOWN if the bracket does not decide.
@@ -211,7 +213,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
                      occupancy: OccupancyBounds | None = None,
                      branching: str = "dynamic",
                      max_closure_bytes: int | None = MAX_CLOSURE_BYTES,
-                     refine: bool = False) -> ThresholdResult:
+                     refine: bool = False, merge_duplicates: bool = True) -> ThresholdResult:
     """Exact ``ε*(D)`` by branch and bound, with the closures that certify it.
 
     ``stop``: a callable polled with the budget; once it returns true the search ends as if
@@ -250,6 +252,9 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     estimated memory passes this, it stops like a time-out (``stop_reason == "memory"``).
     ``occupancy``: the per-state occupancy bounds ``H(s)`` the regret-aware bound uses
     (``symbolic/occupancy.py``; computed on first use when not given).
+    ``merge_duplicates``: search the reduced policies only, which pick no action that duplicates
+    an earlier one of its state (``symbolic/duplicates.py``, format §3.8); every other policy has
+    a reduced one with the same return and the same ``f_π(D)``.
     """
     if stop is not None:          # ``stop`` (the CLI's interrupts) and ``should_stop`` are one mechanism
         should_stop = stop if should_stop is None else (lambda a=stop, b=should_stop: a() or b())
@@ -278,9 +283,14 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     if len(root) != n or any(root[s] is None for s in order[:depth0]):
         raise ValueError("root must fix exactly the first states of the branch order")
     mu0 = dyn.mu0
-    # Families range over enabled actions only (disabled pairs are inert: D = 0 there, so y = 0).
-    enabled = mdp.allowed_actions()
+    # Families range over enabled actions only (disabled pairs are inert: D = 0 there, so y = 0),
+    # and over the reduced policies only: a duplicate action is covered by its twin (format §3.8).
+    duplicates = duplicate_actions(mdp, data, merge=merge_duplicates)
+    enabled = duplicates.actions
+    if any(a is not None and a not in enabled[s] for s, a in enumerate(root)):
+        raise ValueError("root must fix only actions of the reduced policies")
     total = _family_size(enabled, root)
+    reduced_pessimal = duplicates.reduce(bounds.pessimal_policy)   # uniformly pessimal still: same Q-values
 
     closures: list[Closure] = []
     incumbent: list = [None, None]      # [value (fmpq), (policy, LPState)]
@@ -384,7 +394,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         t = min(data_q[x] / horizon[x // m] for x in allowed)
         if t == 0:
             return None
-        member = [a if a is not None else bounds.pessimal_policy[s] for s, a in enumerate(family)]
+        member = [a if a is not None else p for a, p in zip(family, reduced_pessimal)]
         d = bellman_solve(dyn, member, dyn.mu0, transpose=True)
         eta0 = [fmpq(0)] * (n * m)
         for s, a in enumerate(member):
@@ -533,7 +543,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
                 raise
 
     for candidate in seed_policies:
-        candidate = check_deterministic(mdp, candidate)
+        candidate = duplicates.reduce(check_deterministic(mdp, candidate))
         values = bellman_solve(dyn, candidate, [reward[s * m + a] for s, a in enumerate(candidate)])
         if sum((p * v for p, v in zip(mu0, values) if p), fmpq(0)) > threshold:
             continue  # regret < L: not a member of Π_L, so it bounds nothing
@@ -547,9 +557,9 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     counters["nodes"] += 1
     complete = True
     try:
-        root_pess = bounds.pessimal_policy
+        root_pess = reduced_pessimal
         if depth0:
-            start = [a if a is not None else p for a, p in zip(root, bounds.pessimal_policy)]
+            start = [a if a is not None else p for a, p in zip(root, reduced_pessimal)]
             root_pess, values, j_min = pessimal(root, start)
             if j_min > threshold:
                 close_regret(root, root_pess, values, j_min)
@@ -583,7 +593,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         value, witness = incumbent_witness()
         return ThresholdResult(value, witness, tuple(closures), bounds, stats, branch_order=order,
                                occupancy=occupancy_cell[0], splits=recorded, stop_reason=stop_reason[0],
-                           closure_bytes=held[0])
+                               closure_bytes=held[0], duplicates=duplicates)
     # Incomplete: ε* lies between the smallest bound still open and the incumbent.
     # The open families' regret-aware bounds are computed now, after the search budget ran out, so
     # they get their own (FINISH_FRACTION of the search's, at least FINISH_SECONDS); an LP cut short
@@ -636,9 +646,10 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         # The refinement closed the gap: every open family is bounded by the incumbent, so each is
         # a closure like any other and the search is complete after all.
         return ThresholdResult(value, witness, tuple(closures) + opened, bounds, stats, branch_order=order,
-                               occupancy=occupancy_cell[0], splits=recorded, closure_bytes=held[0])
+                               occupancy=occupancy_cell[0], splits=recorded, closure_bytes=held[0],
+                               duplicates=duplicates)
     lower = _lower_end(tuple(closures) + opened, value, range_r)
     return ThresholdResult(None, witness, tuple(closures), bounds, stats, complete=False,
                            open_leaves=opened, lower_bound=lower, upper_bound=value, branch_order=order,
                            occupancy=occupancy_cell[0], splits=recorded, stop_reason=stop_reason[0],
-                           closure_bytes=held[0])
+                           closure_bytes=held[0], duplicates=duplicates)

@@ -88,6 +88,21 @@ def policies(mdp):
     return list(itertools.product(*enabled_sets(mdp)))
 
 
+def reduced(mdp, data, policy):
+    """Does ``policy`` pick, in every state, no action whose pair equals an earlier enabled action's
+    in transition row (as a distribution), reward and data weight?  (docs/certificate-format.md §3.8)"""
+    m = mdp.n_actions
+    for s, a in enumerate(policy):
+        x = s * m + a
+        row = {t: p for t, p in successors(mdp, x) if p}
+        for b in enabled_sets(mdp)[s]:
+            z = s * m + b
+            if b < a and mdp.reward[z] == mdp.reward[x] and data[z] == data[x] and \
+                    {t: p for t, p in successors(mdp, z) if p} == row:
+                return False
+    return True
+
+
 def returns(mdp, reward=None):
     return {pi: ret(mdp, pi, reward) for pi in policies(mdp)}
 

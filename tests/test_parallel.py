@@ -57,8 +57,8 @@ def test_a_process_pool_gives_the_serial_answer_and_a_certificate_the_checker_ac
 def test_prefixes_partition_the_policies_along_the_branch_order():
     mdp = random_mdp(8002, 5, 3)
     order = _branch_order(mdp, return_bounds(mdp))
-    depth = split_depth(mdp, order, 2)
-    roots = prefixes(mdp, order, depth)
+    depth = split_depth(mdp.allowed_actions(), order, 2)
+    roots = prefixes(mdp.allowed_actions(), order, depth)
     assert 3 ** depth == len(roots) >= 16 > 3 ** (depth - 1)
     assert len(set(roots)) == len(roots)
     for root in roots:
