@@ -81,10 +81,15 @@ class FamilyLP:
                 lower[x] = -self.upper[x]
         return lower
 
-    def initial_state(self, basis_policy: Sequence[int]) -> LPState:
-        """``y = 0`` with the columns of a full policy as basis (``I − γP_π``ᵀ is invertible)."""
+    def initial_state(self, basis_policy: Sequence[int], y: Sequence[fmpq] | None = None) -> LPState:
+        """The columns of a full policy as basis (``I − γP_π``ᵀ is invertible), at ``y = 0`` or at
+        a given ``y`` that is 0 off the policy's pairs (e.g. a multiple of its occupancy)."""
         basis = [s * self.m + a for s, a in enumerate(basis_policy)]
-        return LPState(basis, [ZERO] * self.width, self._inverse(basis), ZERO)
+        if y is None:
+            return LPState(basis, [ZERO] * self.width, self._inverse(basis), ZERO)
+        y = list(y) + [ZERO] * (self.width - len(y))
+        objective = sum((r * v for r, v in zip(self.reward, y) if v and r), ZERO)
+        return LPState(basis, y, self._inverse(basis), objective)
 
     def _inverse(self, basis: Sequence[int]) -> list[list[fmpq]]:
         """The inverse of the basis matrix (its columns are those of ``basis``), row-major;
@@ -98,11 +103,11 @@ class FamilyLP:
         return [[inverse[i, j] for j in range(n)] for i in range(n)]
 
     def state_from_basis(self, basis: Sequence[int], sides: Sequence[str],
-                         lower: Sequence[fmpq]) -> LPState | None:
+                         lower: Sequence[fmpq], rhs: Sequence[fmpq] | None = None) -> LPState | None:
         """The vertex of a proposed basis, rebuilt exactly: non-basic pairs at the bound ``sides``
-        names (``"zero"``: 0), basic ones solved from the flow rows.  ``None`` unless the basis
-        matrix is invertible and every basic value lies within its bounds, exactly; the result
-        is then a feasible start for ``solve``, whatever proposed it."""
+        names (``"zero"``: 0), basic ones solved from the flow rows (``= rhs``, default 0).  ``None``
+        unless the basis matrix is invertible and every basic value lies within its bounds, exactly;
+        the result is then a feasible start for ``solve``, whatever proposed it."""
         n, N = self.n, self.width
         lower = self.full(lower)
         if len(basis) != n or len(set(basis)) != n or len(sides) != N:
@@ -116,7 +121,7 @@ class FamilyLP:
             y[x] = self.upper[x] if side == "upper" else lower[x] if side == "lower" else ZERO
             if not lower[x] <= y[x] <= self.upper[x]:
                 return None
-        rhs = [ZERO] * n
+        rhs = list(rhs) if rhs is not None else [ZERO] * n
         for x, value in enumerate(y):
             if value:
                 for k, v in self.columns[x]:
@@ -157,7 +162,8 @@ class FamilyLP:
     def solve(self, state: LPState, lower: Sequence[fmpq], *, stop_at: fmpq | None = None,
               strict: bool = False, max_pivots: int = 1_000_000,
               should_stop=None) -> LPState:
-        """Pivot ``state`` (feasible for ``lower``) to optimality, in place.
+        """Pivot ``state`` (feasible for ``lower``) to optimality, in place.  The flow rows keep
+        the right-hand side ``state`` has (0 for the family LP; ``t·μ0`` for the regret-aware one).
 
         With ``stop_at`` the method returns as soon as the objective reaches it
         (``>``, if ``strict``): any feasible ``y`` already proves that bound.

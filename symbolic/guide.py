@@ -69,8 +69,8 @@ GUIDE_FROM_STATES = 24
 
 
 def propose_basis(n: int, columns: Sequence[Sequence[tuple[int, object]]], reward: Sequence,
-                  lower: Sequence, upper: Sequence) -> tuple[list[int], list[str]] | None:
-    """``max R·y  s.t.  Σ_x y(x)·column(x) = 0, lower ≤ y ≤ upper`` in floats, for the pair columns
+                  lower: Sequence, upper: Sequence, rhs: Sequence | None = None) -> tuple[list[int], list[str]] | None:
+    """``max R·y  s.t.  Σ_x y(x)·column(x) = rhs (default 0), lower ≤ y ≤ upper`` in floats, for the pair columns
     (the first ``len(columns) − n``; the last ``n`` are the rows' logicals, as in ``FamilyLP``).
 
     Returns ``(basis, sides)``: ``n`` basic indices (a basic row logical ``k`` is ``N + k``) and,
@@ -92,8 +92,9 @@ def propose_basis(n: int, columns: Sequence[Sequence[tuple[int, object]]], rewar
         lp.col_cost_ = np.array([-float(reward[x]) for x in range(N)])          # HiGHS minimises
         lp.col_lower_ = np.array([float(lower[x]) for x in range(N)])
         lp.col_upper_ = np.array([float(upper[x]) for x in range(N)])
-        lp.row_lower_ = np.zeros(n)
-        lp.row_upper_ = np.zeros(n)
+        rows = np.zeros(n) if rhs is None else np.array([float(v) for v in rhs])
+        lp.row_lower_ = rows
+        lp.row_upper_ = rows.copy()
         starts, index, value = [0], [], []
         for col in columns[:N]:
             for k, v in col:

@@ -109,7 +109,7 @@ def parallel_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: 
                               progress: Progress | None = None, max_seconds: float | None = None,
                               stop: Callable[[], bool] | None = None,
                               seed_policies: Sequence[Sequence[int]] = (),
-                              decide_epsilon: Fraction | None = None, regret_aware: bool = False,
+                              decide_epsilon: Fraction | None = None, regret_aware: bool = True,
                               depth: int | None = None, refine: bool = False) -> ThresholdResult:
     """``critical_epsilon`` with its subtrees on ``jobs`` processes (or on ``executor``); the same
     answer, and closures that make one certificate.  ``depth`` overrides the split depth."""

@@ -204,7 +204,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
                      stop_below: Fraction | None = None, stop=None,
                      should_stop: Callable[[], bool] | None = None,
                      seed_policies: Sequence[Sequence[int]] = (),
-                     regret_aware: bool = False,
+                     regret_aware: bool = True,
                      decide_epsilon: Fraction | None = None,
                      root: Sequence[int | None] | None = None,
                      branch_order: Sequence[int] | None = None,
@@ -229,10 +229,10 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     candidate only ever tightens a verified upper bound; the tree still proves the
     lower one.
     ``regret_aware``: also try the regret-aware family bound before splitting a
-    family (it prunes families the plain dual cannot, but costs one more LP per
-    node: about 1.7× slower on random 7×4 MDPs with ``H = 1/(1−γ)``).  The families
-    a budget leaves open always get it, which is what lifts a stopped search's
-    lower end above 0.
+    family (on by default).  It prunes families the plain dual cannot, at one more LP per node,
+    warm-started from the parent's: on random 12×4 MDPs it costs 5–10 %, on the slippery
+    FrozenLake-style 4×4 it halves the tree (docs/engine.md §2).  The families a budget leaves
+    open always get it, which is what lifts a stopped search's lower end above 0.
     ``decide_epsilon``: decide "safe at ε" or "unsafe at ε" only, without computing
     ``ε*(D)``: families close as soon as a bound exceeds ``ε · range R`` (plain or
     regret-aware, the latter tried at every node), and a witness at or below it
@@ -344,23 +344,23 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         policy, values = policy_iteration(mdp, reward, maximise=False, allowed=allowed, start=start)
         return policy, values, sum((p * v for p, v in zip(mu0, values) if p), fmpq(0))
 
-    def first_basis(program: FamilyLP, lower: Sequence[fmpq], basis_policy: Sequence[int],
-              parent: LPState | None = None) -> LPState:
+    def first_basis(lower: Sequence[fmpq], basis_policy: Sequence[int], parent: LPState | None = None,
+                    rhs: Sequence[fmpq] | None = None, start: Sequence[fmpq] | None = None) -> LPState:
         """A feasible first basis: on large models HiGHS's optimal one, rebuilt and checked exactly
         (symbolic/guide.py); else the parent's (children only relax its bounds), else the columns
-        of one policy at ``y = 0``."""
+        of one policy at ``y = start`` (default 0; the flow rows' right-hand side is ``rhs``)."""
         if n >= GUIDE_FROM_STATES:
-            proposal = propose_basis(n, program.columns, program.reward, lower, program.upper)
+            proposal = propose_basis(n, lp.columns, lp.reward, lower, lp.upper, rhs)
             if proposal is not None:
-                state = program.state_from_basis(*proposal, lower)
+                state = lp.state_from_basis(*proposal, lower, rhs)
                 if state is not None:
                     counters["guided"] += 1
                     return state
-        return parent.copy() if parent is not None else program.initial_state(basis_policy)
+        return parent.copy() if parent is not None else lp.initial_state(basis_policy, start)
 
     def bound(family: list[int | None], parent: LPState | None, basis_policy: Sequence[int],
               should_stop=out_of_time) -> LPState:
-        state = first_basis(lp, lp.lower_bounds(family), basis_policy, parent)
+        state = first_basis(lp.lower_bounds(family), basis_policy, parent)
         if decide_value is not None:   # the incumbent, if any, is above it (else the search has stopped)
             state = lp.solve(state, lp.lower_bounds(family), stop_at=decide_value, strict=True,
                              should_stop=should_stop)
@@ -380,44 +380,49 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
             occupancy_cell[1] = [to_fmpq(h) for h in occupancy_cell[0].horizon]
         return occupancy_cell[1]
 
-    def regret_dual(family, stop_at=None, strict=False, should_stop=out_of_time):
-        """The regret-aware family bound (docs/engine.md §2): ``max w·R − t·thr`` at the largest ``t``
-        with ``t·H ≤ D`` on the family's pairs, as ``(value, t, w)``; None if that ``t`` is 0.
+    def regret_dual(family, stop_at=None, strict=False, should_stop=out_of_time, parent=None):
+        """The regret-aware family bound (docs/engine.md §2): ``max w·R − t·thr`` over ``w`` with flow
+        ``t·μ0``, ``0 ≤ w ≤ D`` on pairs a member may leave and ``w ≥ t·H − D`` on pairs it may take,
+        at the largest ``t`` with ``t·H ≤ D`` on the family's pairs (so free pairs keep the lower
+        bound 0), as ``(value, t, LP state)``; None if that ``t`` is 0.
 
-        Writing ``w = u + t·η0`` with ``η0`` a member's occupancy turns it into the family LP in
-        ``u`` (flow 0, shifted bounds), started from ``u = 0``, which is feasible."""
+        It is the family LP of §1 with the right-hand side ``t·μ0`` and the fixed pairs' lower bound
+        raised from ``−D`` to ``t·H − D``.  ``parent``: the parent family's ``(value, t, state)``;
+        with the same ``t`` its ``w`` is feasible here too (a child only relaxes one pair's bound),
+        so the LP starts from it.  Otherwise it starts from ``t·η0``, a member's occupancy, on that
+        member's columns: feasible, as ``0 ≤ t·η0 ≤ t·H ≤ D``."""
         horizon = horizons()
         # Pairs a member may take (a disabled pair never is: D = 0 there and w stays 0).
         allowed = [x for x in range(n * m)
                    if (family[x // m] is None or family[x // m] == x % m) and mdp.is_enabled(x)]
-        # The largest t keeping t·H(s) ≤ D on every pair a member may take: then u = 0 is feasible.
+        # The largest t keeping t·H(s) ≤ D on every pair a member may take.
         t = min(data_q[x] / horizon[x // m] for x in allowed)
         if t == 0:
             return None
-        member = [a if a is not None else p for a, p in zip(family, reduced_pessimal)]
-        d = bellman_solve(dyn, member, dyn.mu0, transpose=True)
-        eta0 = [fmpq(0)] * (n * m)
-        for s, a in enumerate(member):
-            eta0[s * m + a] = d[s]
-        offset = t * sum((e * r for e, r in zip(eta0, reward) if e), fmpq(0)) - t * threshold
-        upper = [data_q[x] - t * eta0[x] for x in range(n * m)]
-        lower = [fmpq(0)] * (n * m)
+        lower = [ZERO_Q] * lp.width
         for x in allowed:
-            if family[x // m] is None:
-                lower[x] = -t * eta0[x]
-            else:
-                lower[x] = t * horizon[x // m] - data_q[x] - t * eta0[x]
-        shifted = FamilyLP(dyn, reward, upper)
-        state = shifted.solve(first_basis(shifted, lower, member), lower,
-                              stop_at=None if stop_at is None else stop_at - offset, strict=strict,
-                              should_stop=should_stop)
+            if family[x // m] is not None:
+                lower[x] = t * horizon[x // m] - data_q[x]
+        if parent is not None and parent[1] == t:
+            state = parent[2].copy()
+        else:
+            member = [a if a is not None else p for a, p in zip(family, reduced_pessimal)]
+            occupancy = bellman_solve(dyn, member, dyn.mu0, transpose=True)
+            start = [ZERO_Q] * (n * m)
+            for s, a in enumerate(member):
+                start[s * m + a] = t * occupancy[s]
+            state = first_basis(lower, member, rhs=[t * p for p in mu0], start=start)
+        offset = t * threshold
+        state = lp.solve(state, lower, stop_at=None if stop_at is None else stop_at + offset, strict=strict,
+                         should_stop=should_stop)
         counters["lps"] += 1
         counters["pivots"] += state.pivots
-        return state.objective + offset, t, [u + t * e for u, e in zip(state.y, eta0)]
+        return state.objective - offset, t, state
 
     def regret_closure(family, found) -> Closure:
-        value, t, w = found
-        return Closure(tuple(family), "regret-dual", bound=to_fraction(value), t=to_fraction(t), w=keep(w))
+        value, t, state = found
+        return Closure(tuple(family), "regret-dual", bound=to_fraction(value), t=to_fraction(t),
+                       w=keep(lp.dual(state)))
 
     def close_dual(family, state: LPState) -> None:
         counters["dual"] += 1
@@ -488,8 +493,9 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
                 best, chosen = score, s_free
         return chosen if chosen is not None else fallback
 
-    def visit(family: list[int | None], depth: int, state: LPState, pess_policy) -> None:
-        """``family`` passed the regret test; ``state`` is its (possibly early-stopped) LP."""
+    def visit(family: list[int | None], depth: int, state: LPState, pess_policy, regret_parent=None) -> None:
+        """``family`` passed the regret test; ``state`` is its (possibly early-stopped) LP;
+        ``regret_parent``: the parent's regret-aware LP (a warm start for this family's)."""
         try:
             check_budget()
         except _Budget:
@@ -504,15 +510,16 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
             close_dual(family, state)
             report(size)
             return
+        found = None
         if depth < n and decide_value is not None:
-            found = regret_dual(family, stop_at=decide_value, strict=True)
+            found = regret_dual(family, stop_at=decide_value, strict=True, parent=regret_parent)
             if found is not None and found[0] > decide_value:
                 counters["regret_dual"] += 1
                 closures.append(regret_closure(family, found))
                 report(size)
                 return
         elif depth < n and incumbent[0] is not None and regret_aware:
-            found = regret_dual(family, stop_at=incumbent[0])
+            found = regret_dual(family, stop_at=incumbent[0], parent=regret_parent)
             if found is not None and found[0] >= incumbent[0]:
                 counters["regret_dual"] += 1
                 closures.append(regret_closure(family, found))
@@ -536,7 +543,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         children.sort(key=lambda item: (item[0].objective, item[1]))
         for index, (child_state, _, child, child_pess) in enumerate(children):
             try:
-                visit(child, depth + 1, child_state, child_pess)
+                visit(child, depth + 1, child_state, child_pess, found)
             except _Budget:
                 open_leaves.extend((tuple(rest), rest_state, rest_pess)
                                    for rest_state, _, rest, rest_pess in children[index + 1:])
@@ -547,7 +554,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         values = bellman_solve(dyn, candidate, [reward[s * m + a] for s, a in enumerate(candidate)])
         if sum((p * v for p, v in zip(mu0, values) if p), fmpq(0)) > threshold:
             continue  # regret < L: not a member of Π_L, so it bounds nothing
-        seeded = lp.solve(first_basis(lp, lp.lower_bounds(candidate), candidate), lp.lower_bounds(candidate))
+        seeded = lp.solve(first_basis(lp.lower_bounds(candidate), candidate), lp.lower_bounds(candidate))
         counters["lps"] += 1
         counters["pivots"] += seeded.pivots
         if incumbent[0] is None or seeded.objective < incumbent[0]:

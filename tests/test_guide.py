@@ -83,7 +83,7 @@ def monkeypatch_guide(request):
     if mode == "garbage":
         rng = random.Random(0)
 
-        def garbage(n, columns, reward, lower, upper):
+        def garbage(n, columns, reward, lower, upper, rhs=None):
             basis = rng.sample(range(len(columns)), n)
             return basis, [rng.choice(["lower", "upper", "zero"]) if x not in basis else "basic"
                            for x in range(len(columns))]

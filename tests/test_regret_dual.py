@@ -48,7 +48,7 @@ def pruning_instance():
 
 def test_the_new_bound_prunes_families_the_plain_dual_cannot():
     mdp, D, L = pruning_instance()
-    plain = critical_epsilon(mdp, D, L)
+    plain = critical_epsilon(mdp, D, L, regret_aware=False)
     aware = critical_epsilon(mdp, D, L, regret_aware=True)
     assert aware.critical_epsilon == plain.critical_epsilon
     assert aware.stats.regret_dual_closures > 0 and aware.stats.nodes < plain.stats.nodes
