@@ -21,9 +21,13 @@ Parts (``--parts``):
 * ``jobs``: ``--jobs 2`` against ``--jobs 1`` (``parallel_critical_epsilon``
   against ``critical_epsilon``) on the instances above that took the longest;
 * ``fixed``: the same search with the fixed branching order, for the ratio
-  dynamic / fixed.
+  dynamic / fixed;
+* ``ablation``: the search with the duplicate-action reduction
+  (``merge_duplicates``, symbolic/duplicates.py) and the in-search regret-aware
+  bound (``regret_aware``) each switched off, and both, on three instances,
+  seeded alike.
 
-    python -m benchmarks.bench_scale [--budget 60] [--parts grid random jobs fixed]
+    python -m benchmarks.bench_scale [--budget 60] [--parts grid random jobs fixed ablation]
 """
 
 from __future__ import annotations
@@ -134,11 +138,38 @@ def run_jobs(rows, budget, count: int = 4) -> None:
               f"{t_one / t_two:.2f} | {'yes' if same else 'n/a (unfinished)'} |", flush=True)
 
 
+def ablation_instances():
+    lake = frozen_lake(4, 0)
+    yield "FrozenLake-style 4x4 (slippery)", lake, uniform_distribution(lake), Fraction(1, 2)
+    gym = load_model("examples/frozenlake4x4.toml").mdp
+    yield "Gymnasium FrozenLake-v1 4x4", gym, uniform_distribution(gym), Fraction(3, 4)
+    mdp = random_mdp(12000, 12, 4)
+    yield "random 12x4, uniform D", mdp, uniform_distribution(mdp), Fraction(3, 4)
+
+
+def run_ablation(budget) -> None:
+    settings = (("both on (default)", True, True), ("duplicates off", False, True),
+                ("regret-aware off", True, False), ("both off", False, False))
+    print("| instance | L | " + " | ".join(label for label, _, _ in settings) + " |")
+    print("|---|---|" + "---:|" * len(settings))
+    for name, mdp, data, L in ablation_instances():
+        bounds = return_bounds(mdp)
+        seed, _ = milp_seed(mdp, data, L, bounds, SEED_LIMIT)
+        seeds = [seed.policy] if seed.policy is not None else []
+        cells = []
+        for _, merge, aware in settings:
+            start = time.perf_counter()
+            result = critical_epsilon(mdp, data, L, bounds=bounds, max_seconds=budget, seed_policies=seeds,
+                                      merge_duplicates=merge, regret_aware=aware)
+            cells.append(f"{time.perf_counter() - start:.2f} s, {result.stats.nodes} nodes ({show(result)})")
+        print(f"| {name} | {L} | " + " | ".join(cells) + " |", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=60.0, help="seconds per exact search")
-    parser.add_argument("--parts", nargs="+", default=["grid", "random", "jobs", "fixed"],
-                        choices=["grid", "random", "jobs", "fixed"])
+    parser.add_argument("--parts", nargs="+", default=["grid", "random", "jobs", "fixed", "ablation"],
+                        choices=["grid", "random", "jobs", "fixed", "ablation"])
     args = parser.parse_args()
     for line in machine(("python-flint", "PuLP", "highspy")):
         print(line)
@@ -160,6 +191,11 @@ def main() -> int:
     if "fixed" in args.parts:
         print(f"### The fixed branching order (the previous engine), same budget ({args.budget:g} s)\n")
         run_table(grid_instances(), [Fraction(1, 2)], args.budget, branching="fixed")
+        print()
+    if "ablation" in args.parts:
+        print(f"### Duplicate actions and the in-search regret-aware bound, each off ({args.budget:g} s, "
+              "search only, same seed)\n")
+        run_ablation(args.budget)
         print()
     return 0
 

@@ -396,7 +396,8 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         allowed = [x for x in range(n * m)
                    if (family[x // m] is None or family[x // m] == x % m) and mdp.is_enabled(x)]
         # The largest t keeping t·H(s) ≤ D on every pair a member may take.
-        t = min(data_q[x] / horizon[x // m] for x in allowed)
+        # (A state no policy reaches may have H = 0: then t·H = 0 ≤ D whatever t is.)
+        t = min((data_q[x] / horizon[x // m] for x in allowed if horizon[x // m]), default=ZERO_Q)
         if t == 0:
             return None
         lower = [ZERO_Q] * lp.width
