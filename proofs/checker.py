@@ -598,6 +598,8 @@ def check_certificate(document) -> dict:
     j_star, j_min = check_return_bounds(inst, evidence)
     range_j = j_star - j_min
     facts = {"verdict": verdict, "states": inst.n, "actions": inst.m, **instance_facts(document, inst)}
+    if any(inst.covered):
+        facts["duplicate_actions"] = sum(len(c) for c in inst.covered)
     if range_j == 0:
         # Every policy has regret 0 < L: safe for every epsilon.
         require(verdict != "unsafe", "degenerate", "every policy has the same return, so none has regret >= L")

@@ -124,7 +124,8 @@ def test_a_certificate_with_duplicates_verifies_and_its_mutants_are_caught(figur
     mdp, D, L, result = figure4_copied
     document = threshold_certificate(mdp, D, L, result)
     assert document["evidence"]["duplicates"] == {s: {"dup": mdp.actions[0]} for s in mdp.states}
-    assert checker.check_document(document)[0] == "verified"
+    status, _, facts = checker.check_document(document)
+    assert status == "verified" and facts["duplicate_actions"] == mdp.n_states
     assert_tamper_proof(document, sample=400)
 
 
