@@ -220,17 +220,25 @@ def witness_lines(mdp, data, witness: Witness, bounds, *, changed_only: bool | N
                f"{'holds' if d11.holds else 'CONTRADICTED'})"])
 
 
+def _duplicates(result: ThresholdResult) -> int:
+    """How many actions the search covered by a duplicate (format §3.8) instead of searching them."""
+    return len(result.duplicates.cover) if result.duplicates is not None else 0
+
+
 def _stats(result: ThresholdResult) -> dict:
     s = result.stats
     return {"nodes": s.nodes, "regret_closures": s.regret_closures, "dual_closures": s.dual_closures,
+            "regret_dual_closures": s.regret_dual_closures, "duplicate_actions": _duplicates(result),
             "policies_solved": s.leaf_policies, "lp_solves": s.lp_solves, "pivots": s.pivots,
             "seconds": round(s.seconds, 3), "complete": result.complete}
 
 
 def _stats_line(result: ThresholdResult) -> str:
     s = result.stats
+    merged = _duplicates(result)
     return (f"search: {s.nodes} families, {s.regret_closures} closed by regret, {s.dual_closures} by duals, "
-            f"{s.lp_solves} exact LPs, {s.seconds:.2f} s")
+            f"{s.regret_dual_closures} by regret-aware duals, {s.lp_solves} exact LPs, {s.seconds:.2f} s"
+            + (f"; {merged} duplicate actions searched once (toolkit's reduction)" if merged else ""))
 
 
 def _critical_line(result: ThresholdResult, reason: str = "the search stopped at its budget") -> str:
