@@ -31,12 +31,12 @@ from typing import Callable, Sequence
 
 from flint import fmpq
 
+from .duplicates import Duplicates, duplicate_actions
 from .errors import ModelError
 from .evaluation import Progress, ReturnBounds, check_deterministic, policy_iteration, return_bounds
 from .exactlp import FamilyLP, LPState
 from .guide import GUIDE_FROM_STATES, propose_basis
 from .linalg import bellman_solve, dynamics, to_fmpq, to_fraction
-from .duplicates import Duplicates, duplicate_actions
 from .model import MDP, DeterministicPolicy, Vector, validate_distribution
 from .occupancy import OccupancyBounds, occupancy_bounds
 from .results import Family, Verdict, Witness
@@ -168,8 +168,8 @@ REGRET_MIN_SUCCESS = 0.01
 """The in-search regret-aware bound is tried at ``REGRET_TRIAL`` nodes first, and then only while at
 least ``REGRET_MIN_SUCCESS`` of its tries have closed a family: on random 12×4 MDPs it closes nothing
 and costs 10–20 %, on the 8×8 lake it closed 2 of 1,168 at half the nodes per second; on the 4×4
-grid models it closes 5–15 % of the families it is tried on.  Only
-speed depends on this; every closure is exact either way."""
+grid models it closes 5–15 % of the families it is tried on.  Only speed depends on this; every
+closure is exact either way."""
 
 
 def _family_size(enabled: Sequence[Sequence[int]], family: Sequence[int | None]) -> int:
