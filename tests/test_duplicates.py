@@ -194,3 +194,18 @@ def test_an_interval_certificate_of_a_stopped_reduced_search_verifies():
     document = interval_certificate(lake, D, F(1, 2), result)
     assert checker.check_document(document)[0] == "verified"
     assert "duplicates" in document["evidence"]
+
+
+def test_on_a_grid_model_the_reduction_gives_the_same_answer_with_a_smaller_tree():
+    lake = load_model(EXAMPLES / "frozenlake4x4.toml").mdp
+    D = uniform_distribution(lake)
+    L = F(1, 4)
+    merged = critical_epsilon(lake, D, L)
+    full = critical_epsilon(lake, D, L, merge_duplicates=False)
+    assert merged.complete and full.complete
+    assert merged.critical_epsilon == full.critical_epsilon
+    assert merged.stats.nodes < full.stats.nodes
+    # The witness is a reduced policy, and both certificates verify.
+    assert duplicate_actions(lake, D).reduce(merged.witness.policy) == tuple(merged.witness.policy)
+    for result in (merged, full):
+        assert checker.check_document(threshold_certificate(lake, D, L, result))[0] == "verified"
