@@ -608,11 +608,15 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         value = to_fraction(incumbent[0]) / range_r
         return value, Witness(_witness_reward(lp, state, policy, mdp.reward), policy, value)
 
+    def result(value, witness, leaves, **rest) -> ThresholdResult:
+        """The answer, with what every outcome carries (the tree's shape, ``H``, duplicates, memory)."""
+        return ThresholdResult(value, witness, tuple(leaves), bounds, stats, branch_order=order,
+                               occupancy=occupancy_cell[0], splits=recorded, closure_bytes=held[0],
+                               duplicates=duplicates, **rest)
+
     if complete:
         value, witness = incumbent_witness()
-        return ThresholdResult(value, witness, tuple(closures), bounds, stats, branch_order=order,
-                               occupancy=occupancy_cell[0], splits=recorded, stop_reason=stop_reason[0],
-                               closure_bytes=held[0], duplicates=duplicates)
+        return result(value, witness, closures, stop_reason=stop_reason[0])
     # Incomplete: ε* lies between the smallest bound still open and the incumbent.
     # The open families' regret-aware bounds are computed now, after the search budget ran out, so
     # they get their own (FINISH_FRACTION of the search's, at least FINISH_SECONDS); an LP cut short
@@ -664,11 +668,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
             all(c.bound >= to_fraction(incumbent[0]) for c in opened):
         # The refinement closed the gap: every open family is bounded by the incumbent, so each is
         # a closure like any other and the search is complete after all.
-        return ThresholdResult(value, witness, tuple(closures) + opened, bounds, stats, branch_order=order,
-                               occupancy=occupancy_cell[0], splits=recorded, closure_bytes=held[0],
-                               duplicates=duplicates)
+        return result(value, witness, tuple(closures) + opened)
     lower = _lower_end(tuple(closures) + opened, value, range_r)
-    return ThresholdResult(None, witness, tuple(closures), bounds, stats, complete=False,
-                           open_leaves=opened, lower_bound=lower, upper_bound=value, branch_order=order,
-                           occupancy=occupancy_cell[0], splits=recorded, stop_reason=stop_reason[0],
-                           closure_bytes=held[0], duplicates=duplicates)
+    return result(None, witness, closures, complete=False, open_leaves=opened, lower_bound=lower,
+                  upper_bound=value, stop_reason=stop_reason[0])
