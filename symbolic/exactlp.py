@@ -35,6 +35,9 @@ from .linalg import ExactDynamics
 
 ZERO = fmpq(0)
 
+INVERSE_CACHE_ENTRIES = 2 ** 20
+"""How many rational entries the cache of basis inverses may hold (4,096 bases at 16 states)."""
+
 MAX_LP_STATES = 2000
 """Most states the exact family LP accepts (its basis inverse has |S|² rationals)."""
 
@@ -45,13 +48,14 @@ class LPState:
 
     basis: list[int]                 # basic variable (pair index) per row
     y: list[fmpq]                    # all variable values
-    binv: list[list[fmpq]]           # inverse of the basis matrix, row-major
+    binv: list[list[fmpq]] | None    # inverse of the basis matrix, row-major (None: not computed yet)
     objective: fmpq
     optimal: bool = False
     pivots: int = 0
 
     def copy(self) -> "LPState":
-        return LPState(list(self.basis), list(self.y), [list(row) for row in self.binv],
+        return LPState(list(self.basis), list(self.y),
+                       None if self.binv is None else [list(row) for row in self.binv],
                        self.objective, self.optimal, 0)
 
 
@@ -72,6 +76,8 @@ class FamilyLP:
         self.reward = list(reward) + [ZERO] * self.n
         self.upper = list(data) + [ZERO] * self.n
         self.columns = tuple(dyn.rows) + tuple(((k, fmpq(1)),) for k in range(self.n))
+        self._inverses: dict = {}        # basis -> inverse (insertion order: the oldest goes first)
+        self._cache_size = max(16, INVERSE_CACHE_ENTRIES // max(1, self.n * self.n))
 
     def lower_bounds(self, family: Sequence[int | None]) -> list[fmpq]:
         lower = [ZERO] * self.width
@@ -91,51 +97,101 @@ class FamilyLP:
         objective = sum((r * v for r, v in zip(self.reward, y) if v and r), ZERO)
         return LPState(basis, y, self._inverse(basis), objective)
 
-    def _inverse(self, basis: Sequence[int]) -> list[list[fmpq]]:
-        """The inverse of the basis matrix (its columns are those of ``basis``), row-major;
-        ``ZeroDivisionError`` if it is singular."""
+    def _matrix(self, basis: Sequence[int]) -> fmpq_mat:
+        """The basis matrix: its columns are those of ``basis``."""
         n = self.n
         entries = [ZERO] * (n * n)
         for i, x in enumerate(basis):
             for k, v in self.columns[x]:
                 entries[k * n + i] = v
-        inverse = fmpq_mat(n, n, entries).inv()
-        return [[inverse[i, j] for j in range(n)] for i in range(n)]
+        return fmpq_mat(n, n, entries)
+
+    def _cached_inverse(self, basis: Sequence[int]) -> fmpq_mat:
+        """The inverse of the basis matrix (``ZeroDivisionError`` if it is singular), from a small
+        cache: in the search, sibling families and their parent usually share the basis."""
+        key = tuple(basis)
+        inverse = self._inverses.get(key)
+        if inverse is None:
+            inverse = self._matrix(basis).inv()
+            if len(self._inverses) >= self._cache_size:
+                del self._inverses[next(iter(self._inverses))]     # the oldest entry
+            self._inverses[key] = inverse
+        return inverse
+
+    def _inverse(self, basis: Sequence[int]) -> list[list[fmpq]]:
+        """The inverse of the basis matrix, row-major; ``ZeroDivisionError`` if it is singular."""
+        n = self.n
+        entries = self._cached_inverse(basis).entries()
+        return [entries[i * n:(i + 1) * n] for i in range(n)]
+
+    def _ensure_inverse(self, state: LPState) -> None:
+        if state.binv is None:
+            state.binv = self._inverse(state.basis)
 
     def state_from_basis(self, basis: Sequence[int], sides: Sequence[str],
-                         lower: Sequence[fmpq], rhs: Sequence[fmpq] | None = None) -> LPState | None:
+                         lower: Sequence[fmpq], rhs: Sequence[fmpq] | None = None, *,
+                         inverse: bool = True) -> LPState | None:
         """The vertex of a proposed basis, rebuilt exactly: non-basic pairs at the bound ``sides``
         names (``"zero"``: 0), basic ones solved from the flow rows (``= rhs``, default 0).  ``None``
         unless the basis matrix is invertible and every basic value lies within its bounds, exactly;
         the result is then a feasible start for ``solve``, whatever proposed it."""
-        n, N = self.n, self.width
-        lower = self.full(lower)
-        if len(basis) != n or len(set(basis)) != n or len(sides) != N:
+        if len(sides) != self.width:
             return None
         in_basis = set(basis)
+        uppers = [x for x, side in enumerate(sides) if side == "upper" and x not in in_basis]
+        lowers = [x for x, side in enumerate(sides) if side == "lower" and x not in in_basis]
+        return self.vertex(basis, uppers, lowers, lower, rhs, inverse=inverse)
+
+    def vertex(self, basis: Sequence[int], uppers: Sequence[int], lowers: Sequence[int],
+               lower: Sequence[fmpq], rhs: Sequence[fmpq] | None = None, *,
+               inverse: bool = False) -> LPState | None:
+        """``state_from_basis`` with the non-basic pairs named by bound: ``uppers`` at their upper
+        bound, ``lowers`` at their lower one, every other non-basic pair at 0.  With ``inverse``
+        False the basis inverse is computed only if the state is pivoted or priced later (a vertex
+        that only proves a bound never needs it)."""
+        n, N = self.n, self.width
+        lower = self.full(lower)
+        upper = self.upper
+        if len(basis) != n or len(set(basis)) != n:
+            return None
+        in_basis = set(basis)
+        if not all(0 <= x < N for x in in_basis.union(uppers, lowers)):
+            return None
         y = [ZERO] * N
-        for x in range(N):
-            if x in in_basis:
-                continue
-            side = sides[x]
-            y[x] = self.upper[x] if side == "upper" else lower[x] if side == "lower" else ZERO
-            if not lower[x] <= y[x] <= self.upper[x]:
-                return None
+        for x in uppers:
+            y[x] = upper[x]
+        for x in lowers:
+            y[x] = lower[x]
         rhs = list(rhs) if rhs is not None else [ZERO] * n
-        for x, value in enumerate(y):
+        for x in list(uppers) + list(lowers):
+            if x in in_basis or not lower[x] <= y[x] <= upper[x]:
+                return None
+            value = y[x]
             if value:
                 for k, v in self.columns[x]:
                     rhs[k] -= v * value
+        # The other non-basic pairs sit at 0, which lies within their bounds unless a lower bound
+        # is positive (upper bounds are data weights, never negative): check only then.
+        if max(lower) > 0 and any(lower[x] > 0 for x in range(N) if x not in in_basis and not y[x]):
+            return None
+        binv = None
         try:
-            binv = self._inverse(basis)
+            if inverse:
+                binv = self._inverse(basis)
+                basic = [sum((binv[i][k] * rhs[k] for k in range(n) if rhs[k]), ZERO) for i in range(n)]
+            else:
+                cached = self._inverses.get(tuple(basis))
+                column = fmpq_mat(n, 1, rhs)
+                basic = (cached * column if cached is not None else self._matrix(basis).solve(column)).entries()
         except ZeroDivisionError:
             return None
-        for i, x in enumerate(basis):
-            value = sum((binv[i][k] * rhs[k] for k in range(n) if rhs[k]), ZERO)
-            if not lower[x] <= value <= self.upper[x]:
+        for x, value in zip(basis, basic):
+            if not lower[x] <= value <= upper[x]:
                 return None
             y[x] = value
-        objective = sum((r * v for r, v in zip(self.reward, y) if v and r), ZERO)
+        reward = self.reward
+        objective = sum((reward[x] * y[x] for x in list(basis) + list(uppers) + list(lowers)
+                         if reward[x] and y[x]), ZERO)
         return LPState(list(basis), y, binv, objective)
 
     def full(self, lower: Sequence[fmpq]) -> Sequence[fmpq]:
@@ -148,6 +204,7 @@ class FamilyLP:
 
     def multipliers(self, state: LPState) -> list[fmpq]:
         """Simplex multipliers ``V = c_Bᵀ B⁻¹`` (the primal potential)."""
+        self._ensure_inverse(state)
         n = self.n
         values = [ZERO] * n
         for i, x in enumerate(state.basis):
@@ -173,6 +230,7 @@ class FamilyLP:
         n, N = self.n, self.width
         lower = self.full(lower)
         reward, upper, columns = self.reward, self.upper, self.columns
+        self._ensure_inverse(state)
         y, basis, binv = state.y, state.basis, state.binv
         in_basis = [False] * N
         for x in basis:
