@@ -193,11 +193,14 @@ def policy_iteration(mdp: MDP, reward: Sequence[fmpq], *, maximise: bool = True,
         policy = [max(allowed[s], key=lambda a: sign * reward[s * m + a]) for s in range(n)]
     else:
         policy = [a if a in allowed[s] else allowed[s][0] for s, a in enumerate(start)]
+    # Only states with a choice can improve: their allowed pairs are the only Q-values needed.
+    choices = [s for s in range(n) if len(allowed[s]) > 1]
+    pairs = [s * m + a for s in choices for a in allowed[s]]
     while True:
         values = bellman_solve(dyn, policy, [reward[s * m + a] for s, a in enumerate(policy)])
-        q = dyn.q_values(reward, values)
+        q = dyn.q_values(reward, values, pairs)
         changed = False
-        for s in range(n):
+        for s in choices:
             current = q[s * m + policy[s]]
             best_a, best_q = policy[s], current
             for a in allowed[s]:

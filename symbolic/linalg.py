@@ -118,10 +118,14 @@ class ExactDynamics:
             out.append([(t, v) for t, v in sorted(entries.items()) if v != 0])
         return out
 
-    def q_values(self, reward: Sequence[fmpq], values: Sequence[fmpq]) -> list[fmpq]:
-        """``Q(x) = R(x) + γ τ(·|x) · V`` for every pair."""
+    def q_values(self, reward: Sequence[fmpq], values: Sequence[fmpq],
+                 pairs: Sequence[int] | None = None) -> list[fmpq]:
+        """``Q(x) = R(x) + γ τ(·|x) · V`` for every pair (only for ``pairs``, if given: the other
+        entries are then just ``R(x)``)."""
         q = list(reward)
-        for x, row in enumerate(self.succ):
+        succ = self.succ
+        for x in (range(len(succ)) if pairs is None else pairs):
+            row = succ[x]
             if row:
                 total = q[x]
                 for t, gp in row:
