@@ -228,7 +228,9 @@ def _merge(results: Sequence[ThresholdResult], best, order, bounds, range_r, sec
     stats = SearchStats(*(sum(getattr(r.stats, f) for r in results)
                           for f in ("nodes", "regret_closures", "dual_closures", "leaf_policies", "lp_solves",
                                     "pivots")),
-                        seconds=seconds, regret_dual_closures=sum(r.stats.regret_dual_closures for r in results))
+                        seconds=seconds,
+                        **{f: sum(getattr(r.stats, f) for r in results)
+                           for f in ("regret_dual_closures", "exact_vertices", "exact_solves")})
     value = None if best[0] is None else best[0] / range_r    # best[1], the witness, has this error
     witness = best[1]
     complete = all(r.complete for r in results) and not deciding

@@ -24,10 +24,11 @@ witness proves the matching upper bound.  By Theorem E, ``D`` is safe for
 from __future__ import annotations
 
 import heapq
+import math
 import time
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 from flint import fmpq
 
@@ -35,11 +36,13 @@ from .duplicates import Duplicates, duplicate_actions
 from .errors import ModelError
 from .evaluation import Progress, ReturnBounds, check_deterministic, policy_iteration, return_bounds
 from .exactlp import FamilyLP, LPState
-from .guide import GUIDE_FROM_STATES, propose_basis
 from .linalg import bellman_solve, dynamics, to_fmpq, to_fraction
 from .model import MDP, DeterministicPolicy, Vector, validate_distribution
 from .occupancy import OccupancyBounds, occupancy_bounds
 from .results import Family, Verdict, Witness
+
+if TYPE_CHECKING:
+    from .floatlp import FloatState
 
 
 # -- one policy ------------------------------------------------------------------
@@ -99,10 +102,12 @@ class SearchStats:
     regret_closures: int
     dual_closures: int
     leaf_policies: int
-    lp_solves: int
+    lp_solves: int               # float LPs (symbolic/floatlp.py); every closure is then made exact
     pivots: int
     seconds: float
     regret_dual_closures: int = 0
+    exact_vertices: int = 0      # float bases rebuilt and checked exactly
+    exact_solves: int = 0        # exact simplex runs (leaves, seeds, and where the floats were wrong)
 
 
 @dataclass(frozen=True)
@@ -264,6 +269,9 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     an earlier one of its state (``symbolic/duplicates.py``, format §3.8); every other policy has
     a reduced one with the same return and the same ``f_π(D)``.
     """
+    import numpy as np                       # the float twin's (not at start-up)
+
+    from .floatlp import REDUCED_COST_TOL, FloatFamilyLP, FloatPessimal, to_float
     if stop is not None:          # ``stop`` (the CLI's interrupts) and ``should_stop`` are one mechanism
         should_stop = stop if should_stop is None else (lambda a=stop, b=should_stop: a() or b())
     data = validate_distribution(mdp, data)
@@ -309,7 +317,8 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     if decide_value is not None and (stop_value is None or decide_value < stop_value):
         stop_value = decide_value
     counters = {"nodes": 0, "regret": 0, "dual": 0, "leaves": 0, "lps": 0, "pivots": 0, "regret_dual": 0,
-                "guided": 0, "regret_tries": 0}
+                "regret_tries": 0,
+                "vertices": 0, "exact": 0, "restarts": 0}
     data_q = lp.upper
     covered = [0]
     open_leaves: list[tuple[Family, LPState, Sequence[int]]] = []   # left unexplored: family, LP, pessimal
@@ -352,28 +361,77 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         policy, values = policy_iteration(mdp, reward, maximise=False, allowed=allowed, start=start)
         return policy, values, sum((p * v for p, v in zip(mu0, values) if p), fmpq(0))
 
-    def first_basis(lower: Sequence[fmpq], basis_policy: Sequence[int], parent: LPState | None = None,
-                    rhs: Sequence[fmpq] | None = None, start: Sequence[fmpq] | None = None) -> LPState:
-        """A feasible first basis: on large models HiGHS's optimal one, rebuilt and checked exactly
-        (symbolic/guide.py); else the parent's (children only relax its bounds), else the columns
-        of one policy at ``y = start`` (default 0; the flow rows' right-hand side is ``rhs``)."""
-        if n >= GUIDE_FROM_STATES:
-            proposal = propose_basis(n, lp.columns, lp.reward, lower, lp.upper, rhs)
-            if proposal is not None:
-                state = lp.state_from_basis(*proposal, lower, rhs)
-                if state is not None:
-                    counters["guided"] += 1
-                    return state
-        return parent.copy() if parent is not None else lp.initial_state(basis_policy, start)
+    flp = FloatFamilyLP(lp)      # pivots in floats; every closure is rebuilt and checked exactly
 
-    def bound(family: list[int | None], parent: LPState | None, basis_policy: Sequence[int],
-              should_stop=out_of_time) -> LPState:
-        state = first_basis(lp.lower_bounds(family), basis_policy, parent)
-        if decide_value is not None:   # the incumbent, if any, is above it (else the search has stopped)
-            state = lp.solve(state, lp.lower_bounds(family), stop_at=decide_value, strict=True,
-                             should_stop=should_stop)
-        else:
-            state = lp.solve(state, lp.lower_bounds(family), stop_at=incumbent[0], should_stop=should_stop)
+    def member_of(family) -> list[int]:
+        """One member of ``family``: its fixed actions, the reduced pessimal policy's elsewhere."""
+        return [a if a is not None else p for a, p in zip(family, reduced_pessimal)]
+
+    def exact_vertex(state: FloatState) -> LPState | None:
+        """The float basis's vertex, rebuilt exactly (cached); None if it is not exactly feasible."""
+        if state.exact is None:
+            named = None if state.failed else flp.bounds(state)
+            vertex = None if named is None else lp.vertex(state.basis.tolist(), *named, state.lower, state.rhs)
+            counters["vertices"] += 1
+            state.exact = vertex if vertex is not None else False
+        return state.exact or None
+
+    def exact_start(state: FloatState, family, t=None) -> LPState:
+        """A feasible exact state for ``state``'s LP: its exact vertex, else a start that is feasible
+        by construction (``y = 0``; for the regret-aware LP ``t·η`` of a member, on its columns)."""
+        vertex = exact_vertex(state)
+        if vertex is not None:
+            return vertex.copy()
+        counters["restarts"] += 1
+        member = member_of(family)
+        if state.rhs is None:
+            return lp.initial_state(member)
+        occupancy = bellman_solve(dyn, member, dyn.mu0, transpose=True)
+        start = [ZERO_Q] * (n * m)
+        for s_, a in enumerate(member):
+            start[s_ * m + a] = t * occupancy[s_]
+        return lp.initial_state(member, start)
+
+    def exact_solve(state: FloatState, family, t=None, **options) -> LPState:
+        exact = lp.solve(exact_start(state, family, t), state.lower, **options)
+        counters["exact"] += 1
+        counters["pivots"] += exact.pivots
+        return exact
+
+    def prove(state: FloatState, family, target: fmpq, strict: bool = False, t=None,
+              should_stop=None) -> LPState | None:
+        """An exact feasible vertex of ``state``'s LP whose value reaches ``target`` (exceeds it, if
+        ``strict``), or None.  The floats only say where to look: a value clearly below the target
+        is not rebuilt (the family is split, which is always sound); otherwise the exact vertex
+        decides, and if the floats overrated it the exact simplex carries on from it."""
+        reaches = (lambda v: v > target) if strict else (lambda v: v >= target)
+        if not state.failed and state.value < to_float(target) - flp.margin:
+            return None
+        vertex = exact_vertex(state)
+        if vertex is not None and reaches(vertex.objective):
+            return vertex
+        exact = exact_solve(state, family, t, stop_at=target, strict=strict,
+                            should_stop=should_stop or out_of_time)
+        state.exact = exact
+        return exact if reaches(exact.objective) else None
+
+    def exact_optimum(state: FloatState, family, should_stop=None) -> LPState:
+        """The exact optimum of a single policy's LP from the float basis (``optimal`` False if the
+        budget cut it short); pricing every pair exactly confirms the floats' answer."""
+        exact = exact_solve(state, family, should_stop=should_stop or out_of_time)
+        state.exact = exact
+        return exact
+
+    def bound(family: list[int | None], parent: FloatState | None, basis_policy: Sequence[int]) -> FloatState:
+        """The family LP in floats, warm-started from the parent's (a child only relaxes its bounds)."""
+        lower = lp.lower_bounds(family)
+        flower = np.zeros(lp.width)
+        fixed = [s_ * m + a for s_, a in enumerate(family) if a is not None]
+        flower[fixed] = -flp.upper[fixed]
+        state = flp.bind(parent.copy(), lower, flower=flower) if parent is not None else \
+            flp.start([s_ * m + a for s_, a in enumerate(basis_policy)], lower, flower=flower)
+        target = decide_value if decide_value is not None else incumbent[0]
+        flp.solve(state, None if target is None else to_float(target))
         counters["lps"] += 1
         counters["pivots"] += state.pivots
         return state
@@ -388,17 +446,18 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
             occupancy_cell[1] = [to_fmpq(h) for h in occupancy_cell[0].horizon]
         return occupancy_cell[1]
 
-    def regret_dual(family, stop_at=None, strict=False, should_stop=out_of_time, parent=None):
+    def regret_dual(family, stop_at=None, parent=None):
         """The regret-aware family bound (docs/engine.md §2): ``max w·R − t·thr`` over ``w`` with flow
         ``t·μ0``, ``0 ≤ w ≤ D`` on pairs a member may leave and ``w ≥ t·H − D`` on pairs it may take,
         at the largest ``t`` with ``t·H ≤ D`` on the family's pairs (so free pairs keep the lower
-        bound 0), as ``(value, t, LP state)``; None if that ``t`` is 0.
+        bound 0), as ``(t, float LP state, family)``; None if that ``t`` is 0.  ``regret_closure`` turns it
+        into an exact closure.
 
         It is the family LP of §1 with the right-hand side ``t·μ0`` and the fixed pairs' lower bound
-        raised from ``−D`` to ``t·H − D``.  ``parent``: the parent family's ``(value, t, state)``;
-        with the same ``t`` its ``w`` is feasible here too (a child only relaxes one pair's bound),
-        so the LP starts from it.  Otherwise it starts from ``t·η0``, a member's occupancy, on that
-        member's columns: feasible, as ``0 ≤ t·η0 ≤ t·H ≤ D``."""
+        raised from ``−D`` to ``t·H − D``.  ``parent``: the parent family's ``(t, state, family)``; with the
+        same ``t`` its ``w`` is feasible here too (a child only relaxes one pair's bound), so the LP
+        starts from it.  Otherwise it starts from ``t·η``, a member's occupancy, on that member's
+        columns: feasible, as ``0 ≤ t·η ≤ t·H ≤ D``."""
         horizon = horizons()
         # Pairs a member may take (a disabled pair never is: D = 0 there and w stays 0).
         allowed = [x for x in range(n * m)
@@ -412,26 +471,34 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         for x in allowed:
             if family[x // m] is not None:
                 lower[x] = t * horizon[x // m] - data_q[x]
-        if parent is not None and parent[1] == t:
-            state = parent[2].copy()
+        rhs = [t * p for p in mu0]
+        if parent is not None and parent[0] == t:
+            state = flp.bind(parent[1].copy(), lower, parent[1].rhs)
         else:
-            member = [a if a is not None else p for a, p in zip(family, reduced_pessimal)]
-            occupancy = bellman_solve(dyn, member, dyn.mu0, transpose=True)
-            start = [ZERO_Q] * (n * m)
-            for s, a in enumerate(member):
-                start[s * m + a] = t * occupancy[s]
-            state = first_basis(lower, member, rhs=[t * p for p in mu0], start=start)
-        offset = t * threshold
-        state = lp.solve(state, lower, stop_at=None if stop_at is None else stop_at + offset, strict=strict,
-                         should_stop=should_stop)
+            member = member_of(family)
+            state = flp.start([s_ * m + a for s_, a in enumerate(member)], lower, rhs=rhs)
+        flp.solve(state, None if stop_at is None else to_float(stop_at + t * threshold))
         counters["lps"] += 1
         counters["pivots"] += state.pivots
-        return state.objective - offset, t, state
+        return t, state, tuple(family)
 
-    def regret_closure(family, found) -> Closure:
-        value, t, state = found
+    def regret_exact(found, target=None, strict=False, should_stop=None):
+        """``found`` (``regret_dual``'s) made exact: ``(w·R − t·thr, t, exact LP state)`` if its exact
+        value reaches ``target`` (any value, if None); else None."""
+        t, state, family = found
+        offset = t * threshold
+        if target is None:
+            exact = exact_vertex(state) or exact_solve(state, family, t, should_stop=should_stop or out_of_time)
+        else:
+            exact = prove(state, family, target + offset, strict, t, should_stop)
+            if exact is None:
+                return None
+        return exact.objective - offset, t, exact
+
+    def regret_closure(family, proven) -> Closure:
+        value, t, exact = proven
         return Closure(tuple(family), "regret-dual", bound=to_fraction(value), t=to_fraction(t),
-                       w=keep(lp.dual(state)))
+                       w=keep(lp.dual(exact)))
 
     def close_dual(family, state: LPState) -> None:
         counters["dual"] += 1
@@ -451,22 +518,36 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
             incumbent[0], incumbent[1] = state.objective, (tuple(family), state)
         close_dual(family, state)
 
+    float_pessimal = FloatPessimal(dyn, reward, enabled)
+    threshold_f = to_float(threshold)
+
     def split_children(family, s: int, pess_policy) -> list:
-        """The children of ``family`` split on ``s`` (``pess_policy``: its uniformly pessimal member)
-        that pass the regret test, as ``(action, child, its pessimal member)``; the others are
-        recorded as regret closures."""
+        """The children of ``family`` split on ``s`` that pass the regret test, as ``(action, child,
+        a pessimal member)``; the others are recorded as regret closures.  ``pess_policy``: a member
+        of ``family`` that the floats found pessimal, with return below ``thr``.  A child holding a
+        member whose float return is clearly below ``thr`` is kept without an exact solve (its
+        member then has regret ``≥ L``, so no regret closure is possible); any other child gets
+        exact policy iteration, and so does every single policy, which is a leaf."""
         out = []
         for a in enabled[s]:
             counters["nodes"] += 1
             child = list(family)
             child[s] = a
-            if pess_policy[s] == a:
-                # The parent's pessimal policy is a member of this child, so it stays uniformly
-                # pessimal here; its return was not above the threshold, so no regret closure.
-                out.append((a, child, pess_policy))
-                continue
             start = list(pess_policy)
             start[s] = a
+            if None in child:
+                if pess_policy[s] == a:
+                    # The parent's member is a member of this child too.
+                    out.append((a, child, pess_policy))
+                    continue
+                if float_pessimal.evaluate(start) < threshold_f - float_pessimal.margin:
+                    out.append((a, child, tuple(start)))     # a member of regret >= L, by its float return
+                    continue
+                proposal, j_float = float_pessimal.pessimal(child, start)
+                if j_float < threshold_f - float_pessimal.margin:
+                    out.append((a, child, proposal))
+                    continue
+                start = list(proposal)
             child_pess, values, j_min = pessimal(child, start)
             if j_min > threshold:
                 close_regret(child, child_pess, values, j_min)
@@ -476,34 +557,37 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
 
     splits: dict = {}        # internal node (family) -> the state it splits on
 
-    def choose_state(family, state: LPState) -> int:
+    data_f = flp.upper
+
+    def round_ties(value: float) -> float:
+        """A float LP value with its last digits dropped, so that exact ties stay ties."""
+        return float(f"{value:.9e}") if math.isfinite(value) else value
+
+    def choose_state(family, state: FloatState) -> int:
         """Dynamic branching: the free state whose pairs the LP most wants to push below 0, that is
         the largest sum of ``−d(x)·D(x)`` over its pairs at ``y = 0`` with reduced cost ``d(x) < 0``
         (in the child that fixes ``a``, the pair ``(s, a)`` may go down to ``−D``); the first free
-        state of the fixed order when no pair wants to."""
-        values = lp.multipliers(state)
-        best, chosen, fallback = ZERO_Q, None, None
+        state of the fixed order when no pair wants to.  Read from the float LP: it only shapes
+        the tree."""
+        d = flp.reduced_costs(state)
+        y = state.y
+        best, chosen, fallback = 0.0, None, None
         for s_free in order:
             if family[s_free] is not None:
                 continue
             if fallback is None:
                 fallback = s_free
-            score = ZERO_Q
+            score = 0.0
             for a in enabled[s_free]:
                 x = s_free * m + a
-                if state.y[x] != 0 or not data_q[x]:
-                    continue
-                d = reward[x]
-                for k, v in lp.columns[x]:
-                    d -= v * values[k]
-                if d < 0:
-                    score -= d * data_q[x]
-            if score > best:
+                if y[x] == 0 and d[x] < -REDUCED_COST_TOL:
+                    score -= d[x] * data_f[x]
+            if score > best * (1 + 1e-9):
                 best, chosen = score, s_free
         return chosen if chosen is not None else fallback
 
-    def visit(family: list[int | None], depth: int, state: LPState, pess_policy, regret_parent=None) -> None:
-        """``family`` passed the regret test; ``state`` is its (possibly early-stopped) LP;
+    def visit(family: list[int | None], depth: int, state: FloatState, pess_policy, regret_parent=None) -> None:
+        """``family`` passed the regret test; ``state`` is its float LP (possibly stopped early);
         ``regret_parent``: the parent's regret-aware LP (a warm start for this family's)."""
         try:
             check_budget()
@@ -511,20 +595,22 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
             open_leaves.append((tuple(family), state, pess_policy))
             raise
         size = _family_size(enabled, family)
-        if incumbent[0] is not None and state.objective >= incumbent[0]:
-            close_dual(family, state)
-            report(size)
-            return
-        if decide_value is not None and state.objective > decide_value:
-            close_dual(family, state)
+        exact = None
+        if incumbent[0] is not None:
+            exact = prove(state, family, incumbent[0])
+        if exact is None and decide_value is not None:
+            exact = prove(state, family, decide_value, strict=True)
+        if exact is not None:
+            close_dual(family, exact)
             report(size)
             return
         found = None
         if depth < n and decide_value is not None:
-            found = regret_dual(family, stop_at=decide_value, strict=True, parent=regret_parent)
-            if found is not None and found[0] > decide_value:
+            found = regret_dual(family, stop_at=decide_value, parent=regret_parent)
+            proven = found and regret_exact(found, decide_value, strict=True)
+            if proven:
                 counters["regret_dual"] += 1
-                closures.append(regret_closure(family, found))
+                closures.append(regret_closure(family, proven))
                 report(size)
                 return
         elif depth < n and incumbent[0] is not None and regret_aware and (
@@ -532,27 +618,29 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
                 counters["regret_dual"] >= REGRET_MIN_SUCCESS * counters["regret_tries"]):
             counters["regret_tries"] += 1
             found = regret_dual(family, stop_at=incumbent[0], parent=regret_parent)
-            if found is not None and found[0] >= incumbent[0]:
+            proven = found and regret_exact(found, incumbent[0])
+            if proven:
                 counters["regret_dual"] += 1
-                closures.append(regret_closure(family, found))
+                closures.append(regret_closure(family, proven))
                 report(size)
                 return
-        if depth == n and not state.optimal:
-            # Its LP was cut short by the budget: its value is only a bound, so it stays open.
-            open_leaves.append((tuple(family), state, pess_policy))
-            raise _Budget
         if depth == n:
-            # A single policy of Π_L whose f_π is below the incumbent: the LP ran to optimality.
-            take_leaf(family, state)
+            exact = exact_optimum(state, family)
+            if not exact.optimal:
+                # Its LP was cut short by the budget: its value is only a bound, so it stays open.
+                open_leaves.append((tuple(family), state, pess_policy))
+                raise _Budget
+            # A single policy of Π_L: its exact f_π may lower the incumbent.
+            take_leaf(family, exact)
             report(size)
-            if stop_value is not None and state.objective <= stop_value:
+            if stop_value is not None and exact.objective <= stop_value:
                 raise _Budget
             return
         s = order[depth] if branching == "fixed" or depth < FIXED_TOP_LEVELS else choose_state(family, state)
         splits[tuple(family)] = s
         # Bound every surviving child (warm-started from this node), then visit the most promising first.
         children = [(bound(child, state, cp), a, child, cp) for a, child, cp in split_children(family, s, pess_policy)]
-        children.sort(key=lambda item: (item[0].objective, item[1]))
+        children.sort(key=lambda item: (round_ties(item[0].value), item[1]))
         for index, (child_state, _, child, child_pess) in enumerate(children):
             try:
                 visit(child, depth + 1, child_state, child_pess, found)
@@ -566,9 +654,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         values = bellman_solve(dyn, candidate, [reward[s * m + a] for s, a in enumerate(candidate)])
         if sum((p * v for p, v in zip(mu0, values) if p), fmpq(0)) > threshold:
             continue  # regret < L: not a member of Π_L, so it bounds nothing
-        seeded = lp.solve(first_basis(lp.lower_bounds(candidate), candidate), lp.lower_bounds(candidate))
-        counters["lps"] += 1
-        counters["pivots"] += seeded.pivots
+        seeded = exact_optimum(bound(list(candidate), None, candidate), candidate, should_stop=lambda: False)
         if incumbent[0] is None or seeded.objective < incumbent[0]:
             incumbent[0] = seeded.objective
             incumbent[1] = (candidate, seeded)
@@ -598,7 +684,8 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     recorded = splits if branching != "fixed" else None
     stats = SearchStats(counters["nodes"], counters["regret"], counters["dual"], counters["leaves"],
                         counters["lps"], counters["pivots"], time.monotonic() - started,
-                        regret_dual_closures=counters["regret_dual"])
+                        regret_dual_closures=counters["regret_dual"], exact_vertices=counters["vertices"],
+                        exact_solves=counters["exact"])
 
     def incumbent_witness() -> tuple[Fraction | None, Witness | None]:
         """The incumbent's normalised error and exact witness (none for a bound found elsewhere)."""
@@ -626,12 +713,15 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     finish_deadline = time.monotonic() + finish_seconds
     finishing = lambda: time.monotonic() > finish_deadline
 
-    def open_closure(family, state: LPState) -> Closure:
-        # The stronger of the two bounds an open family has (the regret-aware one is computed now).
-        found = regret_dual(family, should_stop=finishing)
-        if found is not None and found[0] > state.objective:
-            return regret_closure(family, found)
-        return Closure(family, "dual", dual=keep(lp.dual(state)), bound=to_fraction(state.objective))
+    def open_closure(family, state: FloatState) -> Closure:
+        # The stronger of the two bounds an open family has (the regret-aware one is computed now):
+        # both exact, the plain one from the float basis's exact vertex (or y = 0).
+        plain = exact_start(state, family)
+        found = regret_dual(family)
+        proven = found and regret_exact(found, should_stop=finishing)
+        if proven and proven[0] > plain.objective:
+            return regret_closure(family, proven)
+        return Closure(family, "dual", dual=keep(lp.dual(plain)), bound=to_fraction(plain.objective))
 
     # Best-first refinement while the finishing budget lasts: split the weakest open family once more
     # (children closed by regret drop out).  The splits go into the certificate tree like any other,
@@ -646,16 +736,18 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     ties = len(queue)
     while refine and queue and not finishing():
         _, _, family, state, pess, parent_closure = queue[0]
-        if all(a is not None for a in family) and not state.optimal:
-            break                      # a single policy whose LP was cut short: nothing left to split
-        heapq.heappop(queue)
         if all(a is not None for a in family):
-            take_leaf(family, state)   # a single policy of Π_L (it passed the regret test), as in visit
+            exact = exact_optimum(state, family, should_stop=finishing)
+            if not exact.optimal:
+                break                  # a single policy whose LP was cut short: nothing left to split
+            heapq.heappop(queue)
+            take_leaf(family, exact)   # a single policy of Π_L (it passed the regret test), as in visit
             continue
+        heapq.heappop(queue)
         split = order[sum(a is not None for a in family)] if branching == "fixed" else choose_state(family, state)
         splits[tuple(family)] = split
         for _, child, child_pess in split_children(family, split, pess):
-            child_state = bound(child, state, child_pess, should_stop=finishing)
+            child_state = bound(child, state, child_pess)
             own = open_closure(tuple(child), child_state)
             # The parent's dual (plain or regret-aware) is feasible for every member of a child too,
             # so a child is never bounded below its parent.

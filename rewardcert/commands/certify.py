@@ -230,6 +230,7 @@ def _stats(result: ThresholdResult) -> dict:
     return {"nodes": s.nodes, "regret_closures": s.regret_closures, "dual_closures": s.dual_closures,
             "regret_dual_closures": s.regret_dual_closures, "duplicate_actions": _duplicates(result),
             "policies_solved": s.leaf_policies, "lp_solves": s.lp_solves, "pivots": s.pivots,
+            "exact_vertices": s.exact_vertices, "exact_solves": s.exact_solves,
             "seconds": round(s.seconds, 3), "complete": result.complete}
 
 
@@ -237,7 +238,8 @@ def _stats_line(result: ThresholdResult) -> str:
     s = result.stats
     merged = _duplicates(result)
     return (f"search: {s.nodes} families, {s.regret_closures} closed by regret, {s.dual_closures} by duals, "
-            f"{s.regret_dual_closures} by regret-aware duals, {s.lp_solves} exact LPs, {s.seconds:.2f} s"
+            f"{s.regret_dual_closures} by regret-aware duals, {s.lp_solves} float LPs, "
+            f"{s.exact_vertices} checked exactly, {s.exact_solves} exact simplex runs, {s.seconds:.2f} s"
             + (f"; {merged} duplicate actions searched once (toolkit's reduction)" if merged else ""))
 
 

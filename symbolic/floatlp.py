@@ -1,0 +1,324 @@
+"""A floating-point twin of the exact family LP that only steers it (it never decides).
+
+The branch and bound of ``symbolic/safety.py`` solves two family LPs at every
+node (``symbolic/exactlp.py``).  Over FLINT rationals a pivot costs about
+0.3 ms at 16 states, because every entry of the basis inverse is a Python
+object; in numpy floats it costs a few microseconds.  So the search pivots in
+floats, with the same bounded-variable primal simplex and the same bounds,
+and turns to exact arithmetic only where an answer is used:
+
+* a family *closes* only on an exact vertex: the float basis is rebuilt
+  exactly (``FamilyLP.state_from_basis``: non-basic pairs at the bounds the
+  floats name, one exact ``n×n`` solve for the basic ones, every bound
+  checked exactly), and its exact value must reach the target.  If the floats
+  said it would and the exact vertex does not, the exact simplex carries on
+  from that vertex and decides;
+* a single-policy leaf gets its exact optimum the same way, and the exact
+  simplex confirms optimality by pricing every pair exactly;
+* a family the floats bound clearly below the target (by more than
+  ``MARGIN`` times the reward scale) is split without an exact solve.  That
+  costs nothing in soundness: a split family is covered by its children, and
+  the leaves are exact;
+* the branching choice and the order of the children come from the floats.
+  They shape the tree, never its soundness.
+
+So a wrong float answer, or a float LP that gives up (``MAX_PIVOTS``), costs
+time and nothing else; ``tests/test_floatlp.py`` replaces this module's
+answers with garbage and checks that ``ε*`` and the certificates do not change.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+LARGEST = 1e100
+"""A model whose rewards exceed this in magnitude gets no float guidance (every LP is exact)."""
+
+
+def to_float(value) -> float:
+    """``float(value)``, or ±inf where it overflows (a rational of thousands of digits)."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf if value > 0 else -math.inf
+
+
+MARGIN = 1e-9
+"""Relative margin (to the largest |R|) within which a float value counts as "at the target": the
+exact vertex is then rebuilt and decides.  Float error in these LPs is around 1e-14."""
+
+REDUCED_COST_TOL = 1e-11
+TIE = 1e-9
+"""Values within this relative distance count as tied, and ties break as in the exact simplex."""
+PIVOT_TOL = 1e-9
+REFACTOR_EVERY = 8
+"""Pivot entries below ``PIVOT_TOL`` (relative) are treated as 0; the basis inverse is recomputed
+every ``REFACTOR_EVERY`` pivots.  Some bases of these LPs are ill-conditioned (two columns of one
+state, none of another), and with 32 updates between refactorisations the float simplex reached a
+singular basis on the 4×4 lake."""
+MAX_PIVOTS = 5000
+"""A float solve that needs more pivots than this gives up (the caller's exact path takes over)."""
+
+
+@dataclass
+class FloatState:
+    """A (nearly) feasible float basis of a family LP.  ``lower`` and ``rhs`` are the exact bounds
+    and flow right-hand side it belongs to, kept so the exact vertex can be rebuilt; ``exact``
+    caches that vertex (``False``: rebuilt and rejected)."""
+
+    basis: np.ndarray          # basic variable per row (int)
+    y: np.ndarray              # all variables; non-basic ones exactly at 0 or at a bound's float
+    binv: np.ndarray           # inverse of the basis matrix
+    value: float
+    flower: np.ndarray | None = None   # the lower bounds as floats
+    lower: Sequence = ()
+    rhs: Sequence | None = None
+    optimal: bool = False
+    failed: bool = False
+    pivots: int = 0
+    since_refactor: int = 0
+    exact: object = None
+
+    def copy(self) -> "FloatState":
+        return FloatState(self.basis.copy(), self.y.copy(), self.binv.copy(), self.value, self.flower, self.lower,
+                          self.rhs, self.optimal, self.failed, 0, self.since_refactor)
+
+
+class FloatFamilyLP:
+    """numpy twin of a ``FamilyLP``: same columns, rewards and upper bounds, as float64."""
+
+    def __init__(self, lp):
+        self.lp = lp
+        self.n, self.width = lp.n, lp.width
+        a = np.zeros((lp.n, lp.width))
+        for x, column in enumerate(lp.columns):
+            for k, v in column:
+                a[k, x] = float(v)
+        self.a = a
+        self.at = np.ascontiguousarray(a.T)
+        self.c = np.array([to_float(v) for v in lp.reward])
+        self.upper = np.array([to_float(v) for v in lp.upper])
+        self.scale = max(1.0, float(np.max(np.abs(self.c)))) if self.width else 1.0
+        self.usable = self.scale < LARGEST      # else every solve reports failure: the exact LPs take over
+        self.margin = MARGIN * self.scale
+        self.logicals = np.arange(lp.N, lp.width)
+
+    def lower(self, lower: Sequence) -> np.ndarray:
+        return np.array([to_float(v) for v in self.lp.full(lower)])
+
+    def start(self, basis: Sequence[int], lower: Sequence, *, rhs: Sequence | None = None,
+              start: Sequence | None = None, flower: np.ndarray | None = None) -> FloatState:
+        """The basis ``basis`` with every other variable at 0 (or at ``start``, given on the pairs);
+        the basic values follow from the flow rows."""
+        y = np.zeros(self.width)
+        if start is not None:
+            for x, v in enumerate(start):
+                if v:
+                    y[x] = to_float(v)
+        basis = np.array(basis, dtype=np.int64)
+        state = FloatState(basis, y, np.eye(self.n), 0.0, self.lower(lower) if flower is None else flower,
+                           lower, rhs)
+        self.refactor(state)
+        return state
+
+    def refactor(self, state: FloatState) -> None:
+        """Recompute the basis inverse and the basic values from scratch."""
+        basis, y = state.basis, state.y
+        if not self.usable:
+            state.failed = True
+            return
+        try:
+            state.binv = np.linalg.inv(self.a[:, basis])
+        except np.linalg.LinAlgError:
+            state.failed = True
+            return
+        rhs = np.zeros(self.n) if state.rhs is None else np.array([to_float(v) for v in state.rhs])
+        y[basis] = 0.0
+        y[basis] = state.binv @ (rhs - self.a @ y)
+        state.value = float(self.c @ y)
+        state.since_refactor = 0
+
+    def bind(self, state: FloatState, lower: Sequence, rhs: Sequence | None = None,
+             flower: np.ndarray | None = None) -> FloatState:
+        """Give ``state`` (a parent's copy) the child's exact bounds (and their floats, if known);
+        the basis stays feasible because a child only relaxes bounds."""
+        state.lower, state.rhs, state.exact = lower, rhs, None
+        state.flower = self.lower(lower) if flower is None else flower
+        return state
+
+    def solve(self, state: FloatState, stop_at: float | None = None) -> FloatState:
+        """Pivot to a float optimum, in place (or until the value passes ``stop_at`` by the margin).
+        ``state.failed`` if the floats give up; then nothing about the state may be relied on."""
+        a, at, c, upper, flower = self.a, self.at, self.c, self.upper, state.flower
+        basis, y = state.basis, state.y
+        nonbasic = np.ones(self.width, dtype=bool)
+        nonbasic[basis] = False
+        nonbasic[self.logicals] = False             # logicals never enter
+        degenerate = 0
+        target = None if stop_at is None else stop_at + self.margin
+        state.optimal = False
+        c_basic = c[basis]
+        while not state.failed:
+            if target is not None and state.value >= target:
+                return state
+            if state.pivots >= MAX_PIVOTS:
+                state.failed = True
+                return state
+            d = c - at @ (c_basic @ state.binv)
+            up = nonbasic & (d > REDUCED_COST_TOL) & (y < upper)
+            down = nonbasic & (d < -REDUCED_COST_TOL) & (y > flower)
+            eligible = up | down
+            if not eligible.any():
+                state.optimal = True
+                return state
+            score = np.where(eligible, np.abs(d), -1.0)
+            best = score.max()
+            if degenerate:
+                entering = int(eligible.argmax())              # Bland: the first eligible
+            else:
+                # The largest |d|, ties (within rounding) to the first, as the exact simplex does:
+                # the floats should walk the exact method's path, which gave the smaller trees.
+                entering = int((score >= best * (1 - TIE)).argmax())
+            direction = 1.0 if up[entering] else -1.0
+            w = state.binv @ a[:, entering]
+            theta = (upper[entering] - y[entering]) if direction > 0 else (y[entering] - flower[entering])
+            wd = w * direction
+            yb = y[basis]
+            room = np.full(self.n, np.inf)
+            tol = PIVOT_TOL * max(1.0, abs(wd).max())
+            pos, neg = wd > tol, wd < -tol
+            room[pos] = (yb[pos] - flower[basis[pos]]) / wd[pos]
+            room[neg] = (upper[basis[neg]] - yb[neg]) / -wd[neg]
+            least = max(0.0, room.min())
+            if least >= theta * (1 - TIE):
+                leave = -1                   # a bound flip wins ties, as in the exact simplex
+            else:
+                # The least ratio, ties (within rounding) to the smallest variable index.
+                tied = np.flatnonzero(room <= least * (1 + TIE) + 1e-300)
+                leave = int(tied[basis[tied].argmin()]) if tied.size > 1 else int(tied[0])
+                theta = least
+            state.pivots += 1
+            if theta > 0:
+                y[entering] += direction * theta
+                y[basis] -= direction * theta * w
+                degenerate = 0
+            else:
+                degenerate += 1
+            if leave < 0:
+                # The entering variable went from one bound to the other: snap it exactly.
+                y[entering] = upper[entering] if direction > 0 else flower[entering]
+            else:
+                leaving = int(basis[leave])
+                y[leaving] = flower[leaving] if wd[leave] > 0 else upper[leaving]
+                row = state.binv[leave] / w[leave]
+                state.binv -= np.outer(w, row)
+                state.binv[leave] = row
+                basis[leave] = entering
+                c_basic[leave] = c[entering]
+                nonbasic[leaving], nonbasic[entering] = leaving < self.lp.N, False
+                state.since_refactor += 1
+                if state.since_refactor >= REFACTOR_EVERY:
+                    self.refactor(state)
+                    continue
+            state.value = float(c @ y)
+        return state
+
+    def sides(self, state: FloatState) -> list[str] | None:
+        """Which bound each non-basic variable sits at, for ``FamilyLP.state_from_basis``;
+        ``None`` if one sits at none (the floats went wrong)."""
+        named = self.bounds(state)
+        if named is None:
+            return None
+        uppers, lowers = named
+        sides = ["zero"] * self.width
+        for x in state.basis.tolist():
+            sides[x] = "basic"
+        for x in uppers:
+            sides[x] = "upper"
+        for x in lowers:
+            sides[x] = "lower"
+        return sides
+
+    def bounds(self, state: FloatState) -> tuple[list[int], list[int]] | None:
+        """The non-basic variables at a non-zero upper bound and at a non-zero lower bound, for
+        ``FamilyLP.vertex`` (every other non-basic one is at 0); ``None`` if one sits at no bound
+        (the floats went wrong)."""
+        y = state.y
+        off = np.ones(self.width, dtype=bool)
+        off[state.basis] = False
+        off &= y != 0.0
+        at_upper = off & (y == self.upper)
+        at_lower = off & ~at_upper & (y == state.flower)
+        if (off & ~at_upper & ~at_lower).any():
+            return None
+        return np.flatnonzero(at_upper).tolist(), np.flatnonzero(at_lower).tolist()
+
+    def multipliers(self, state: FloatState) -> np.ndarray:
+        return self.c[state.basis] @ state.binv
+
+    def reduced_costs(self, state: FloatState) -> np.ndarray:
+        return self.c - self.at @ self.multipliers(state)
+
+
+class FloatPessimal:
+    """Policy iteration in floats, restricted to a family's actions: it proposes the family's
+    pessimal member and its return.  The search uses the proposal in one direction only: a
+    family whose proposed member returns clearly less than ``thr`` has a member of regret ``≥ L``
+    (the proposal is a member, and its return is an upper bound on the family's least), so it is
+    kept and split; that costs nothing in soundness (see the module docstring).  A regret closure
+    always comes from exact policy iteration."""
+
+    def __init__(self, dyn, reward: Sequence, enabled: Sequence[Sequence[int]]):
+        n, m = dyn.n, dyn.m
+        self.n, self.m = n, m
+        p = np.zeros((n * m, n))
+        for x, row in enumerate(dyn.succ):
+            for t, gp in row:
+                p[x, t] = float(gp)
+        self.p = p                                     # γ·τ
+        self.r = np.array([to_float(v) for v in reward])
+        self.mu0 = np.array([float(v) for v in dyn.mu0])
+        self.enabled = np.zeros((n, m), dtype=bool)
+        for s, actions in enumerate(enabled):
+            self.enabled[s, list(actions)] = True
+        self.states = np.arange(n)
+        self.eye = np.eye(n)
+        scale = max(1.0, float(np.max(np.abs(self.r)))) if self.r.size else 1.0
+        gamma = float(dyn.gamma)
+        self.margin = MARGIN * scale / max(1e-12, 1.0 - gamma)
+        self.usable = scale < LARGEST
+
+    def evaluate(self, policy: Sequence[int]) -> float:
+        """The float return of one deterministic policy (+inf: no float answer)."""
+        if not self.usable:
+            return math.inf
+        rows = self.states * self.m + np.asarray(policy)
+        return float(self.mu0 @ np.linalg.solve(self.eye - self.p[rows], self.r[rows]))
+
+    def pessimal(self, family: Sequence[int | None], start: Sequence[int]) -> tuple[tuple[int, ...], float]:
+        """A (float) uniformly pessimal member of ``family`` and its return (+inf: no float answer)."""
+        if not self.usable:
+            return tuple(start), math.inf
+        n, m = self.n, self.m
+        allowed = self.enabled.copy()
+        for s, a in enumerate(family):
+            if a is not None:
+                allowed[s] = False
+                allowed[s, a] = True
+        policy = np.array(start, dtype=np.int64)
+        for _ in range(100):
+            rows = self.states * m + policy
+            values = np.linalg.solve(self.eye - self.p[rows], self.r[rows])
+            q = (self.r + self.p @ values).reshape(n, m)
+            q[~allowed] = np.inf
+            best = q.argmin(axis=1)
+            current = q[self.states, policy]
+            better = q[self.states, best] < current - 1e-12 * (1.0 + np.abs(current))
+            if not better.any():
+                break
+            policy[better] = best[better]
+        return tuple(policy.tolist()), float(self.mu0 @ values)

@@ -1,0 +1,162 @@
+"""The float twin of the family LP (symbolic/floatlp.py) only proposes; exact checks decide.
+
+The first tests check the proposals against the exact simplex.  The others replace the float
+answers with garbage of several kinds and check that ε*(D), the verdicts and the certificates
+stay those of brute force over every policy (tests/test_seed.py's, which uses no float at all).
+"""
+
+import random
+from fractions import Fraction as F
+
+import numpy as np
+import pytest
+
+import symbolic.floatlp as floatlp
+import symbolic.safety as safety
+from benchmarks.common import random_distribution, random_mdp
+from proofs import checker
+from rewardcert.certificates import interval_certificate, safety_certificate, threshold_certificate
+from symbolic.exactlp import FamilyLP
+from symbolic.linalg import dynamics, to_fmpq
+from tests.test_seed import brute_force
+
+
+def family_lp(mdp, D):
+    return FamilyLP(dynamics(mdp), [to_fmpq(r) for r in mdp.reward], [to_fmpq(d) for d in D])
+
+
+def flow(lp, y, k):
+    return sum((v * y[x] for x, col in enumerate(lp.columns) for row, v in col if row == k), to_fmpq(0))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_float_basis_rebuilt_exactly_is_the_exact_optimum(seed):
+    rng = random.Random(seed)
+    mdp = random_mdp(500 + seed, 12, 3)
+    D = random_distribution(seed, mdp, zeros=0.2)
+    lp = family_lp(mdp, D)
+    family = [rng.choice([None, 0, 1, 2]) for _ in range(mdp.n_states)]
+    basis_policy = [0 if a is None else a for a in family]
+    lower = lp.lower_bounds(family)
+    plain = lp.solve(lp.initial_state(basis_policy), lower)
+    twin = floatlp.FloatFamilyLP(lp)
+    state = twin.solve(twin.start([s * 3 + a for s, a in enumerate(basis_policy)], lower))
+    assert state.optimal and not state.failed
+    assert abs(state.value - float(plain.objective)) < 1e-9
+    sides = twin.sides(state)
+    rebuilt = lp.state_from_basis(state.basis.tolist(), sides, lower, inverse=False)
+    with_inverse = lp.state_from_basis(state.basis.tolist(), sides, lower)
+    assert rebuilt is not None and with_inverse is not None and rebuilt.y == with_inverse.y
+    # Feasible exactly: flow rows hold and every entry is within its bounds.
+    assert all(flow(lp, rebuilt.y, k) == 0 for k in range(lp.n))
+    assert all(lo <= v <= hi for lo, v, hi in zip(lp.full(lower), rebuilt.y, lp.upper))
+    exact = lp.solve(rebuilt, lower)
+    assert exact.optimal and exact.objective == plain.objective
+
+
+def test_a_float_basis_outside_the_bounds_or_singular_is_refused():
+    mdp = random_mdp(501, 6, 3)
+    D = random_distribution(1, mdp, zeros=0)
+    lp = family_lp(mdp, D)
+    lower = lp.lower_bounds([None] * mdp.n_states)
+    twin = floatlp.FloatFamilyLP(lp)
+    state = twin.solve(twin.start([s * 3 for s in range(mdp.n_states)], lower))
+    basis, sides = state.basis.tolist(), twin.sides(state)
+    assert lp.state_from_basis(basis, sides, lower, inverse=False) is not None
+    # Every free pair's y >= 0; put one non-basic entry at its upper bound D and the basic ones
+    # must absorb a positive flow they cannot (all free: y >= 0 with zero flow forces y = 0).
+    off = next(x for x in range(lp.N) if x not in basis and D[x] > 0)
+    bad = list(sides)
+    bad[off] = "upper"
+    assert lp.state_from_basis(basis, bad, lower, inverse=False) is None
+    assert lp.state_from_basis([basis[0]] * lp.n, sides, lower, inverse=False) is None
+    twice = [basis[0], basis[0] + lp.N * 0] + basis[2:]      # a repeated column: refused
+    assert lp.state_from_basis(twice, sides, lower, inverse=False) is None
+
+
+# -- garbage from the floats -----------------------------------------------------------------
+
+def sabotage(monkeypatch, mode: str) -> None:
+    """Make the float LP and the float policy iteration answer ``mode``'s kind of garbage."""
+    rng = random.Random(hash(mode) % 1000)
+    solve, evaluate = floatlp.FloatFamilyLP.solve, floatlp.FloatPessimal.evaluate
+
+    def bad_solve(self, state, stop_at=None):
+        if mode == "optimist":          # every family looks closable: the exact vertex must decide
+            solve(self, state, stop_at)
+            state.value = float("inf")
+        elif mode == "pessimist":       # no family ever looks closable: only exact leaves remain
+            solve(self, state, stop_at)
+            state.value = float("-inf")
+        elif mode == "random basis":    # a random basis with random values: the rebuild must refuse it
+            state.basis = np.array(rng.sample(range(self.lp.N), self.n))
+            state.y = np.array([rng.uniform(-1, 1) for _ in range(self.width)])
+            state.value = rng.choice([float("inf"), float("-inf"), rng.uniform(-1, 1)])
+        elif mode == "failed":
+            state.failed = True
+        state.exact = None
+        return state
+
+    def bad_evaluate(self, policy):
+        # "optimist": every child looks like it has a member of regret >= L, so no float work
+        # closes anything by regret; the others: it never looks so, and exact policy iteration runs.
+        return float("-inf") if mode == "optimist" else float("inf")
+
+    def bad_pessimal(self, family, start):
+        policy = [a if a is not None else rng.randrange(self.m) for a in family]
+        policy = [a if self.enabled[s, a] else int(np.argmax(self.enabled[s])) for s, a in enumerate(policy)]
+        return tuple(policy), rng.choice([float("inf"), float("-inf")])
+
+    monkeypatch.setattr(floatlp.FloatFamilyLP, "solve", bad_solve)
+    monkeypatch.setattr(floatlp.FloatPessimal, "evaluate", bad_evaluate)
+    monkeypatch.setattr(floatlp.FloatPessimal, "pessimal", bad_pessimal)
+    assert evaluate is not bad_evaluate
+
+
+MODES = ["optimist", "pessimist", "random basis", "failed"]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("seed", range(3))
+def test_garbage_floats_never_change_the_critical_error(monkeypatch, mode, seed):
+    mdp = random_mdp(8000 + seed, 5, 3)
+    D = random_distribution(seed, mdp, zeros=0.2)
+    L = F(1, 2)
+    star, _ = brute_force(mdp, D, L)
+    sabotage(monkeypatch, mode)
+    result = safety.critical_epsilon(mdp, D, L)
+    assert result.complete and result.critical_epsilon == star
+    status, message, _ = checker.check_document(threshold_certificate(mdp, D, L, result))
+    assert status == "verified", message
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_garbage_floats_never_change_a_verdict(monkeypatch, mode):
+    mdp = random_mdp(8100, 5, 3)
+    D = random_distribution(7, mdp, zeros=0)
+    L = F(1, 4)
+    star, _ = brute_force(mdp, D, L)
+    assert star is not None and star > 0
+    sabotage(monkeypatch, mode)
+    for epsilon in (star / 2, star):
+        result = safety.critical_epsilon(mdp, D, L, decide_epsilon=epsilon)
+        assert result.verdict(epsilon).value == ("safe" if epsilon < star else "unsafe")
+        status, message, _ = checker.check_document(safety_certificate(mdp, D, epsilon, L, result))
+        assert status == "verified", message
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_garbage_floats_never_widen_a_claim_past_the_truth(monkeypatch, mode):
+    mdp = random_mdp(8200, 6, 3)
+    D = random_distribution(3, mdp, zeros=0)
+    L = F(1, 2)
+    star, _ = brute_force(mdp, D, L)
+    sabotage(monkeypatch, mode)
+    result = safety.critical_epsilon(mdp, D, L, max_nodes=40, refine=True, finish_seconds=1)
+    if result.complete:
+        assert result.critical_epsilon == star
+        return
+    assert result.lower_bound <= star
+    assert result.upper_bound is None or star <= result.upper_bound
+    status, message, _ = checker.check_document(interval_certificate(mdp, D, L, result))
+    assert status == "verified", message
