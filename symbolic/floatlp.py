@@ -22,7 +22,7 @@ and turns to exact arithmetic only where an answer is used:
 * the branching choice and the order of the children come from the floats.
   They shape the tree, never its soundness.
 
-So a wrong float answer, or a float LP that gives up (``MAX_PIVOTS``), costs
+So a wrong float answer, or a float LP that gives up (``MAX_PIVOTS_PER_STATE``), costs
 time and nothing else; ``tests/test_floatlp.py`` replaces this module's
 answers with garbage and checks that ``ε*`` and the certificates do not change.
 """
@@ -60,8 +60,11 @@ REFACTOR_EVERY = 8
 every ``REFACTOR_EVERY`` pivots.  Some bases of these LPs are ill-conditioned (two columns of one
 state, none of another), and with 32 updates between refactorisations the float simplex reached a
 singular basis on the 4×4 lake."""
-MAX_PIVOTS = 5000
-"""A float solve that needs more pivots than this gives up (the caller's exact path takes over)."""
+MAX_PIVOTS_PER_STATE = 10
+"""A float solve that needs more than ``10·|S| + 100`` pivots gives up; HiGHS then proposes a
+basis (``FloatFamilyLP.rescue``), or else the search splits the family (always sound).  With every
+state free, ``y = 0`` is the only feasible point, and the 8×8 lake's LPs near the root cycled
+through degenerate pivots until this stopped them."""
 
 
 @dataclass
@@ -106,6 +109,7 @@ class FloatFamilyLP:
         self.usable = self.scale < LARGEST      # else every solve reports failure: the exact LPs take over
         self.margin = MARGIN * self.scale
         self.logicals = np.arange(lp.N, lp.width)
+        self.max_pivots = MAX_PIVOTS_PER_STATE * lp.n + 100
 
     def lower(self, lower: Sequence) -> np.ndarray:
         return np.array([to_float(v) for v in self.lp.full(lower)])
@@ -124,6 +128,29 @@ class FloatFamilyLP:
                            lower, rhs)
         self.refactor(state)
         return state
+
+    def rescue(self, state: FloatState) -> FloatState:
+        """A solve that gave up, restarted from HiGHS's optimal basis of the same LP
+        (``symbolic/guide.py``); it stays failed if HiGHS is missing or its basis does not fit."""
+        from .guide import propose_basis
+        lp = self.lp
+        proposal = propose_basis(self.n, lp.columns, lp.reward, lp.full(state.lower), lp.upper, state.rhs)
+        if proposal is None:
+            return state
+        basis, sides = proposal
+        y = np.zeros(self.width)
+        for x, side in enumerate(sides):
+            if side == "upper":
+                y[x] = self.upper[x]
+            elif side == "lower":
+                y[x] = state.flower[x]
+        rescued = FloatState(np.array(basis, dtype=np.int64), y, np.eye(self.n), 0.0, state.flower, state.lower,
+                             state.rhs)
+        self.refactor(rescued)
+        if rescued.failed:
+            return state
+        self.solve(rescued)
+        return state if rescued.failed else rescued
 
     def refactor(self, state: FloatState) -> None:
         """Recompute the basis inverse and the basic values from scratch."""
@@ -165,7 +192,7 @@ class FloatFamilyLP:
         while not state.failed:
             if target is not None and state.value >= target:
                 return state
-            if state.pivots >= MAX_PIVOTS:
+            if state.pivots >= self.max_pivots:
                 state.failed = True
                 return state
             d = c - at @ (c_basic @ state.binv)

@@ -7,6 +7,11 @@ diameter; it ends at an exactly uniformly optimal (pessimal) policy from any
 start, so a poor guess costs time, never correctness.
 
 The family LPs of the search have their own float twin, ``symbolic/floatlp.py``.
+Where its simplex gives up (massively degenerate LPs near the root of a 64-state
+model cycle through degenerate pivots), ``propose_basis`` asks HiGHS
+(``highspy``, driven directly, as only ``lp/redundancy.py`` also does) for an
+optimal basis of the same LP in floats, and the float twin carries on from it.
+A proposal decides nothing: every closure is still rebuilt and checked exactly.
 ``quiet_stdout`` keeps HiGHS's banner off standard output (``lp/``).
 """
 
@@ -52,6 +57,62 @@ def greedy_policy(mdp, reward: Sequence, *, maximise: bool = True,
     if mask is not None:
         q = np.where(mask, -np.inf, q)
     return [int(a) for a in q.argmax(axis=1)]
+
+
+def propose_basis(n: int, columns: Sequence[Sequence[tuple[int, object]]], reward: Sequence,
+                  lower: Sequence, upper: Sequence, rhs: Sequence | None = None) -> tuple[list[int], list[str]] | None:
+    """``max R·y  s.t.  Σ_x y(x)·column(x) = rhs (default 0), lower ≤ y ≤ upper`` in floats, for the pair columns
+    (the first ``len(columns) − n``; the last ``n`` are the rows' logicals, as in ``FamilyLP``).
+
+    Returns ``(basis, sides)``: ``n`` basic indices (a basic row logical ``k`` is ``N + k``) and,
+    per column, ``"basic"``, ``"lower"``, ``"upper"`` or ``"zero"``; ``None`` when HiGHS is
+    missing or fails."""
+    try:
+        import highspy
+        import numpy as np
+    except ImportError:
+        return None
+    N = len(columns) - n
+    try:
+        with quiet_stdout(True):         # the first Highs() of a process prints a banner on fd 1
+            h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        lp = highspy.HighsLp()
+        lp.num_col_ = N
+        lp.num_row_ = n
+        lp.col_cost_ = np.array([-float(reward[x]) for x in range(N)])          # HiGHS minimises
+        lp.col_lower_ = np.array([float(lower[x]) for x in range(N)])
+        lp.col_upper_ = np.array([float(upper[x]) for x in range(N)])
+        rows = np.zeros(n) if rhs is None else np.array([float(v) for v in rhs])
+        lp.row_lower_ = rows
+        lp.row_upper_ = rows.copy()
+        starts, index, value = [0], [], []
+        for col in columns[:N]:
+            for k, v in col:
+                index.append(k)
+                value.append(float(v))
+            starts.append(len(index))
+        lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+        lp.a_matrix_.start_ = np.array(starts, dtype=np.int32)
+        lp.a_matrix_.index_ = np.array(index, dtype=np.int32)
+        lp.a_matrix_.value_ = np.array(value)
+        h.passModel(lp)
+        h.run()
+        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+            return None
+        basis = h.getBasis()
+        if not basis.valid:
+            return None
+        names = {highspy.HighsBasisStatus.kBasic: "basic", highspy.HighsBasisStatus.kLower: "lower",
+                 highspy.HighsBasisStatus.kUpper: "upper", highspy.HighsBasisStatus.kZero: "zero"}
+        sides = [names.get(status, "lower") for status in basis.col_status] + \
+            ["basic" if status == highspy.HighsBasisStatus.kBasic else "zero" for status in basis.row_status]
+    except Exception:          # a hint only: any surprise in the bindings means "no proposal"
+        return None
+    chosen = [x for x, side in enumerate(sides) if side == "basic"]
+    if len(chosen) != n:
+        return None
+    return chosen, sides
 
 
 @contextlib.contextmanager

@@ -403,13 +403,18 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         """An exact feasible vertex of ``state``'s LP whose value reaches ``target`` (exceeds it, if
         ``strict``), or None.  The floats only say where to look: a value clearly below the target
         is not rebuilt (the family is split, which is always sound); otherwise the exact vertex
-        decides, and if the floats overrated it the exact simplex carries on from it."""
+        decides, and if the floats overrated it the exact simplex carries on from it.  Where the
+        floats failed, None: a split is always sound."""
         reaches = (lambda v: v > target) if strict else (lambda v: v >= target)
         if not state.failed and state.value < to_float(target) - flp.margin:
             return None
         vertex = exact_vertex(state)
         if vertex is not None and reaches(vertex.objective):
             return vertex
+        if state.failed or vertex is None:
+            # The floats gave up or went wrong: split the family rather than run the exact simplex
+            # from nothing (at 64 states that took minutes); its children get fresh float LPs.
+            return None
         exact = exact_solve(state, family, t, stop_at=target, strict=strict,
                             should_stop=should_stop or out_of_time)
         state.exact = exact
@@ -428,10 +433,12 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         flower = np.zeros(lp.width)
         fixed = [s_ * m + a for s_, a in enumerate(family) if a is not None]
         flower[fixed] = -flp.upper[fixed]
-        state = flp.bind(parent.copy(), lower, flower=flower) if parent is not None else \
+        state = flp.bind(parent.copy(), lower, flower=flower) if parent is not None and not parent.failed else \
             flp.start([s_ * m + a for s_, a in enumerate(basis_policy)], lower, flower=flower)
         target = decide_value if decide_value is not None else incumbent[0]
         flp.solve(state, None if target is None else to_float(target))
+        if state.failed:
+            state = flp.rescue(state)
         counters["lps"] += 1
         counters["pivots"] += state.pivots
         return state
@@ -472,12 +479,14 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
             if family[x // m] is not None:
                 lower[x] = t * horizon[x // m] - data_q[x]
         rhs = [t * p for p in mu0]
-        if parent is not None and parent[0] == t:
+        if parent is not None and parent[0] == t and not parent[1].failed:
             state = flp.bind(parent[1].copy(), lower, parent[1].rhs)
         else:
             member = member_of(family)
             state = flp.start([s_ * m + a for s_, a in enumerate(member)], lower, rhs=rhs)
         flp.solve(state, None if stop_at is None else to_float(stop_at + t * threshold))
+        if state.failed:
+            state = flp.rescue(state)
         counters["lps"] += 1
         counters["pivots"] += state.pivots
         return t, state, tuple(family)

@@ -74,6 +74,28 @@ def test_a_float_basis_outside_the_bounds_or_singular_is_refused():
     assert lp.state_from_basis(twice, sides, lower, inverse=False) is None
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_a_float_solve_that_gives_up_is_rescued_from_highs_basis(seed):
+    pytest.importorskip("highspy")
+    rng = random.Random(seed)
+    mdp = random_mdp(700 + seed, 10, 3)
+    D = random_distribution(seed, mdp, zeros=0.1)
+    lp = family_lp(mdp, D)
+    family = [rng.choice([None, 0, 1, 2]) for _ in range(mdp.n_states)]
+    basis_policy = [0 if a is None else a for a in family]
+    lower = lp.lower_bounds(family)
+    exact = lp.solve(lp.initial_state(basis_policy), lower)
+    twin = floatlp.FloatFamilyLP(lp)
+    twin.max_pivots = 0                     # every solve gives up at once
+    state = twin.solve(twin.start([s * 3 + a for s, a in enumerate(basis_policy)], lower))
+    assert state.failed
+    twin.max_pivots = 10 ** 4
+    rescued = twin.rescue(state)
+    assert not rescued.failed and rescued.optimal
+    vertex = lp.vertex(rescued.basis.tolist(), *twin.bounds(rescued), lower)
+    assert vertex is not None and lp.solve(vertex, lower).objective == exact.objective
+
+
 # -- garbage from the floats -----------------------------------------------------------------
 
 def sabotage(monkeypatch, mode: str) -> None:
