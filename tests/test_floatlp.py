@@ -29,18 +29,25 @@ def flow(lp, y, k):
     return sum((v * y[x] for x, col in enumerate(lp.columns) for row, v in col if row == k), to_fmpq(0))
 
 
-@pytest.mark.parametrize("seed", range(6))
-def test_the_float_basis_rebuilt_exactly_is_the_exact_optimum(seed):
+def random_family_lp(seed: int, model_seed: int, n_states: int, zeros: float):
+    """A random 3-action MDP's family LP for a random family: ``(lp, lower, exact optimum, float
+    twin, float state started from the family's first member)``."""
     rng = random.Random(seed)
-    mdp = random_mdp(500 + seed, 12, 3)
-    D = random_distribution(seed, mdp, zeros=0.2)
+    mdp = random_mdp(model_seed, n_states, 3)
+    D = random_distribution(seed, mdp, zeros=zeros)
     lp = family_lp(mdp, D)
     family = [rng.choice([None, 0, 1, 2]) for _ in range(mdp.n_states)]
     basis_policy = [0 if a is None else a for a in family]
     lower = lp.lower_bounds(family)
-    plain = lp.solve(lp.initial_state(basis_policy), lower)
+    exact = lp.solve(lp.initial_state(basis_policy), lower)
     twin = floatlp.FloatFamilyLP(lp)
-    state = twin.solve(twin.start([s * 3 + a for s, a in enumerate(basis_policy)], lower))
+    return lp, lower, exact, twin, twin.start([s * 3 + a for s, a in enumerate(basis_policy)], lower)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_float_basis_rebuilt_exactly_is_the_exact_optimum(seed):
+    lp, lower, plain, twin, state = random_family_lp(seed, 500 + seed, 12, 0.2)
+    state = twin.solve(state)
     assert state.optimal and not state.failed
     assert abs(state.value - float(plain.objective)) < 1e-9
     sides = twin.sides(state)
@@ -77,17 +84,9 @@ def test_a_float_basis_outside_the_bounds_or_singular_is_refused():
 @pytest.mark.parametrize("seed", range(3))
 def test_a_float_solve_that_gives_up_is_rescued_from_highs_basis(seed):
     pytest.importorskip("highspy")
-    rng = random.Random(seed)
-    mdp = random_mdp(700 + seed, 10, 3)
-    D = random_distribution(seed, mdp, zeros=0.1)
-    lp = family_lp(mdp, D)
-    family = [rng.choice([None, 0, 1, 2]) for _ in range(mdp.n_states)]
-    basis_policy = [0 if a is None else a for a in family]
-    lower = lp.lower_bounds(family)
-    exact = lp.solve(lp.initial_state(basis_policy), lower)
-    twin = floatlp.FloatFamilyLP(lp)
+    lp, lower, exact, twin, state = random_family_lp(seed, 700 + seed, 10, 0.1)
     twin.max_pivots = 0                     # every solve gives up at once
-    state = twin.solve(twin.start([s * 3 + a for s, a in enumerate(basis_policy)], lower))
+    state = twin.solve(state)
     assert state.failed
     twin.max_pivots = 10 ** 4
     rescued = twin.rescue(state)
@@ -138,14 +137,20 @@ def sabotage(monkeypatch, mode: str) -> None:
 MODES = ["optimist", "pessimist", "random basis", "failed"]
 
 
+def lied_to(monkeypatch, mode, model_seed, n_states, data_seed, L, zeros=0.0):
+    """A random 3-action instance, its ε* by brute force (no floats), then the floats sabotaged."""
+    mdp = random_mdp(model_seed, n_states, 3)
+    D = random_distribution(data_seed, mdp, zeros=zeros)
+    star, _ = brute_force(mdp, D, L)
+    sabotage(monkeypatch, mode)
+    return mdp, D, star
+
+
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("seed", range(3))
 def test_garbage_floats_never_change_the_critical_error(monkeypatch, mode, seed):
-    mdp = random_mdp(8000 + seed, 5, 3)
-    D = random_distribution(seed, mdp, zeros=0.2)
     L = F(1, 2)
-    star, _ = brute_force(mdp, D, L)
-    sabotage(monkeypatch, mode)
+    mdp, D, star = lied_to(monkeypatch, mode, 8000 + seed, 5, seed, L, zeros=0.2)
     result = safety.critical_epsilon(mdp, D, L)
     assert result.complete and result.critical_epsilon == star
     status, message, _ = checker.check_document(threshold_certificate(mdp, D, L, result))
@@ -154,12 +159,9 @@ def test_garbage_floats_never_change_the_critical_error(monkeypatch, mode, seed)
 
 @pytest.mark.parametrize("mode", MODES)
 def test_garbage_floats_never_change_a_verdict(monkeypatch, mode):
-    mdp = random_mdp(8100, 5, 3)
-    D = random_distribution(7, mdp, zeros=0)
     L = F(1, 4)
-    star, _ = brute_force(mdp, D, L)
+    mdp, D, star = lied_to(monkeypatch, mode, 8100, 5, 7, L)
     assert star is not None and star > 0
-    sabotage(monkeypatch, mode)
     for epsilon in (star / 2, star):
         result = safety.critical_epsilon(mdp, D, L, decide_epsilon=epsilon)
         assert result.verdict(epsilon).value == ("safe" if epsilon < star else "unsafe")
@@ -169,11 +171,8 @@ def test_garbage_floats_never_change_a_verdict(monkeypatch, mode):
 
 @pytest.mark.parametrize("mode", MODES)
 def test_garbage_floats_never_widen_a_claim_past_the_truth(monkeypatch, mode):
-    mdp = random_mdp(8200, 6, 3)
-    D = random_distribution(3, mdp, zeros=0)
     L = F(1, 2)
-    star, _ = brute_force(mdp, D, L)
-    sabotage(monkeypatch, mode)
+    mdp, D, star = lied_to(monkeypatch, mode, 8200, 6, 3, L)
     result = safety.critical_epsilon(mdp, D, L, max_nodes=40, refine=True, finish_seconds=1)
     if result.complete:
         assert result.critical_epsilon == star
