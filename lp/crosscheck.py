@@ -36,6 +36,17 @@ search missed a better policy) and ``≤ ε*·range R`` plus the tolerance;
 its big-M box must not bind; the exact witness must pass
 ``witness_failures``; and the witness policy's LPs must pass the per-policy
 check above.
+
+**A box too small for the exact witness.**  Where ``D`` is 0 on some pairs the
+cheapest reward model may need rewards far outside the MILP's first box (the
+box only bounds ``R̂``; nothing bounds how large an unobserved reward must be).
+One such case: 3 states, ``γ = 1/6``, ``D = 0`` on a state whose rewards must
+reach 37 while the box stops at 30.8; the MILP then returned a policy with
+error ``1/18`` against the exact ``ε* = 0``.  So when the MILP's value is above
+the exact one and the exact witness ``R̂`` lies outside the MILP's box, the
+MILP is solved again with a box twice as large as the witness needs
+(``ThresholdCrossCheck.rebox``), and that answer is judged.  A MILP that still
+disagrees with a box that contains the exact witness is a failure.
 """
 
 from __future__ import annotations
@@ -92,6 +103,7 @@ class ThresholdCrossCheck:
     milp: MilpThreshold
     witness_check: PolicyCrossCheck | None
     failures: tuple[str, ...]
+    rebox: float | None = None             # the box the MILP was solved again with (it excluded the witness)
 
 
 def _scale(mdp: MDP) -> Fraction:
@@ -229,6 +241,15 @@ def cross_check(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     exact_eps = exact_result.critical_epsilon
     range_r = mdp.range_reward
     scale = _scale(mdp)
+    rebox = None
+    witness = exact_result.witness
+    if exact_eps is not None and witness is not None and milp.status is Status.OPTIMAL and \
+            (Fraction(milp.objective) - exact_eps * range_r) / scale > tolerance:
+        need = witness_box(mdp, witness.reward)
+        if need > milp.box:
+            # The box excluded the exact witness: judge the MILP on a box that contains it.
+            rebox = 2.0 * need
+            milp = solve_milp(mdp, data, regret_bound, bounds=bounds, solver=solver, box=rebox)
     error = math.inf
     milp_policy_eps = None
     witness_check = None
@@ -258,7 +279,6 @@ def cross_check(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
                                 f"above the exact critical epsilon {exact_eps}")
             if milp.box_binding:
                 failures.append(f"the big-M box (K = {milp.box:g}) still binds after {milp.box_retries} retries")
-        witness = exact_result.witness
         if witness is None:
             failures.append("the exact result has a finite critical epsilon but no witness")
         else:
@@ -270,4 +290,10 @@ def cross_check(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
                                 f"not critical epsilon x range R")
             failures.extend(f"witness policy: {f}" for f in witness_check.failures)
     return ThresholdCrossCheck(not failures, tolerance, milp.solver, exact_eps, milp.critical_epsilon, error,
-                               milp.policy, milp_policy_eps, milp, witness_check, tuple(failures))
+                               milp.policy, milp_policy_eps, milp, witness_check, tuple(failures), rebox)
+
+
+def witness_box(mdp: MDP, reward_model: Sequence[Fraction]) -> float:
+    """The least MILP box ``K`` whose reward box ``[min R − K, max R + K]`` holds ``reward_model``."""
+    low, high = min(mdp.reward), max(mdp.reward)
+    return float(max([Fraction(0)] + [max(r - high, low - r) for r in reward_model]))

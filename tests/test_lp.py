@@ -176,6 +176,26 @@ def test_milp_critical_epsilon_agrees_with_exact(data):
         assert 0 <= excess <= Fraction(TOLERANCE) * max(abs(r) for r in mdp.reward)
 
 
+def test_a_box_that_excludes_the_exact_witness_is_enlarged_before_judging():
+    # Regression (hypothesis found it): D is 0 on s0, and making (a0, a1, a1) optimal without error
+    # needs R^(s0, a0) = 37 (by hand: Q(s2,a1) >= Q(s2,a0) needs V(s0) - V(s1) >= 36 at gamma = 1/6),
+    # outside the MILP's first box [-30.8, 29.8]; the MILP then reported 1/18 against the exact 0.
+    F = Fraction
+    mdp = MDP(states=("s0", "s1", "s2"), actions=("a0", "a1"), gamma=F(1, 6), initial=(F(0), F(1, 2), F(1, 2)),
+              reward=(F(0), F(0), F(0), F(1), F(1), F(-2)),
+              transitions=(((0, F(1)),), ((0, F(1)),), ((0, F(1)),), ((0, F(1)),),
+                           ((0, F(1, 2)), (1, F(1, 2))), ((0, F(1)),)), name="box")
+    D = tuple(F(w, 6) for w in (0, 0, 1, 1, 2, 2))
+    L = F(1, 10)
+    exact = critical_epsilon(mdp, D, L)
+    assert exact.critical_epsilon == 0 and exact.witness.reward[0] >= 37
+    first = lp.solve_milp(mdp, D, L)
+    assert first.box < 37 and first.objective > 0.1          # the first box really misses it
+    check = cross_check(mdp, D, L, exact)
+    assert check.agree, check.failures
+    assert check.rebox is not None and check.rebox >= 2 * 36 and abs(check.milp.objective) < 1e-9
+
+
 def test_cross_check_rejects_a_wrong_exact_policy_error(figure4):
     dist = uniform_distribution(figure4)
     exact = policy_error(figure4, dist, (2,))
