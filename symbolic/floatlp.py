@@ -3,16 +3,17 @@
 The branch and bound of ``symbolic/safety.py`` solves two family LPs at every
 node (``symbolic/exactlp.py``).  Over FLINT rationals a pivot costs about
 0.3 ms at 16 states, because every entry of the basis inverse is a Python
-object; in numpy floats it costs a few microseconds.  So the search pivots in
-floats, with the same bounded-variable primal simplex and the same bounds,
-and turns to exact arithmetic only where an answer is used:
+object; in numpy floats it costs tens of microseconds, mostly numpy's own
+call overhead.  So the search pivots in floats, with the same bounded-variable
+primal simplex, the same bounds and the same tie-breaking, and turns to exact
+arithmetic only where an answer is used:
 
 * a family *closes* only on an exact vertex: the float basis is rebuilt
-  exactly (``FamilyLP.state_from_basis``: non-basic pairs at the bounds the
-  floats name, one exact ``n×n`` solve for the basic ones, every bound
-  checked exactly), and its exact value must reach the target.  If the floats
-  said it would and the exact vertex does not, the exact simplex carries on
-  from that vertex and decides;
+  exactly (``FamilyLP.vertex``: non-basic pairs at the bounds the floats
+  name, one exact ``n×n`` solve for the basic ones, every bound checked
+  exactly), and its exact value must reach the target.  If the floats said it
+  would and the exact vertex does not, the exact simplex carries on from that
+  vertex and decides; if the floats failed, the family is split;
 * a single-policy leaf gets its exact optimum the same way, and the exact
   simplex confirms optimality by pricing every pair exactly;
 * a family the floats bound clearly below the target (by more than
@@ -22,9 +23,10 @@ and turns to exact arithmetic only where an answer is used:
 * the branching choice and the order of the children come from the floats.
   They shape the tree, never its soundness.
 
-So a wrong float answer, or a float LP that gives up (``MAX_PIVOTS_PER_STATE``), costs
-time and nothing else; ``tests/test_floatlp.py`` replaces this module's
-answers with garbage and checks that ``ε*`` and the certificates do not change.
+So a wrong float answer, or a float LP that gives up
+(``MAX_PIVOTS_PER_STATE``), costs time and nothing else;
+``tests/test_floatlp.py`` replaces this module's answers with garbage and
+checks that ``ε*``, the verdicts and the certificates do not change.
 """
 
 from __future__ import annotations
