@@ -49,6 +49,9 @@ def to_float(value) -> float:
         return math.inf if value > 0 else -math.inf
 
 
+GAMMA_GAP = 1e-9
+"""Float policy iteration is off where ``1 − γ`` (as a float) is below this."""
+
 MARGIN = 1e-9
 """Relative margin (to the largest |R|) within which a float value counts as "at the target": the
 exact vertex is then rebuilt and decides.  Float error in these LPs is around 1e-14."""
@@ -319,14 +322,22 @@ class FloatPessimal:
         scale = max(1.0, float(np.max(np.abs(self.r)))) if self.r.size else 1.0
         gamma = float(dyn.gamma)
         self.margin = MARGIN * scale / max(1e-12, 1.0 - gamma)
-        self.usable = scale < LARGEST
+        # A γ within rounding of 1 (e.g. 10^17/(10^17 + 1), which is 1.0 as a float) makes the
+        # float Bellman systems singular: no float answers then, exact policy iteration decides.
+        self.usable = scale < LARGEST and 1.0 - gamma >= GAMMA_GAP
+
+    def values(self, policy) -> np.ndarray | None:
+        """The float state values of one deterministic policy; None if the floats cannot say."""
+        rows = self.states * self.m + np.asarray(policy)
+        try:
+            return np.linalg.solve(self.eye - self.p[rows], self.r[rows])
+        except np.linalg.LinAlgError:
+            return None
 
     def evaluate(self, policy: Sequence[int]) -> float:
         """The float return of one deterministic policy (+inf: no float answer)."""
-        if not self.usable:
-            return math.inf
-        rows = self.states * self.m + np.asarray(policy)
-        return float(self.mu0 @ np.linalg.solve(self.eye - self.p[rows], self.r[rows]))
+        values = self.values(policy) if self.usable else None
+        return math.inf if values is None else float(self.mu0 @ values)
 
     def pessimal(self, family: Sequence[int | None], start: Sequence[int]) -> tuple[tuple[int, ...], float]:
         """A (float) uniformly pessimal member of ``family`` and its return (+inf: no float answer)."""
@@ -340,8 +351,9 @@ class FloatPessimal:
                 allowed[s, a] = True
         policy = np.array(start, dtype=np.int64)
         for _ in range(100):
-            rows = self.states * m + policy
-            values = np.linalg.solve(self.eye - self.p[rows], self.r[rows])
+            values = self.values(policy)
+            if values is None:
+                return tuple(start), math.inf
             q = (self.r + self.p @ values).reshape(n, m)
             q[~allowed] = np.inf
             best = q.argmin(axis=1)

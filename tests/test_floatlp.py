@@ -95,6 +95,25 @@ def test_a_float_solve_that_gives_up_is_rescued_from_highs_basis(seed):
     assert vertex is not None and lp.solve(vertex, lower).objective == exact.objective
 
 
+def test_a_discount_that_rounds_to_one_gets_exact_answers_without_float_guidance():
+    # Regression (hypothesis found it): gamma = 10^17/(10^17 + 1) is 1.0 as a float, so the float
+    # Bellman systems were singular and numpy's LinAlgError escaped as an internal error (exit 70).
+    from symbolic.model import MDP, uniform_distribution
+    gamma = F(10 ** 17, 10 ** 17 + 1)
+    mdp = MDP(states=("s0", "s1"), actions=("a0", "a1"), gamma=gamma, initial=(F(0), F(1)),
+              reward=(F(0), F(0), F(0), F(1)), transitions=(((0, F(1)),),) * 4, name="near-one")
+    assert float(gamma) == 1.0
+    assert not floatlp.FloatPessimal(dynamics(mdp), [to_fmpq(r) for r in mdp.reward], [[0, 1]] * 2).usable
+    D = uniform_distribution(mdp)
+    for L in (F(1, 4), F(1)):
+        star, _ = brute_force(mdp, D, L)
+        result = safety.critical_epsilon(mdp, D, L)
+        assert result.complete and result.critical_epsilon == star
+        if star is not None:
+            status, message, _ = checker.check_document(threshold_certificate(mdp, D, L, result))
+            assert status == "verified", message
+
+
 # -- garbage from the floats -----------------------------------------------------------------
 
 def sabotage(monkeypatch, mode: str) -> None:
