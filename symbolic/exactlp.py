@@ -35,9 +35,6 @@ from .linalg import ExactDynamics
 
 ZERO = fmpq(0)
 
-INVERSE_CACHE_ENTRIES = 2 ** 20
-"""How many rational entries the cache of basis inverses may hold (4,096 bases at 16 states)."""
-
 MAX_LP_STATES = 2000
 """Most states the exact family LP accepts (its basis inverse has |S|² rationals)."""
 
@@ -76,8 +73,6 @@ class FamilyLP:
         self.reward = list(reward) + [ZERO] * self.n
         self.upper = list(data) + [ZERO] * self.n
         self.columns = tuple(dyn.rows) + tuple(((k, fmpq(1)),) for k in range(self.n))
-        self._inverses: dict = {}        # basis -> inverse (insertion order: the oldest goes first)
-        self._cache_size = max(16, INVERSE_CACHE_ENTRIES // max(1, self.n * self.n))
 
     def lower_bounds(self, family: Sequence[int | None]) -> list[fmpq]:
         lower = [ZERO] * self.width
@@ -106,49 +101,24 @@ class FamilyLP:
                 entries[k * n + i] = v
         return fmpq_mat(n, n, entries)
 
-    def _cached_inverse(self, basis: Sequence[int]) -> fmpq_mat:
-        """The inverse of the basis matrix (``ZeroDivisionError`` if it is singular), from a small
-        cache: in the search, sibling families and their parent usually share the basis."""
-        key = tuple(basis)
-        inverse = self._inverses.get(key)
-        if inverse is None:
-            inverse = self._matrix(basis).inv()
-            if len(self._inverses) >= self._cache_size:
-                del self._inverses[next(iter(self._inverses))]     # the oldest entry
-            self._inverses[key] = inverse
-        return inverse
-
     def _inverse(self, basis: Sequence[int]) -> list[list[fmpq]]:
         """The inverse of the basis matrix, row-major; ``ZeroDivisionError`` if it is singular."""
         n = self.n
-        entries = self._cached_inverse(basis).entries()
+        entries = self._matrix(basis).inv().entries()
         return [entries[i * n:(i + 1) * n] for i in range(n)]
 
     def _ensure_inverse(self, state: LPState) -> None:
         if state.binv is None:
             state.binv = self._inverse(state.basis)
 
-    def state_from_basis(self, basis: Sequence[int], sides: Sequence[str],
-                         lower: Sequence[fmpq], rhs: Sequence[fmpq] | None = None, *,
-                         inverse: bool = True) -> LPState | None:
-        """The vertex of a proposed basis, rebuilt exactly: non-basic pairs at the bound ``sides``
-        names (``"zero"``: 0), basic ones solved from the flow rows (``= rhs``, default 0).  ``None``
-        unless the basis matrix is invertible and every basic value lies within its bounds, exactly;
-        the result is then a feasible start for ``solve``, whatever proposed it."""
-        if len(sides) != self.width:
-            return None
-        in_basis = set(basis)
-        uppers = [x for x, side in enumerate(sides) if side == "upper" and x not in in_basis]
-        lowers = [x for x, side in enumerate(sides) if side == "lower" and x not in in_basis]
-        return self.vertex(basis, uppers, lowers, lower, rhs, inverse=inverse)
-
     def vertex(self, basis: Sequence[int], uppers: Sequence[int], lowers: Sequence[int],
-               lower: Sequence[fmpq], rhs: Sequence[fmpq] | None = None, *,
-               inverse: bool = False) -> LPState | None:
-        """``state_from_basis`` with the non-basic pairs named by bound: ``uppers`` at their upper
-        bound, ``lowers`` at their lower one, every other non-basic pair at 0.  With ``inverse``
-        False the basis inverse is computed only if the state is pivoted or priced later (a vertex
-        that only proves a bound never needs it)."""
+               lower: Sequence[fmpq], rhs: Sequence[fmpq] | None = None) -> LPState | None:
+        """The vertex of a proposed basis, rebuilt exactly: the non-basic pairs ``uppers`` at their
+        upper bound, ``lowers`` at their lower one, every other non-basic pair at 0, and the basic
+        ones solved from the flow rows (``= rhs``, default 0) by one exact solve.  ``None`` unless
+        the basis matrix is invertible and every value lies within its bounds, exactly; the result
+        is then a feasible start for ``solve``, whatever proposed it.  Its basis inverse is computed
+        only if it is pivoted or priced later (a vertex that only proves a bound never needs it)."""
         n, N = self.n, self.width
         lower = self.full(lower)
         upper = self.upper
@@ -174,15 +144,8 @@ class FamilyLP:
         # is positive (upper bounds are data weights, never negative): check only then.
         if max(lower) > 0 and any(lower[x] > 0 for x in range(N) if x not in in_basis and not y[x]):
             return None
-        binv = None
         try:
-            if inverse:
-                binv = self._inverse(basis)
-                basic = [sum((binv[i][k] * rhs[k] for k in range(n) if rhs[k]), ZERO) for i in range(n)]
-            else:
-                cached = self._inverses.get(tuple(basis))
-                column = fmpq_mat(n, 1, rhs)
-                basic = (cached * column if cached is not None else self._matrix(basis).solve(column)).entries()
+            basic = self._matrix(basis).solve(fmpq_mat(n, 1, rhs)).entries()
         except ZeroDivisionError:
             return None
         for x, value in zip(basis, basic):
@@ -192,7 +155,7 @@ class FamilyLP:
         reward = self.reward
         objective = sum((reward[x] * y[x] for x in list(basis) + list(uppers) + list(lowers)
                          if reward[x] and y[x]), ZERO)
-        return LPState(list(basis), y, binv, objective)
+        return LPState(list(basis), y, None, objective)
 
     def full(self, lower: Sequence[fmpq]) -> Sequence[fmpq]:
         """Lower bounds over the pairs, extended by the logicals' 0."""

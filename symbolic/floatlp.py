@@ -259,22 +259,6 @@ class FloatFamilyLP:
             state.value = float(c @ y)
         return state
 
-    def sides(self, state: FloatState) -> list[str] | None:
-        """Which bound each non-basic variable sits at, for ``FamilyLP.state_from_basis``;
-        ``None`` if one sits at none (the floats went wrong)."""
-        named = self.bounds(state)
-        if named is None:
-            return None
-        uppers, lowers = named
-        sides = ["zero"] * self.width
-        for x in state.basis.tolist():
-            sides[x] = "basic"
-        for x in uppers:
-            sides[x] = "upper"
-        for x in lowers:
-            sides[x] = "lower"
-        return sides
-
     def bounds(self, state: FloatState) -> tuple[list[int], list[int]] | None:
         """The non-basic variables at a non-zero upper bound and at a non-zero lower bound, for
         ``FamilyLP.vertex`` (every other non-basic one is at 0); ``None`` if one sits at no bound

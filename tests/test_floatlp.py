@@ -50,10 +50,14 @@ def test_the_float_basis_rebuilt_exactly_is_the_exact_optimum(seed):
     state = twin.solve(state)
     assert state.optimal and not state.failed
     assert abs(state.value - float(plain.objective)) < 1e-9
-    sides = twin.sides(state)
-    rebuilt = lp.state_from_basis(state.basis.tolist(), sides, lower, inverse=False)
-    with_inverse = lp.state_from_basis(state.basis.tolist(), sides, lower)
-    assert rebuilt is not None and with_inverse is not None and rebuilt.y == with_inverse.y
+    basis = state.basis.tolist()
+    rebuilt = lp.vertex(basis, *twin.bounds(state), lower)
+    assert rebuilt is not None
+    # The basic values from the solve equal those from FLINT's inverse applied to the flow residual.
+    binv = lp._inverse(basis)
+    residual = [-flow(lp, [0 if x in basis else v for x, v in enumerate(rebuilt.y)], k) for k in range(lp.n)]
+    assert [rebuilt.y[x] for x in basis] == [sum((b * r for b, r in zip(row, residual)), to_fmpq(0))
+                                             for row in binv]
     # Feasible exactly: flow rows hold and every entry is within its bounds.
     assert all(flow(lp, rebuilt.y, k) == 0 for k in range(lp.n))
     assert all(lo <= v <= hi for lo, v, hi in zip(lp.full(lower), rebuilt.y, lp.upper))
@@ -68,17 +72,15 @@ def test_a_float_basis_outside_the_bounds_or_singular_is_refused():
     lower = lp.lower_bounds([None] * mdp.n_states)
     twin = floatlp.FloatFamilyLP(lp)
     state = twin.solve(twin.start([s * 3 for s in range(mdp.n_states)], lower))
-    basis, sides = state.basis.tolist(), twin.sides(state)
-    assert lp.state_from_basis(basis, sides, lower, inverse=False) is not None
+    basis, (uppers, lowers) = state.basis.tolist(), twin.bounds(state)
+    assert lp.vertex(basis, uppers, lowers, lower) is not None
     # Every free pair's y >= 0; put one non-basic entry at its upper bound D and the basic ones
     # must absorb a positive flow they cannot (all free: y >= 0 with zero flow forces y = 0).
     off = next(x for x in range(lp.N) if x not in basis and D[x] > 0)
-    bad = list(sides)
-    bad[off] = "upper"
-    assert lp.state_from_basis(basis, bad, lower, inverse=False) is None
-    assert lp.state_from_basis([basis[0]] * lp.n, sides, lower, inverse=False) is None
-    twice = [basis[0], basis[0] + lp.N * 0] + basis[2:]      # a repeated column: refused
-    assert lp.state_from_basis(twice, sides, lower, inverse=False) is None
+    assert lp.vertex(basis, uppers + [off], lowers, lower) is None
+    assert lp.vertex([basis[0]] * lp.n, uppers, lowers, lower) is None
+    twice = basis[:1] * 2 + basis[2:]      # a repeated column: refused
+    assert lp.vertex(twice, uppers, lowers, lower) is None
 
 
 @pytest.mark.parametrize("seed", range(3))
