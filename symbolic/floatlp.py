@@ -119,15 +119,18 @@ class FloatFamilyLP:
     def lower(self, lower: Sequence) -> np.ndarray:
         return np.array([to_float(v) for v in self.lp.full(lower)])
 
+    def family_lower(self, family: Sequence[int | None]) -> np.ndarray:
+        """``FamilyLP.lower_bounds(family)`` as floats, without converting each rational."""
+        flower = np.zeros(self.width)
+        fixed = [s * self.lp.m + a for s, a in enumerate(family) if a is not None]
+        flower[fixed] = -self.upper[fixed]
+        return flower
+
     def start(self, basis: Sequence[int], lower: Sequence, *, rhs: Sequence | None = None,
-              start: Sequence | None = None, flower: np.ndarray | None = None) -> FloatState:
-        """The basis ``basis`` with every other variable at 0 (or at ``start``, given on the pairs);
-        the basic values follow from the flow rows."""
+              flower: np.ndarray | None = None) -> FloatState:
+        """The basis ``basis`` with every other variable at 0; the basic values follow from the
+        flow rows."""
         y = np.zeros(self.width)
-        if start is not None:
-            for x, v in enumerate(start):
-                if v:
-                    y[x] = to_float(v)
         basis = np.array(basis, dtype=np.int64)
         state = FloatState(basis, y, np.eye(self.n), 0.0, self.lower(lower) if flower is None else flower,
                            lower, rhs)

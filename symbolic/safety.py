@@ -269,9 +269,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     an earlier one of its state (``symbolic/duplicates.py``, format §3.8); every other policy has
     a reduced one with the same return and the same ``f_π(D)``.
     """
-    import numpy as np                       # the float twin's (not at start-up)
-
-    from .floatlp import REDUCED_COST_TOL, FloatFamilyLP, FloatPessimal, to_float
+    from .floatlp import REDUCED_COST_TOL, TIE, FloatFamilyLP, FloatPessimal, to_float   # numpy: not at start-up
     if stop is not None:          # ``stop`` (the CLI's interrupts) and ``should_stop`` are one mechanism
         should_stop = stop if should_stop is None else (lambda a=stop, b=should_stop: a() or b())
     data = validate_distribution(mdp, data)
@@ -317,8 +315,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     if decide_value is not None and (stop_value is None or decide_value < stop_value):
         stop_value = decide_value
     counters = {"nodes": 0, "regret": 0, "dual": 0, "leaves": 0, "lps": 0, "pivots": 0, "regret_dual": 0,
-                "regret_tries": 0,
-                "vertices": 0, "exact": 0, "restarts": 0}
+                "regret_tries": 0, "vertices": 0, "exact": 0}
     data_q = lp.upper
     covered = [0]
     open_leaves: list[tuple[Family, LPState, Sequence[int]]] = []   # left unexplored: family, LP, pessimal
@@ -382,7 +379,6 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         vertex = exact_vertex(state)
         if vertex is not None:
             return vertex.copy()
-        counters["restarts"] += 1
         member = member_of(family)
         if state.rhs is None:
             return lp.initial_state(member)
@@ -427,21 +423,22 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         state.exact = exact
         return exact
 
-    def bound(family: list[int | None], parent: FloatState | None, basis_policy: Sequence[int]) -> FloatState:
-        """The family LP in floats, warm-started from the parent's (a child only relaxes its bounds)."""
-        lower = lp.lower_bounds(family)
-        flower = np.zeros(lp.width)
-        fixed = [s_ * m + a for s_, a in enumerate(family) if a is not None]
-        flower[fixed] = -flp.upper[fixed]
-        state = flp.bind(parent.copy(), lower, flower=flower) if parent is not None and not parent.failed else \
-            flp.start([s_ * m + a for s_, a in enumerate(basis_policy)], lower, flower=flower)
-        target = decide_value if decide_value is not None else incumbent[0]
+    def float_solve(state: FloatState, target) -> FloatState:
+        """Pivot ``state`` in floats (until it passes ``target``, if given); a solve that gives up
+        restarts from HiGHS's basis (``FloatFamilyLP.rescue``)."""
         flp.solve(state, None if target is None else to_float(target))
         if state.failed:
             state = flp.rescue(state)
         counters["lps"] += 1
         counters["pivots"] += state.pivots
         return state
+
+    def bound(family: list[int | None], parent: FloatState | None, basis_policy: Sequence[int]) -> FloatState:
+        """The family LP in floats, warm-started from the parent's (a child only relaxes its bounds)."""
+        lower, flower = lp.lower_bounds(family), flp.family_lower(family)
+        state = flp.bind(parent.copy(), lower, flower=flower) if parent is not None and not parent.failed else \
+            flp.start([s_ * m + a for s_, a in enumerate(basis_policy)], lower, flower=flower)
+        return float_solve(state, decide_value if decide_value is not None else incumbent[0])
 
     occupancy_cell = [occupancy, None]       # the bounds, and their H(s) as fmpq, both computed on first use
 
@@ -478,18 +475,12 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         for x in allowed:
             if family[x // m] is not None:
                 lower[x] = t * horizon[x // m] - data_q[x]
-        rhs = [t * p for p in mu0]
         if parent is not None and parent[0] == t and not parent[1].failed:
-            state = flp.bind(parent[1].copy(), lower, parent[1].rhs)
+            state = flp.bind(parent[1].copy(), lower, parent[1].rhs)     # the same t: the same t·μ0
         else:
             member = member_of(family)
-            state = flp.start([s_ * m + a for s_, a in enumerate(member)], lower, rhs=rhs)
-        flp.solve(state, None if stop_at is None else to_float(stop_at + t * threshold))
-        if state.failed:
-            state = flp.rescue(state)
-        counters["lps"] += 1
-        counters["pivots"] += state.pivots
-        return t, state, tuple(family)
+            state = flp.start([s_ * m + a for s_, a in enumerate(member)], lower, rhs=[t * p for p in mu0])
+        return t, float_solve(state, None if stop_at is None else stop_at + t * threshold), tuple(family)
 
     def regret_exact(found, target=None, strict=False, should_stop=None):
         """``found`` (``regret_dual``'s) made exact: ``(w·R − t·thr, t, exact LP state)`` if its exact
@@ -591,7 +582,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
                 x = s_free * m + a
                 if y[x] == 0 and d[x] < -REDUCED_COST_TOL:
                     score -= d[x] * data_f[x]
-            if score > best * (1 + 1e-9):
+            if score > best * (1 + TIE):
                 best, chosen = score, s_free
         return chosen if chosen is not None else fallback
 
