@@ -567,9 +567,9 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         """Dynamic branching: the free state whose pairs the LP most wants to push below 0, that is
         the largest sum of ``−d(x)·D(x)`` over its pairs at ``y = 0`` with reduced cost ``d(x) < 0``
         (in the child that fixes ``a``, the pair ``(s, a)`` may go down to ``−D``); the first free
-        state of the fixed order when no pair wants to.  Read from the float LP: it only shapes
-        the tree."""
-        d = flp.reduced_costs(state)
+        state of the fixed order when no pair wants to (or when the float LP failed, and so says
+        nothing).  Read from the float LP: it only shapes the tree."""
+        d = None if state.failed else flp.reduced_costs(state)
         y = state.y
         best, chosen, fallback = 0.0, None, None
         for s_free in order:
@@ -577,6 +577,8 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
                 continue
             if fallback is None:
                 fallback = s_free
+                if d is None:
+                    break
             score = 0.0
             for a in enabled[s_free]:
                 x = s_free * m + a

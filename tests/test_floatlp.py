@@ -116,6 +116,25 @@ def test_a_discount_that_rounds_to_one_gets_exact_answers_without_float_guidance
             assert status == "verified", message
 
 
+def test_rewards_too_large_for_floats_get_exact_answers_and_no_numpy_warning():
+    # Regression: with a 500-digit reward the float twin is off (every float solve "fails"), and
+    # the branching rule still read its reduced costs, inf - inf: a RuntimeWarning on stderr.
+    import warnings
+
+    from symbolic.model import MDP, uniform_distribution
+    big = F(5 * 10 ** 500)
+    mdp = MDP(states=("s0", "s1"), actions=("a0", "a1"), gamma=F(1, 2), initial=(F(1), F(0)),
+              reward=(big, F(0), F(1), F(0)),
+              transitions=(((1, F(1)),), ((0, F(1)),), ((0, F(1)),), ((1, F(1)),)), name="big")
+    D = uniform_distribution(mdp)
+    for L in (F(1, 4), F(1)):
+        star, _ = brute_force(mdp, D, L)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            result = safety.critical_epsilon(mdp, D, L)
+        assert result.complete and result.critical_epsilon == star
+
+
 # -- garbage from the floats -----------------------------------------------------------------
 
 def sabotage(monkeypatch, mode: str) -> None:
