@@ -51,8 +51,9 @@ from .evaluation import Progress, ReturnBounds, check_deterministic, expected_re
 from .model import MDP, validate_distribution
 from .occupancy import occupancy_bounds
 from .results import Witness
-from .safety import (FINISH_FRACTION, FINISH_SECONDS, MAX_CLOSURE_BYTES, Closure, SearchStats, ThresholdResult,
-                     _branch_order, _family_size, _lower_end, critical_epsilon, policy_error)
+from .safety import (FINISH_FRACTION, FINISH_SECONDS, MAX_CLOSURE_BYTES, POLISH_FRACTION, POLISH_SECONDS, Closure,
+                     SearchStats, ThresholdResult, _branch_order, _family_size, _lower_end, critical_epsilon,
+                     policy_error)
 
 TASKS_PER_JOB = 8
 """The split depth is the least one giving at least this many prefixes per worker (load balance)."""
@@ -81,7 +82,7 @@ def _run_subtree(task: dict) -> ThresholdResult:
                             regret_aware=task["regret_aware"], occupancy=task["occupancy"],
                             max_seconds=None if deadline is None else max(0.0, deadline - time.time()),
                             should_stop=_worker_should_stop, max_closure_bytes=task["max_closure_bytes"],
-                            refine=task["refine"])
+                            refine=task["refine"], polish_incumbents=task["polish"])
 
 
 def split_depth(enabled: Sequence[Sequence[int]], order: Sequence[int], jobs: int) -> int:
@@ -110,9 +111,12 @@ def parallel_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: 
                               stop: Callable[[], bool] | None = None,
                               seed_policies: Sequence[Sequence[int]] = (),
                               decide_epsilon: Fraction | None = None, regret_aware: bool = True,
-                              depth: int | None = None, refine: bool = False) -> ThresholdResult:
+                              depth: int | None = None, refine: bool = False,
+                              polish_incumbents: bool = True) -> ThresholdResult:
     """``critical_epsilon`` with its subtrees on ``jobs`` processes (or on ``executor``); the same
-    answer, and closures that make one certificate.  ``depth`` overrides the split depth."""
+    answer, and closures that make one certificate.  ``depth`` overrides the split depth.
+    ``polish_incumbents``: as in ``critical_epsilon``, for the seeds here and for each subtree's
+    leaves."""
     if jobs < 1:
         raise ModelError(f"jobs must be at least 1, got {jobs}", entry="jobs")
     data = validate_distribution(mdp, data)
@@ -134,13 +138,28 @@ def parallel_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: 
 
     # The incumbent: (f_π(D) not normalised, Witness), from the seeds first (one exact LP each).
     best: list = [None, None]
-    for candidate in seed_policies:
+
+    def consider(candidate) -> bool:
+        """Verify a candidate exactly; False if it is not a member of Π_L (regret < L)."""
         candidate = check_deterministic(mdp, candidate)
         if expected_return(mdp, candidate) > threshold:
-            continue        # regret < L: it bounds nothing
+            return False
         found = policy_error(mdp, data, candidate)
         if best[0] is None or found.value < best[0]:
             best[0], best[1] = found.value, Witness(found.reward_model, found.policy, found.value / range_r)
+        return True
+
+    searcher = None
+    for candidate in seed_policies:
+        if consider(candidate) and polish_incumbents:
+            # The float local search's proposal (symbolic/incumbent.py), verified like any seed.
+            if searcher is None:
+                from .incumbent import local_search_for
+                searcher = local_search_for(mdp, data, threshold, enabled)
+            limit = POLISH_SECONDS if max_seconds is None else min(POLISH_SECONDS, POLISH_FRACTION * max_seconds)
+            proposal = searcher.improve(duplicates.reduce(candidate), deadline=time.monotonic() + limit)
+            if proposal != duplicates.reduce(candidate):
+                consider(proposal)
     decided = lambda: decide_epsilon is not None and best[0] is not None and best[0] <= decide_epsilon * range_r
 
     members = {root: _family_size(enabled, root) for root in roots}
@@ -162,6 +181,7 @@ def parallel_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: 
         return {"mdp": mdp, "data": data, "regret_bound": regret_bound, "bounds": bounds, "root": root,
                 "order": order, "incumbent": best[0], "decide_epsilon": decide_epsilon,
                 "regret_aware": regret_aware, "deadline": deadline, "occupancy": occupancy, "refine": refine,
+                "polish": polish_incumbents,
                 # the memory the merged closures may still take, shared by the running subtrees
                 "max_closure_bytes": max(0, MAX_CLOSURE_BYTES - held()) // jobs}
 

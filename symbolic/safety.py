@@ -160,6 +160,12 @@ FINISH_FRACTION = 0.1
 """A stopped search then spends up to max(FINISH_SECONDS, FINISH_FRACTION × its time budget) on the
 regret-aware bounds of the families it left open (before, they were cut short at once)."""
 
+POLISH_SECONDS = 2.0
+POLISH_FRACTION = 0.05
+"""Each new incumbent (a seed, or a leaf that beats the incumbent) gets a float local search for a
+better one (``symbolic/incumbent.py``) of at most min(POLISH_SECONDS, POLISH_FRACTION × the time
+left); what it proposes is verified exactly.  On the 4x4 lake at L = 3/4 it turns the MILP's
+10-second policy (eps 0.00775) into one at 0.00568 in 0.4 s (the optimum is 0.00554)."""
 
 ZERO_Q = fmpq(0)
 
@@ -226,7 +232,8 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
                      occupancy: OccupancyBounds | None = None,
                      branching: str = "dynamic",
                      max_closure_bytes: int | None = MAX_CLOSURE_BYTES,
-                     refine: bool = False, merge_duplicates: bool = True) -> ThresholdResult:
+                     refine: bool = False, merge_duplicates: bool = True,
+                     polish_incumbents: bool = True) -> ThresholdResult:
     """Exact ``ε*(D)`` by branch and bound, with the closures that certify it.
 
     ``stop``: a callable polled with the budget; once it returns true the search ends as if
@@ -268,8 +275,12 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     ``merge_duplicates``: search the reduced policies only, which pick no action that duplicates
     an earlier one of its state (``symbolic/duplicates.py``, format §3.8); every other policy has
     a reduced one with the same return and the same ``f_π(D)``.
+    ``polish_incumbents``: from each seed of ``Π_L`` and each leaf that lowers the incumbent, a
+    float local search proposes a better member (``symbolic/incumbent.py``), which becomes the
+    incumbent only once verified exactly (``POLISH_SECONDS``).
     """
     from .floatlp import REDUCED_COST_TOL, TIE, FloatFamilyLP, FloatPessimal, to_float   # numpy: not at start-up
+    from .incumbent import LocalSearch
     if stop is not None:          # ``stop`` (the CLI's interrupts) and ``should_stop`` are one mechanism
         should_stop = stop if should_stop is None else (lambda a=stop, b=should_stop: a() or b())
     data = validate_distribution(mdp, data)
@@ -315,7 +326,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     if decide_value is not None and (stop_value is None or decide_value < stop_value):
         stop_value = decide_value
     counters = {"nodes": 0, "regret": 0, "dual": 0, "leaves": 0, "lps": 0, "pivots": 0, "regret_dual": 0,
-                "regret_tries": 0, "vertices": 0, "exact": 0}
+                "regret_tries": 0, "vertices": 0, "exact": 0, "candidates": 0}
     data_q = lp.upper
     covered = [0]
     open_leaves: list[tuple[Family, LPState, Sequence[int]]] = []   # left unexplored: family, LP, pessimal
@@ -512,14 +523,40 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         report(_family_size(enabled, family))
 
     def take_leaf(family, state: LPState) -> None:
-        """A single policy of Π_L whose LP ran to optimality: its exact f_π may lower the incumbent."""
+        """A single policy of Π_L whose LP ran to optimality: its exact f_π may lower the incumbent,
+        and then the float local search looks for a better one near it."""
         counters["leaves"] += 1
         if incumbent[0] is None or state.objective < incumbent[0]:
             incumbent[0], incumbent[1] = state.objective, (tuple(family), state)
+            polish(tuple(family))
         close_dual(family, state)
+
+    def try_incumbent(candidate: tuple[int, ...]) -> bool:
+        """Verify a proposed member of Π_L exactly (its exact return ≤ thr, its exact f_π) and make it
+        the incumbent if it beats the current one; False if it is not a member."""
+        values = bellman_solve(dyn, candidate, [reward[s_ * m + a] for s_, a in enumerate(candidate)])
+        if sum((p * v for p, v in zip(mu0, values) if p), fmpq(0)) > threshold:
+            return False        # regret < L: not a member of Π_L, so it bounds nothing
+        exact = exact_optimum(bound(list(candidate), None, candidate), candidate, should_stop=lambda: False)
+        counters["candidates"] += 1
+        if incumbent[0] is None or exact.objective < incumbent[0]:
+            incumbent[0], incumbent[1] = exact.objective, (candidate, exact)
+        return True
+
+    def polish(policy: tuple[int, ...]) -> None:
+        """The float local search from a verified member (``symbolic/incumbent.py``); what it proposes
+        is verified exactly before it may become the incumbent."""
+        if local_search is None:
+            return
+        limit = POLISH_SECONDS if max_seconds is None else min(
+            POLISH_SECONDS, max(0.0, max_seconds - (time.monotonic() - started)) * POLISH_FRACTION)
+        proposal = local_search.improve(policy, deadline=time.monotonic() + limit)
+        if proposal != policy:
+            try_incumbent(proposal)
 
     float_pessimal = FloatPessimal(dyn, reward, enabled)
     threshold_f = to_float(threshold)
+    local_search = LocalSearch(flp, float_pessimal, enabled, threshold) if polish_incumbents else None
 
     def split_children(family, s: int, pess_policy) -> list:
         """The children of ``family`` split on ``s`` that pass the regret test, as ``(action, child,
@@ -653,13 +690,8 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
 
     for candidate in seed_policies:
         candidate = duplicates.reduce(check_deterministic(mdp, candidate))
-        values = bellman_solve(dyn, candidate, [reward[s * m + a] for s, a in enumerate(candidate)])
-        if sum((p * v for p, v in zip(mu0, values) if p), fmpq(0)) > threshold:
-            continue  # regret < L: not a member of Π_L, so it bounds nothing
-        seeded = exact_optimum(bound(list(candidate), None, candidate), candidate, should_stop=lambda: False)
-        if incumbent[0] is None or seeded.objective < incumbent[0]:
-            incumbent[0] = seeded.objective
-            incumbent[1] = (candidate, seeded)
+        if try_incumbent(candidate):
+            polish(candidate)
 
     counters["nodes"] += 1
     complete = True
