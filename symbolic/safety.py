@@ -672,7 +672,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
             # A single policy of Π_L: its exact f_π may lower the incumbent.
             take_leaf(family, exact)
             report(size)
-            if stop_value is not None and exact.objective <= stop_value:
+            if stop_value is not None and incumbent[1] is not None and incumbent[0] <= stop_value:
                 raise _Budget
             return
         s = order[depth] if branching == "fixed" or depth < FIXED_TOP_LEVELS else choose_state(family, state)

@@ -11,12 +11,13 @@ import pytest
 import symbolic.incumbent as incumbent
 from benchmarks.common import random_distribution, random_mdp
 from proofs import checker
-from rewardcert.certificates import threshold_certificate
+from rewardcert.certificates import safety_certificate, threshold_certificate
 from symbolic.duplicates import duplicate_actions
 from symbolic.evaluation import return_bounds
 from symbolic.exactlp import FamilyLP
 from symbolic.floatlp import FloatFamilyLP, FloatPessimal
 from symbolic.linalg import dynamics, to_fmpq
+from symbolic.results import Verdict
 from symbolic.safety import critical_epsilon, policy_error
 from tests.test_seed import brute_force
 
@@ -92,4 +93,16 @@ def test_a_bad_proposal_never_changes_the_answer_or_the_certificate(monkeypatch,
     assert result.complete and result.critical_epsilon == star
     assert result.witness.policy in errors
     status, message, _ = checker.check_document(threshold_certificate(mdp, D, L, result))
+    assert status == "verified", message
+
+
+def test_a_polished_seed_below_epsilon_decides_unsafe_before_any_split():
+    mdp, D, L, star, errors = instance(7, n_states=6)
+    worst = max(errors, key=errors.get)
+    polished = critical_epsilon(mdp, D, L, seed_policies=[worst], max_nodes=1, finish_seconds=0)
+    epsilon = (polished.upper_bound + errors[worst] / mdp.range_reward) / 2   # between the two
+    result = critical_epsilon(mdp, D, L, seed_policies=[worst], decide_epsilon=epsilon)
+    assert result.verdict(epsilon) is Verdict.UNSAFE and result.stats.nodes == 1
+    assert epsilon > star
+    status, message, _ = checker.check_document(safety_certificate(mdp, D, epsilon, L, result))
     assert status == "verified", message
