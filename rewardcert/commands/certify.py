@@ -104,7 +104,8 @@ def _instance_arguments(p: argparse.ArgumentParser, *, epsilon: bool) -> None:
     add_regularisation_arguments(p)
     p.add_argument("--no-milp-seed", action="store_true",
                    help=f"do not seed the exact search with the floating HiGHS MILP's policy (by default "
-                        f"done above {MILP_SEED_FROM} policies; the policy is verified exactly)")
+                        f"done above {MILP_SEED_FROM} policies, for at most {MILP_SEED_SECONDS:g} s; the policy "
+                        f"is verified exactly)")
     p.add_argument("--cross-check", action="store_true",
                    help="also compute eps*(D) with z3 (exact) and the HiGHS MILP (floating point) and "
                         "compare; a disagreement is a bug and exits 4")
