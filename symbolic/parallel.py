@@ -151,7 +151,8 @@ def parallel_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: 
 
     searcher = None
     for candidate in seed_policies:
-        if consider(candidate) and polish_incumbents:
+        if consider(candidate) and polish_incumbents and not (
+                decide_epsilon is not None and best[0] <= decide_epsilon * range_r):    # decided: no need
             # The float local search's proposal (symbolic/incumbent.py), verified like any seed.
             if searcher is None:
                 from .incumbent import local_search_for

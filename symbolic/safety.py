@@ -177,12 +177,12 @@ was measured and is not better overall (docs/engine.md §2), so every level is d
 REGRET_TRIAL = 200
 REGRET_MIN_SUCCESS = 0.01
 """The in-search regret-aware bound is tried at ``REGRET_TRIAL`` nodes first, and then only while at
-least ``REGRET_MIN_SUCCESS`` of its tries have closed a family; each new incumbent starts the trial
-again (on the 4x4 lake at L = 3/4 a 2 s seed's incumbent switched it off for good, and the search
-needed 322,025 nodes instead of about 204,000): on random 12×4 MDPs it closes nothing
+least ``REGRET_MIN_SUCCESS`` of its tries have closed a family: on random 12×4 MDPs it closes nothing
 and costs 10–20 %, on the 8×8 lake it closed 2 of 1,168 at half the nodes per second; on the 4×4
-grid models it closes 5–15 % of the families it is tried on.  Only speed depends on this; every
-closure is exact either way."""
+grid models it closes 5–15 % of the families it is tried on.  Each new incumbent starts the trial
+again: on the 4x4 lake at L = 3/4 a poor first incumbent switched it off for good, and the search
+needed 322,025 nodes instead of about 204,000.  Only speed depends on this; every closure is exact
+either way."""
 
 
 def _family_size(enabled: Sequence[Sequence[int]], family: Sequence[int | None]) -> int:
@@ -328,7 +328,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     if decide_value is not None and (stop_value is None or decide_value < stop_value):
         stop_value = decide_value
     counters = {"nodes": 0, "regret": 0, "dual": 0, "leaves": 0, "lps": 0, "pivots": 0, "regret_dual": 0,
-                "regret_tries": 0, "vertices": 0, "exact": 0, "candidates": 0}
+                "regret_tries": 0, "vertices": 0, "exact": 0}
     trial = {"tries": 0, "closed": 0}     # the regret-aware bound's trial since the incumbent last fell
     data_q = lp.upper
     covered = [0]
@@ -541,7 +541,6 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         if sum((p * v for p, v in zip(mu0, values) if p), fmpq(0)) > threshold:
             return False        # regret < L: not a member of Π_L, so it bounds nothing
         exact = exact_optimum(bound(list(candidate), None, candidate), candidate, should_stop=lambda: False)
-        counters["candidates"] += 1
         if incumbent[0] is None or exact.objective < incumbent[0]:
             lower_incumbent(exact.objective, (candidate, exact))
         return True
@@ -555,8 +554,9 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     def polish(policy: tuple[int, ...]) -> None:
         """The float local search from a verified member (``symbolic/incumbent.py``); what it proposes
         is verified exactly before it may become the incumbent."""
-        if local_search is None:
-            return
+        if local_search is None or stop_value is not None and incumbent[1] is not None and \
+                incumbent[0] <= stop_value:
+            return              # nothing to polish for: the incumbent already decides "unsafe at ε"
         limit = POLISH_SECONDS if max_seconds is None else min(
             POLISH_SECONDS, max(0.0, max_seconds - (time.monotonic() - started)) * POLISH_FRACTION)
         proposal = local_search.improve(policy, deadline=time.monotonic() + limit)
