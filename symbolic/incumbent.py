@@ -13,6 +13,9 @@ is clearly ``≤ thr``; each ``f_π`` is the float twin of the policy's exact LP
 (``symbolic/floatlp.py``).  This is a toolkit heuristic, not the paper's.  It only proposes: the
 caller verifies the proposal exactly (its exact return ``≤ thr`` and its exact ``f_π``) before it
 becomes an incumbent, and keeps the old one otherwise, so a float error can only cost time.
+
+Random restarts were measured and not kept: 30 restarts, each changing three states at random and
+descending again, found the optimum from one of five MILP policies on that map, at 8 s each.
 """
 
 from __future__ import annotations
@@ -30,8 +33,9 @@ MAX_ROUNDS = 200              # improvements per descent, at most (each lowers f
 class LocalSearch:
     """Float local search over deterministic policies of regret ``≥ L`` (see the module docstring).
 
-    ``lp``: the exact ``FamilyLP``; ``flp``, ``pessimal``: its float twins (shared with the search);
-    ``enabled[s]``: the actions to try at ``s``; ``threshold``: the exact ``thr``."""
+    ``flp``: the float twin of the exact family LP; ``pessimal``: float policy evaluation (both
+    shared with the search); ``enabled[s]``: the actions to try at ``s``; ``threshold``: the exact
+    ``thr``."""
 
     def __init__(self, flp: FloatFamilyLP, pessimal: FloatPessimal, enabled: Sequence[Sequence[int]],
                  threshold) -> None:
