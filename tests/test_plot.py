@@ -258,3 +258,16 @@ def test_docs_console_blocks_are_what_the_command_prints(tmp_path, capsys, monke
                 continue
             assert line in printed[position:], f"docs/plots.md shows {line!r}, which the command does not print"
             position = printed.index(line, position) + 1
+
+
+def test_the_suggested_slice_names_enabled_pairs(capsys, tmp_path):
+    # Regression: on a model with per-state action sets the suggestion named a disabled pair,
+    # which --slice then refuses.
+    from symbolic.io import load_model
+    mdp = load_model(EXAMPLES / "warehouse.toml").mdp
+    err = _bad([str(EXAMPLES / "warehouse.toml"), "--regret", "1/2", "--epsilon", "1/10"], capsys, tmp_path)
+    suggested = err.split("(e.g. --slice ")[1].split(")")[0].split(" ")
+    assert len(suggested) == 2
+    for text in suggested:
+        state, action = text.rsplit(":", 1)
+        assert mdp.is_enabled(mdp.pair(mdp.states.index(state), mdp.actions.index(action))), text

@@ -8,7 +8,7 @@ from symbolic.errors import ModelError
 from symbolic.io import load_model, resolve_data
 from symbolic.numbers import format_epsilon, format_rational
 
-from ..plot import ENGINE_SECONDS, describe_vertices, parse_pair, plot_safe_region
+from ..plot import ENGINE_SECONDS, describe_vertices, pair_text, parse_pair, plot_safe_region
 from ..progress import ProgressBar
 from . import (EXIT_OK, add_epsilon_argument, add_model_argument, add_regret_argument, check_parameters,
                check_stdin_once, command)
@@ -49,8 +49,8 @@ def run(args: argparse.Namespace) -> int:
     elif mdp.n_pairs != 3:
         raise ModelError(f"this model has {mdp.n_pairs} state-action pairs; the simplex can be drawn only "
                          "for 3, so choose a 2-D slice: --slice STATE:ACTION STATE:ACTION "
-                         f"(e.g. --slice {mdp.states[0]}:{mdp.actions[0]} "
-                         f"{mdp.states[-1]}:{mdp.actions[-1]})", file=loaded.path)
+                         f"(e.g. --slice {pair_text(mdp, mdp.enabled_pairs[0])} "
+                         f"{pair_text(mdp, mdp.enabled_pairs[-1])})", file=loaded.path)
     data = loaded.data if args.data is None else resolve_data(args.data, loaded)
     data_source = (f"--data {args.data}" if args.data is not None else
                    "the model's [data] table" if loaded.data is not None else "none (the model has no [data] table)")
