@@ -757,15 +757,16 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     finish_deadline = time.monotonic() + finish_seconds
     finishing = lambda: time.monotonic() > finish_deadline
 
-    def open_closure(family, state: FloatState) -> Closure:
-        # The stronger of the two bounds an open family has (the regret-aware one is computed now):
-        # both exact, the plain one from the float basis's exact vertex (or y = 0).
+    def open_closure(family, state: FloatState, parent=None) -> tuple[Closure, tuple | None]:
+        """The stronger of the two bounds an open family has (the regret-aware one is computed now),
+        with its regret-aware float LP, which warm-starts the children's (``parent``: the parent's).
+        Both bounds are exact, the plain one from the float basis's exact vertex (or y = 0)."""
         plain = exact_start(state, family)
-        found = regret_dual(family)
+        found = regret_dual(family, parent=parent)
         proven = found and regret_exact(found, should_stop=finishing)
         if proven and proven[0] > plain.objective:
-            return regret_closure(family, proven)
-        return Closure(family, "dual", dual=keep(lp.dual(plain)), bound=to_fraction(plain.objective))
+            return regret_closure(family, proven), found
+        return Closure(family, "dual", dual=keep(lp.dual(plain)), bound=to_fraction(plain.objective)), found
 
     # Best-first refinement while the finishing budget lasts: split the weakest open family once more
     # (children closed by regret drop out).  The splits go into the certificate tree like any other,
@@ -774,12 +775,12 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         refine = False                 # an interrupt asked to stop: report, do not keep searching
     queue = []
     for family, state, pess in open_leaves:
-        closure = open_closure(family, state)
-        queue.append((closure.bound, len(queue), family, state, pess, closure))
+        closure, found = open_closure(family, state)
+        queue.append((closure.bound, len(queue), family, state, pess, closure, found))
     heapq.heapify(queue)
     ties = len(queue)
     while refine and queue and not finishing():
-        _, _, family, state, pess, parent_closure = queue[0]
+        _, _, family, state, pess, parent_closure, parent_found = queue[0]
         if all(a is not None for a in family):
             exact = exact_optimum(state, family, should_stop=finishing)
             if not exact.optimal:
@@ -792,12 +793,12 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         splits[tuple(family)] = split
         for _, child, child_pess in split_children(family, split, pess):
             child_state = bound(child, state, child_pess)
-            own = open_closure(tuple(child), child_state)
+            own, found = open_closure(tuple(child), child_state, parent_found)
             # The parent's dual (plain or regret-aware) is feasible for every member of a child too,
             # so a child is never bounded below its parent.
             closure = own if own.bound >= parent_closure.bound else replace(parent_closure, family=tuple(child))
             ties += 1
-            heapq.heappush(queue, (closure.bound, ties, tuple(child), child_state, child_pess, closure))
+            heapq.heappush(queue, (closure.bound, ties, tuple(child), child_state, child_pess, closure, found))
     opened = tuple(entry[5] for entry in sorted(queue, key=lambda e: e[1]))
     value, witness = incumbent_witness()
     if refine and decide_value is None and incumbent[0] is not None and \
