@@ -51,9 +51,8 @@ from .evaluation import Progress, ReturnBounds, check_deterministic, expected_re
 from .model import MDP, validate_distribution
 from .occupancy import occupancy_bounds
 from .results import Witness
-from .safety import (FINISH_FRACTION, FINISH_SECONDS, MAX_CLOSURE_BYTES, POLISH_FRACTION, POLISH_SECONDS, Closure,
-                     SearchStats, ThresholdResult, _branch_order, _family_size, _lower_end, critical_epsilon,
-                     policy_error)
+from .safety import (FINISH_FRACTION, FINISH_SECONDS, MAX_CLOSURE_BYTES, Closure, SearchStats, ThresholdResult,
+                     _branch_order, _family_size, _lower_end, critical_epsilon, policy_error, polish_seconds)
 
 TASKS_PER_JOB = 8
 """The split depth is the least one giving at least this many prefixes per worker (load balance)."""
@@ -149,19 +148,18 @@ def parallel_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: 
             best[0], best[1] = found.value, Witness(found.reward_model, found.policy, found.value / range_r)
         return True
 
+    decided = lambda: decide_epsilon is not None and best[0] is not None and best[0] <= decide_epsilon * range_r
     searcher = None
     for candidate in seed_policies:
-        if consider(candidate) and polish_incumbents and not (
-                decide_epsilon is not None and best[0] <= decide_epsilon * range_r):    # decided: no need
+        if consider(candidate) and polish_incumbents and not decided():    # a decided answer needs no polish
             # The float local search's proposal (symbolic/incumbent.py), verified like any seed.
             if searcher is None:
                 from .incumbent import local_search_for
                 searcher = local_search_for(mdp, data, threshold, enabled)
-            limit = POLISH_SECONDS if max_seconds is None else min(POLISH_SECONDS, POLISH_FRACTION * max_seconds)
-            proposal = searcher.improve(duplicates.reduce(candidate), deadline=time.monotonic() + limit)
-            if proposal != duplicates.reduce(candidate):
+            reduced = duplicates.reduce(candidate)
+            proposal = searcher.improve(reduced, deadline=time.monotonic() + polish_seconds(max_seconds))
+            if proposal != reduced:
                 consider(proposal)
-    decided = lambda: decide_epsilon is not None and best[0] is not None and best[0] <= decide_epsilon * range_r
 
     members = {root: _family_size(enabled, root) for root in roots}
     total, covered = sum(members.values()), [0]
