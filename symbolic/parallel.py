@@ -19,7 +19,8 @@ merges them:
 Why the merged answer is exact: the prefixes partition the policies, and
 each subtree's closures prove, for its members, what a serial search's
 closures prove (``docs/engine.md`` §2); the merged incumbent is a verified
-member of ``Π_L``.  A stopped run (``max_seconds``, ``stop``) keeps the
+member of ``Π_L``.  A stopped run (``max_seconds``, ``stop``,
+``subtree_max_nodes``) keeps the
 subtrees it finished, the open families of those it cut short, and gives
 every prefix it never started an open leaf with its own bounds (computed
 here, in the calling process), so the merged interval is certified like a
@@ -81,7 +82,7 @@ def _run_subtree(task: dict) -> ThresholdResult:
                             regret_aware=task["regret_aware"], occupancy=task["occupancy"],
                             max_seconds=None if deadline is None else max(0.0, deadline - time.time()),
                             should_stop=_worker_should_stop, max_closure_bytes=task["max_closure_bytes"],
-                            refine=task["refine"], polish_incumbents=task["polish"])
+                            max_nodes=task["max_nodes"], refine=task["refine"], polish_incumbents=task["polish"])
 
 
 def split_depth(enabled: Sequence[Sequence[int]], order: Sequence[int], jobs: int) -> int:
@@ -111,11 +112,14 @@ def parallel_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: 
                               seed_policies: Sequence[Sequence[int]] = (),
                               decide_epsilon: Fraction | None = None, regret_aware: bool = True,
                               depth: int | None = None, refine: bool = False,
-                              polish_incumbents: bool = True) -> ThresholdResult:
+                              polish_incumbents: bool = True,
+                              subtree_max_nodes: int | None = None) -> ThresholdResult:
     """``critical_epsilon`` with its subtrees on ``jobs`` processes (or on ``executor``); the same
     answer, and closures that make one certificate.  ``depth`` overrides the split depth.
     ``polish_incumbents``: as in ``critical_epsilon``, for the seeds here and for each subtree's
-    leaves."""
+    leaves.  ``subtree_max_nodes``: the nodes each subtree may expand before it stops and reports
+    its open families (a budget that does not depend on the machine's speed, unlike
+    ``max_seconds``)."""
     if jobs < 1:
         raise ModelError(f"jobs must be at least 1, got {jobs}", entry="jobs")
     data = validate_distribution(mdp, data)
@@ -180,7 +184,7 @@ def parallel_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: 
         return {"mdp": mdp, "data": data, "regret_bound": regret_bound, "bounds": bounds, "root": root,
                 "order": order, "incumbent": best[0], "decide_epsilon": decide_epsilon,
                 "regret_aware": regret_aware, "deadline": deadline, "occupancy": occupancy, "refine": refine,
-                "polish": polish_incumbents,
+                "polish": polish_incumbents, "max_nodes": subtree_max_nodes,
                 # the memory the merged closures may still take, shared by the running subtrees
                 "max_closure_bytes": max(0, MAX_CLOSURE_BYTES - held()) // jobs}
 
