@@ -408,13 +408,18 @@ def check_tree(inst: Instance, tree, threshold: Fraction, target: Fraction | Non
     """Walk the family tree (rule ``tree-split``), closing every leaf.  ``target is None``: only
     regret leaves are allowed (the claim is ε* = +∞).  ``allow_open``: open leaves (§3.5) are
     checked like dual leaves; only interval certificates have them."""
-    stack = [(tree, [None] * inst.n, 0)]
-    nodes = regret_leaves = dual_leaves = open_leaves = regret_dual_leaves = 0
+    root_horizon = getattr(inst, "horizon", None) or [1 / (1 - inst.gamma)] * inst.n
+    stack = [(tree, [None] * inst.n, 0, root_horizon)]
+    nodes = regret_leaves = dual_leaves = open_leaves = regret_dual_leaves = node_bounds = 0
     while stack:
-        node, family, depth = stack.pop()
+        node, family, depth, horizon = stack.pop()
         nodes += 1
         require(nodes <= MAX_TREE_NODES, "tree-split", "too many tree nodes")
         node = obj(node, "tree-split", "tree node")
+        if "occupancy" in node:
+            horizon = check_node_occupancy(inst, node["occupancy"], family, horizon)
+            node = {k: v for k, v in node.items() if k != "occupancy"}
+            node_bounds += 1
         if "split" in node:
             require(set(node) == {"split", "children"}, "tree-split", "a split node has exactly split and children")
             state = node["split"]
@@ -428,7 +433,7 @@ def check_tree(inst: Instance, tree, threshold: Fraction, target: Fraction | Non
             for a, child in children.items():
                 sub = list(family)
                 sub[s] = inst.a_index[a]
-                stack.append((child, sub, depth + 1))
+                stack.append((child, sub, depth + 1, horizon))
             continue
         kind = node.get("close")
         if kind == "regret":
@@ -444,7 +449,7 @@ def check_tree(inst: Instance, tree, threshold: Fraction, target: Fraction | Non
         elif kind == "open" and allow_open and "w" in node:
             require(target is not None, "regret-dual-value", "an open leaf cannot prove an infinite critical error")
             require(set(node) == {"close", "t", "w"}, "regret-dual-bounds", "an open leaf has close, t and w")
-            check_regret_dual_leaf(inst, node, family, threshold, target, strict)
+            check_regret_dual_leaf(inst, node, family, threshold, target, strict, horizon)
             open_leaves += 1
         elif kind == "open" and allow_open:
             require(set(node) == {"close", "y"}, "dual-bounds", "an open leaf has exactly close and y")
@@ -454,7 +459,7 @@ def check_tree(inst: Instance, tree, threshold: Fraction, target: Fraction | Non
             require(target is not None, "regret-dual-value", "a dual leaf cannot prove an infinite critical error")
             require(set(node) == {"close", "t", "w"}, "regret-dual-bounds",
                     "a regret-dual leaf has exactly close, t and w")
-            check_regret_dual_leaf(inst, node, family, threshold, target, strict)
+            check_regret_dual_leaf(inst, node, family, threshold, target, strict, horizon)
             regret_dual_leaves += 1
         else:
             raise Reject("tree-split", f"a node must split or close ('regret', 'dual' or 'regret-dual'), "
@@ -464,6 +469,8 @@ def check_tree(inst: Instance, tree, threshold: Fraction, target: Fraction | Non
         facts["open_leaves"] = open_leaves
     if regret_dual_leaves:
         facts["regret_dual_leaves"] = regret_dual_leaves
+    if node_bounds:
+        facts["node_occupancy_bounds"] = node_bounds
     return facts
 
 
@@ -474,25 +481,38 @@ def check_occupancy(inst: Instance, table) -> list[Fraction]:
     bounds = [cap] * inst.n
     if table is None:
         return bounds
-    table = obj(table, "occupancy-states", "evidence.occupancy")
-    keys_within(table, inst.s_index, "occupancy-states", "evidence.occupancy")
+    return superharmonic_bounds(inst, table, [None] * inst.n, bounds, "occupancy", "evidence.occupancy")
+
+
+def check_node_occupancy(inst: Instance, table, family, horizon: list[Fraction]) -> list[Fraction]:
+    """Rules ``node-occupancy-states`` and ``node-occupancy-bound`` (§3.7a): the ``H(s)`` in force in
+    a node's subtree, from superharmonic vectors checked on the pairs its members may take."""
+    return superharmonic_bounds(inst, table, family, list(horizon), "node-occupancy", "tree node occupancy")
+
+
+def superharmonic_bounds(inst: Instance, table, family, bounds: list[Fraction], rules: str,
+                         where_table: str) -> list[Fraction]:
+    """``bounds`` with ``H(s)`` lowered to ``μ0 · U_s`` for every ``U_s`` in ``table`` that is
+    superharmonic on every enabled pair the family allows (all of them for the root family)."""
+    table = obj(table, f"{rules}-states", where_table)
+    keys_within(table, inst.s_index, f"{rules}-states", where_table)
     m = inst.m
+    allowed = [x for x in range(inst.n * m)
+               if inst.enabled[x] and family[x // m] in (None, x % m)]    # a disabled pair is never taken
     for state, row in table.items():
-        where = f"evidence.occupancy.{state}"
-        row = obj(row, "occupancy-states", where)
-        keys_within(row, inst.s_index, "occupancy-states", where)
+        where = f"{where_table}.{state}"
+        row = obj(row, f"{rules}-states", where)
+        keys_within(row, inst.s_index, f"{rules}-states", where)
         u = [Fraction(0)] * inst.n
         for other, v in row.items():
-            u[inst.s_index[other]] = rational(v, "occupancy-bound", f"{where}.{other}")
+            u[inst.s_index[other]] = rational(v, f"{rules}-bound", f"{where}.{other}")
         target = inst.s_index[state]
-        for x in range(inst.n * m):
-            if not inst.enabled[x]:
-                continue            # a disabled pair is never taken
+        for x in allowed:
             here = x // m
             rhs = Fraction(here == target) + sum((gp * u[t] for t, gp in inst.succ[x]), Fraction(0))
-            require(u[here] >= rhs, "occupancy-bound",
+            require(u[here] >= rhs, f"{rules}-bound",
                     f"{where}: U({inst.states[here]}) < [s' = {state}] + gamma tau U at {inst_pair(inst, x)}")
-        bounds[target] = min(cap, sum((p * v for p, v in zip(inst.mu0, u) if p), Fraction(0)))
+        bounds[target] = min(bounds[target], sum((p * v for p, v in zip(inst.mu0, u) if p), Fraction(0)))
     return bounds
 
 
@@ -527,14 +547,14 @@ def check_duplicates(inst: Instance, table) -> list[set]:
 
 
 def check_regret_dual_leaf(inst: Instance, node: dict, family, threshold: Fraction, target: Fraction,
-                           strict: bool) -> None:
+                           strict: bool, horizon: list[Fraction]) -> None:
     """Rules ``regret-dual-t``, ``-bounds``, ``-flow``, ``-value`` (§3.6): ``y = w − t·η^π`` is a dual
-    for every member π of regret >= L, with ``H(s)`` (§3.7) bounding every occupancy of ``s``."""
+    for every member π of regret >= L, with ``horizon[s] = H(s)`` (§3.7, §3.7a) bounding every
+    member's occupancy of ``s``."""
     t = rational(node.get("t"), "regret-dual-t", "regret-dual leaf t")
     require(t >= 0, "regret-dual-t", "t must be >= 0")
     w = inst.pair_table(node.get("w"), "regret-dual-bounds", "regret-dual leaf w", complete=False)
     m = inst.m
-    horizon = getattr(inst, "horizon", None) or [1 / (1 - inst.gamma)] * inst.n
     flow = [Fraction(0)] * inst.n
     value = -t * threshold
     for x, v in enumerate(w):
