@@ -45,16 +45,25 @@ def witness_document(mdp: MDP, witness: Witness) -> dict:
 
 
 def family_tree(mdp: MDP, closures: Sequence[Closure], order: Sequence[int], splits: dict | None = None,
-                actions: Sequence[Sequence[int]] | None = None) -> dict:
+                actions: Sequence[Sequence[int]] | None = None, node_occupancy: dict | None = None) -> dict:
     """Nest the closed families into a split tree: an internal family splits on ``splits[family]``
     (dynamic branching) or, by default, on ``order[depth]`` (each family fixes ``order[:depth]``),
-    into one child per action of ``actions[s]`` (default: every enabled action)."""
+    into one child per action of ``actions[s]`` (default: every enabled action).  A family in
+    ``node_occupancy`` carries its ``{s: U_s}`` (format §3.7a)."""
     leaves = {c.family: c for c in closures}
     n = mdp.n_states
     splits = splits or {}
     actions = actions if actions is not None else mdp.allowed_actions()
+    node_occupancy = node_occupancy or {}
 
     def node(family: tuple, depth: int) -> dict:
+        made = bare(family, depth)
+        vectors = node_occupancy.get(family)
+        if vectors:
+            made["occupancy"] = _vectors_table(mdp, vectors)
+        return made
+
+    def bare(family: tuple, depth: int) -> dict:
         leaf = leaves.get(family)
         if leaf is not None:
             if leaf.kind == "regret":
@@ -83,8 +92,13 @@ def _occupancy_evidence(mdp: MDP, result: ThresholdResult, leaves: Sequence[Clos
     occupancy = result.occupancy
     if occupancy is None or not occupancy.vectors or not any(c.kind == "regret-dual" for c in leaves):
         return None
+    return _vectors_table(mdp, occupancy.vectors)
+
+
+def _vectors_table(mdp: MDP, vectors: dict) -> dict:
+    """``{s: U_s}`` in the form of format §3.7 (zero entries omitted)."""
     return {mdp.states[s]: {mdp.states[k]: format_rational(v) for k, v in enumerate(u) if v}
-            for s, u in sorted(occupancy.vectors.items())}
+            for s, u in sorted(vectors.items())}
 
 
 def _duplicates_evidence(mdp: MDP, result: ThresholdResult) -> dict | None:
@@ -100,7 +114,8 @@ def _duplicates_evidence(mdp: MDP, result: ThresholdResult) -> dict | None:
 
 def _tree_evidence(mdp: MDP, result: ThresholdResult, evidence: dict, leaves: Sequence[Closure]) -> None:
     actions = result.duplicates.actions if result.duplicates is not None else None
-    evidence["tree"] = family_tree(mdp, leaves, result.branch_order, result.splits, actions)
+    evidence["tree"] = family_tree(mdp, leaves, result.branch_order, result.splits, actions,
+                                   result.node_occupancy)
     duplicates = _duplicates_evidence(mdp, result)
     if duplicates is not None:
         evidence["duplicates"] = duplicates

@@ -106,3 +106,136 @@ def _superharmonic(u, s, pairs, m, succ) -> bool:
         if u[here] < (here == s) + sum((gp * u[t] for t, gp in succ[x]), Fraction(0)):
             return False
     return True
+
+
+class FamilyOccupancy:
+    """Certified ``H_F(s) ≥ d^π(s)`` over the members ``π`` of one family (format §3.7a).
+
+    A member takes only its family's actions, so its largest occupancy of ``s`` is the optimal
+    value of the reward-``e_s`` MDP restricted to those actions, often far below every policy's.
+    As in ``occupancy_bounds``, float policy iteration proposes (here for all target states at
+    once, warm-started from the parent family's policies), the values are raised by the margin
+    and rounded up to the grid, and the rounded ``U_s`` is checked exactly to be superharmonic on
+    the family's pairs, in integer arithmetic: that check is the proof the certificate carries.
+    A ``U_s`` that fails it, or does not improve the bound in force, is dropped."""
+
+    def __init__(self, mdp: MDP, enabled):
+        import numpy as np
+        n, m = mdp.n_states, mdp.n_actions
+        self.n, self.m = n, m
+        self.usable = 0 < n <= MAX_STATES and mdp.gamma != 0 and mdp.transitions is not None
+        if not self.usable:
+            return
+        self.np = np
+        self.gamma = float(mdp.gamma)
+        self.enabled = [tuple(actions) for actions in enabled]
+        P = np.zeros((n, m, n))
+        for s in range(n):
+            for a in self.enabled[s]:
+                for t, p in mdp.successors(s * m + a):
+                    P[s, a, t] += float(p)
+        self.P = P
+        self.mu0 = np.array([float(p) for p in mdp.initial])
+        self.eye = np.eye(n)
+        self.scale = 2 ** GRID_BITS
+        self.delta = self.gamma / ((1 - self.gamma) * self.scale)
+        # The exact check in integers: with the common denominator G of every γ·τ(t|x), the row
+        # of x is G·e_{s(x)} − G·γ·τ(·|x), all integers; μ0 = weights / its common denominator.
+        exact = {s * m + a: [(t, mdp.gamma * p) for t, p in mdp.successors(s * m + a)]
+                 for s in range(n) for a in self.enabled[s]}
+        common = 1
+        for row in exact.values():
+            for _, gp in row:
+                common = math.lcm(common, gp.denominator)
+        rows = np.zeros((n * m, n), dtype=object)
+        for x, row in exact.items():
+            rows[x, x // m] += common
+            for t, gp in row:
+                rows[x, t] -= int(gp * common)
+        self.common = common
+        self.rows = rows                     # Python integers (object dtype): exact
+        self.row_norm = max((sum(abs(int(v)) for v in rows[x]) for x in exact), default=0)
+        self.rows64 = rows.astype(np.int64) if self.row_norm < 2 ** 62 else None
+        self.mu_den = math.lcm(*(p.denominator for p in mdp.initial))
+        self.mu_num = [int(p * self.mu_den) for p in mdp.initial]
+
+    def refine(self, family, horizon, start=None):
+        """``(horizon', vectors, policies)``: ``horizon'[s] = min(horizon[s], μ0 · U_s)`` with
+        ``vectors[s] = U_s`` for every state it lowered (exactly checked), and the float maximising
+        policies (a warm start for subfamilies); ``None`` if the floats cannot say."""
+        if not self.usable:
+            return None
+        np, n, m = self.np, self.n, self.m
+        allowed = np.zeros((n, m), dtype=bool)
+        for s, a in enumerate(family):
+            if a is None:
+                allowed[s, list(self.enabled[s])] = True
+            else:
+                allowed[s, a] = True
+        first = allowed.argmax(axis=1)
+        policies = np.tile(first, (n, 1)) if start is None else np.where(allowed[np.arange(n), start], start, first)
+        states = np.arange(n)[None, :]
+        for _ in range(100):
+            # System k: (I − γ P_{π_k}) V_k = e_k, for every target state k at once.
+            systems = self.eye[None] - self.gamma * self.P[states, policies]
+            try:
+                values = np.linalg.solve(systems, self.eye[:, :, None])[:, :, 0]
+            except np.linalg.LinAlgError:
+                return None
+            q = self.eye[:, :, None] + self.gamma * np.einsum("uak,sk->sua", self.P, values)
+            q[:, ~allowed] = -np.inf
+            best = q.argmax(axis=2)
+            current = np.take_along_axis(q, policies[:, :, None], axis=2)[:, :, 0]
+            better = q.max(axis=2) > current + 1e-12 * (1 + np.abs(current))
+            if not better.any():
+                break
+            policies = np.where(better, best, policies)
+        if not np.all(np.isfinite(values)):
+            return None
+        estimates = values @ self.mu0
+        targets = [k for k in range(n) if estimates[k] < float(horizon[k]) * (1 - 1e-6)]
+        if not targets:
+            return list(horizon), {}, policies
+        margins = self.delta + FLOAT_SLACK * (1 + np.abs(values[targets]).max(axis=1)) / (1 - self.gamma)
+        grid = np.ceil((np.maximum(values[targets], 0.0) + margins[:, None]) * self.scale)
+        pairs = np.flatnonzero(allowed.reshape(-1))
+        passed = self._superharmonic(grid, targets, pairs)
+        horizon = list(horizon)
+        vectors = {}
+        for k, numerators in zip(targets, passed):
+            if numerators is None:
+                continue
+            bound = Fraction(sum(w * v for w, v in zip(self.mu_num, numerators) if w), self.mu_den * self.scale)
+            if bound < horizon[k]:
+                horizon[k] = bound
+                vectors[k] = GridVector(tuple(numerators), self.scale)
+        return horizon, vectors, policies
+
+    def _superharmonic(self, grid, targets, pairs) -> list:
+        """The exact check of format §3.7a on grid numerators (``U = numerators / 2^GRID_BITS``):
+        ``(G·e_{s(x)} − G·γ·τ(·|x)) · U ≥ G·[s(x) = s]`` at every pair ``x``, per target ``s``; the
+        numerators (Python ints) of each vector that passes, None for one that fails.  In int64
+        where no sum can reach 2^63 (checked first, in Python integers), else in Python integers."""
+        np = self.np
+        numerators = [[int(v) for v in row] for row in grid.tolist()]
+        largest = max((max(row) for row in numerators), default=0)
+        if self.rows64 is not None and largest * self.row_norm + self.common * self.scale < 2 ** 62:
+            products = self.rows64[pairs] @ np.array(numerators, dtype=np.int64).T     # exact: no overflow
+        else:
+            products = self.rows[pairs].dot(np.array(numerators, dtype=object).T)
+        need = np.equal.outer(pairs // self.m, np.array(targets)) * (self.common * self.scale)
+        if products.dtype == object:
+            need = need.astype(object)           # Python integers on both sides: exact
+        ok = (products >= need).all(axis=0).tolist()
+        return [row if good else None for row, good in zip(numerators, ok)]
+
+
+@dataclass(frozen=True)
+class GridVector:
+    """``U = numerators / denominator``, kept as integers until a certificate needs the rationals."""
+
+    numerators: tuple[int, ...]
+    denominator: int
+
+    def __iter__(self):
+        return (Fraction(v, self.denominator) for v in self.numerators)

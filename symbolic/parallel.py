@@ -258,13 +258,15 @@ def _merge(results: Sequence[ThresholdResult], best, order, bounds, range_r, sec
     witness = best[1]
     complete = all(r.complete for r in results) and not deciding
     splits: dict = {}
+    node_occupancy: dict = {}
     for result in results:
         splits.update(result.splits or {})
+        node_occupancy.update(result.node_occupancy or {})
     if complete:
         return ThresholdResult(value, witness, tuple(closures), bounds, stats, branch_order=tuple(order),
-                               splits=splits)
+                               splits=splits, node_occupancy=node_occupancy)
     # As in one search: ε* lies between the least bound not known to be above the incumbent and it.
     lower = _lower_end(closures + opened, value, range_r)
     return ThresholdResult(None, witness, tuple(closures), bounds, stats, complete=False,
                            open_leaves=tuple(opened), lower_bound=lower, upper_bound=value,
-                           branch_order=tuple(order), splits=splits)
+                           branch_order=tuple(order), splits=splits, node_occupancy=node_occupancy)

@@ -38,7 +38,7 @@ from .evaluation import Progress, ReturnBounds, check_deterministic, policy_iter
 from .exactlp import FamilyLP, LPState
 from .linalg import bellman_solve, dynamics, to_fmpq, to_fraction
 from .model import MDP, DeterministicPolicy, Vector, validate_distribution
-from .occupancy import OccupancyBounds, occupancy_bounds
+from .occupancy import FamilyOccupancy, OccupancyBounds, occupancy_bounds
 from .results import Family, Verdict, Witness
 
 if TYPE_CHECKING:
@@ -134,6 +134,7 @@ class ThresholdResult:
     stop_reason: str | None = None   # "memory": the closures' memory budget stopped the search
     closure_bytes: int = 0           # the estimated memory of the closures kept
     duplicates: Duplicates | None = None   # the actions the tree leaves out (format §3.8)
+    node_occupancy: dict | None = None     # family -> {s: U_s}: the tree nodes' own H (format §3.7a)
 
     def verdict(self, epsilon: Fraction) -> Verdict:
         """Safe iff ``ε < ε*(D)`` (the toolkit's Theorem E); UNKNOWN if the bracket does not decide.
@@ -148,6 +149,24 @@ class ThresholdResult:
         if self.lower_bound is not None and epsilon < self.lower_bound:
             return Verdict.SAFE
         return Verdict.UNKNOWN
+
+
+NODE_OCCUPANCY_DEPTHS = frozenset((4, 8))
+"""The depths at which a family's regret-aware bound first lowers ``H`` for the family's own members
+(format §3.7a; ``symbolic/occupancy.py``'s ``FamilyOccupancy``); the subtree inherits it."""
+
+
+@dataclass
+class _Horizon:
+    """The ``H(s)`` in force in a subtree: ``values`` (fmpq), lowered at ``family`` by ``vectors``
+    (format §3.7a) from the bounds ``above`` (None: the global ones); ``policies``: the float
+    maximisers, a warm start for subfamilies."""
+
+    values: list
+    family: tuple
+    vectors: dict
+    policies: object
+    above: "_Horizon | None"
 
 
 MAX_CLOSURE_BYTES = 4 * 2 ** 30
@@ -240,7 +259,8 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
                      branching: str = "dynamic",
                      max_closure_bytes: int | None = MAX_CLOSURE_BYTES,
                      refine: bool = False, merge_duplicates: bool = True,
-                     polish_incumbents: bool = True) -> ThresholdResult:
+                     polish_incumbents: bool = True,
+                     family_occupancy: bool = True) -> ThresholdResult:
     """Exact ``ε*(D)`` by branch and bound, with the closures that certify it.
 
     ``stop``: a callable polled with the budget; once it returns true the search ends as if
@@ -279,6 +299,8 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     estimated memory passes this, it stops like a time-out (``stop_reason == "memory"``).
     ``occupancy``: the per-state occupancy bounds ``H(s)`` the regret-aware bound uses
     (``symbolic/occupancy.py``; computed on first use when not given).
+    ``family_occupancy``: at the depths ``NODE_OCCUPANCY_DEPTHS``, lower ``H`` for the family's own
+    members before its regret-aware bound (format §3.7a); the subtree inherits it.
     ``merge_duplicates``: search the reduced policies only, which pick no action that duplicates
     an earlier one of its state (``symbolic/duplicates.py``, format §3.8); every other policy has
     a reduced one with the same return and the same ``f_π(D)``.
@@ -333,7 +355,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     if decide_value is not None and (stop_value is None or decide_value < stop_value):
         stop_value = decide_value
     counters = {"nodes": 0, "regret": 0, "dual": 0, "leaves": 0, "lps": 0, "pivots": 0, "regret_dual": 0,
-                "regret_tries": 0, "vertices": 0, "exact": 0}
+                "regret_tries": 0, "vertices": 0, "exact": 0, "node_bounds": 0}
     trial = {"tries": 0, "closed": 0}     # the regret-aware bound's trial since the incumbent last fell
     data_q = lp.upper
     covered = [0]
@@ -469,7 +491,31 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
             occupancy_cell[1] = [to_fmpq(h) for h in occupancy_cell[0].horizon]
         return occupancy_cell[1]
 
-    def regret_dual(family, stop_at=None, parent=None):
+    node_bounds: dict = {}            # family -> {s: U_s}: §3.7a bounds that a closure below used
+    family_cell: list = [None]        # the FamilyOccupancy, built on first use
+
+    def family_horizon(family, depth: int, above: _Horizon | None) -> _Horizon | None:
+        """The ``H`` in force for ``family``: lowered for its members at ``NODE_OCCUPANCY_DEPTHS``
+        (certified, format §3.7a), else inherited (None: the global one)."""
+        if not family_occupancy or depth not in NODE_OCCUPANCY_DEPTHS:
+            return above
+        if family_cell[0] is None:
+            family_cell[0] = FamilyOccupancy(mdp, enabled)
+        base = horizons() if above is None else above.values
+        refined = family_cell[0].refine(family, [to_fraction(h) for h in base],
+                                        None if above is None else above.policies)
+        counters["node_bounds"] += 1
+        if refined is None or not refined[1]:
+            return above
+        values, vectors, policies = refined
+        return _Horizon([to_fmpq(h) for h in values], tuple(family), vectors, policies, above)
+
+    def mark_used(horizon: _Horizon | None) -> None:
+        while horizon is not None and horizon.family not in node_bounds:
+            node_bounds[horizon.family] = horizon.vectors
+            horizon = horizon.above
+
+    def regret_dual(family, stop_at=None, parent=None, horizon: _Horizon | None = None):
         """The regret-aware family bound (docs/engine.md §2): ``max w·R − t·thr`` over ``w`` with flow
         ``t·μ0``, ``0 ≤ w ≤ D`` on pairs a member may leave and ``w ≥ t·H − D`` on pairs it may take,
         at the largest ``t`` with ``t·H ≤ D`` on the family's pairs (so free pairs keep the lower
@@ -480,8 +526,9 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         raised from ``−D`` to ``t·H − D``.  ``parent``: the parent family's ``(t, state, family)``; with the
         same ``t`` its ``w`` is feasible here too (a child only relaxes one pair's bound), so the LP
         starts from it.  Otherwise it starts from ``t·η``, a member's occupancy, on that member's
-        columns: feasible, as ``0 ≤ t·η ≤ t·H ≤ D``."""
-        horizon = horizons()
+        columns: feasible, as ``0 ≤ t·η ≤ t·H ≤ D``.  ``horizon``: the family's ``H`` (§3.7a), if
+        not the global one."""
+        horizon = horizons() if horizon is None else horizon.values
         # Pairs a member may take (a disabled pair never is: D = 0 there and w stays 0).
         allowed = [x for x in range(n * m)
                    if (family[x // m] is None or family[x // m] == x % m) and mdp.is_enabled(x)]
@@ -638,9 +685,11 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
                 best, chosen = score, s_free
         return chosen if chosen is not None else fallback
 
-    def visit(family: list[int | None], depth: int, state: FloatState, pess_policy, regret_parent=None) -> None:
+    def visit(family: list[int | None], depth: int, state: FloatState, pess_policy, regret_parent=None,
+              horizon: _Horizon | None = None) -> None:
         """``family`` passed the regret test; ``state`` is its float LP (possibly stopped early);
-        ``regret_parent``: the parent's regret-aware LP (a warm start for this family's)."""
+        ``regret_parent``: the parent's regret-aware LP (a warm start for this family's);
+        ``horizon``: the occupancy bounds in force above it (None: the global ones)."""
         try:
             check_budget()
         except _Budget:
@@ -658,10 +707,12 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
             return
         found = None
         if depth < n and decide_value is not None:
-            found = regret_dual(family, stop_at=decide_value, parent=regret_parent)
+            horizon = family_horizon(family, depth, horizon)
+            found = regret_dual(family, stop_at=decide_value, parent=regret_parent, horizon=horizon)
             proven = found and regret_exact(found, decide_value, strict=True)
             if proven:
                 counters["regret_dual"] += 1
+                mark_used(horizon)
                 closures.append(regret_closure(family, proven))
                 report(size)
                 return
@@ -669,10 +720,12 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
                 trial["tries"] < REGRET_TRIAL or trial["closed"] >= REGRET_MIN_SUCCESS * trial["tries"]):
             counters["regret_tries"] += 1
             trial["tries"] += 1
-            found = regret_dual(family, stop_at=incumbent[0], parent=regret_parent)
+            horizon = family_horizon(family, depth, horizon)
+            found = regret_dual(family, stop_at=incumbent[0], parent=regret_parent, horizon=horizon)
             proven = found and regret_exact(found, incumbent[0])
             if proven:
                 counters["regret_dual"] += 1
+                mark_used(horizon)
                 trial["closed"] += 1
                 closures.append(regret_closure(family, proven))
                 report(size)
@@ -696,7 +749,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         children.sort(key=lambda item: (round_ties(item[0].value), item[1]))
         for index, (child_state, _, child, child_pess) in enumerate(children):
             try:
-                visit(child, depth + 1, child_state, child_pess, found)
+                visit(child, depth + 1, child_state, child_pess, found, horizon)
             except _Budget:
                 open_leaves.extend((tuple(rest), rest_state, rest_pess)
                                    for rest_state, _, rest, rest_pess in children[index + 1:])
@@ -747,6 +800,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         """The answer, with what every outcome carries (the tree's shape, ``H``, duplicates, memory)."""
         return ThresholdResult(value, witness, tuple(leaves), bounds, stats, branch_order=order,
                                occupancy=occupancy_cell[0], splits=recorded, closure_bytes=held[0],
+                               node_occupancy=dict(node_bounds),
                                duplicates=duplicates, **rest)
 
     if complete:
