@@ -507,10 +507,13 @@ def superharmonic_bounds(inst: Instance, table, family, bounds: list[Fraction], 
         for other, v in row.items():
             u[inst.s_index[other]] = rational(v, f"{rules}-bound", f"{where}.{other}")
         target = inst.s_index[state]
+        # U(s') ≥ [s' = s] + Σ γτ U, times tau_scale · u_scale (see ``scaled``): exact integers.
+        u_int, u_scale = scaled(u)
+        ts = inst.tau_scale
         for x in allowed:
             here = x // m
-            rhs = Fraction(here == target) + sum((gp * u[t] for t, gp in inst.succ[x]), Fraction(0))
-            require(u[here] >= rhs, f"{rules}-bound",
+            rhs = (ts * u_scale if here == target else 0) + sum(g * u_int[t] for t, g in inst.succ_int[x])
+            require(ts * u_int[here] >= rhs, f"{rules}-bound",
                     f"{where}: U({inst.states[here]}) < [s' = {state}] + gamma tau U at {inst_pair(inst, x)}")
         bounds[target] = min(bounds[target], sum((p * v for p, v in zip(inst.mu0, u) if p), Fraction(0)))
     return bounds
