@@ -25,9 +25,12 @@ Parts (``--parts``):
 * ``ablation``: the search with the duplicate-action reduction
   (``merge_duplicates``, symbolic/duplicates.py) and the in-search regret-aware
   bound (``regret_aware``) each switched off, and both, on three instances,
-  seeded alike.
+  seeded alike;
+* ``family``: the search with the family occupancy bounds (format §3.7a,
+  ``family_occupancy``) off and on, run to the end (``--family-budget`` caps
+  it), from one seed, with the checker's time on each certificate.
 
-    python -m benchmarks.bench_scale [--budget 60] [--parts grid random jobs fixed ablation]
+    python -m benchmarks.bench_scale [--budget 60] [--parts grid random jobs fixed ablation family]
 """
 
 from __future__ import annotations
@@ -170,11 +173,45 @@ def run_ablation(budget) -> None:
         print(f"| {name} | {L} | " + " | ".join(cells) + " |", flush=True)
 
 
+def family_instances():
+    lake = frozen_lake(4, 0)
+    for L in (Fraction(1, 4), Fraction(1, 2), Fraction(3, 4)):
+        yield "FrozenLake-style 4x4 (slippery)", lake, uniform_distribution(lake), L
+    mdp = random_mdp(12000, 12, 4)
+    yield "random 12x4, uniform D", mdp, uniform_distribution(mdp), Fraction(3, 4)
+
+
+def run_family(budget) -> None:
+    """The search with and without the family occupancy bounds (format §3.7a), from one seed, with
+    no budget unless ``budget`` is given, and the checker's time on each certificate."""
+    print("| instance | L | family bounds off | on | off / on | check off | check on | same answer |")
+    print("|---|---|---:|---:|---:|---:|---:|---|")
+    for name, mdp, data, L in family_instances():
+        bounds = return_bounds(mdp)
+        seed, _ = milp_seed(mdp, data, L, bounds, SEED_LIMIT)
+        seeds = [seed.policy] if seed.policy is not None else []
+        cells, checks, results = [], [], []
+        for on in (False, True):
+            start = time.perf_counter()
+            result = critical_epsilon(mdp, data, L, bounds=bounds, max_seconds=budget, seed_policies=seeds,
+                                      family_occupancy=on)
+            seconds = time.perf_counter() - start
+            cells.append((seconds, f"{seconds:.1f} s, {result.stats.nodes} nodes ({show(result)})"))
+            t_check, size = replay(mdp, data, L, result)
+            checks.append(f"{t_check:.1f} s, {size / 1e6:.1f} MB")
+            results.append(result)
+        same = all(r.complete for r in results) and results[0].critical_epsilon == results[1].critical_epsilon
+        print(f"| {name} | {L} | {cells[0][1]} | {cells[1][1]} | {cells[0][0] / cells[1][0]:.2f} | "
+              f"{checks[0]} | {checks[1]} | {'yes' if same else 'n/a (unfinished)'} |", flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=60.0, help="seconds per exact search")
     parser.add_argument("--parts", nargs="+", default=["grid", "random", "jobs", "fixed", "ablation"],
-                        choices=["grid", "random", "jobs", "fixed", "ablation"])
+                        choices=["grid", "random", "jobs", "fixed", "ablation", "family"])
+    parser.add_argument("--family-budget", type=float, default=None,
+                        help="seconds per search in the 'family' part (default: run to the end)")
     args = parser.parse_args()
     for line in machine(("python-flint", "PuLP", "highspy")):
         print(line)
@@ -196,6 +233,10 @@ def main() -> int:
     if "fixed" in args.parts:
         print(f"### The fixed branching order (the previous engine), same budget ({args.budget:g} s)\n")
         run_table(grid_instances(), [Fraction(1, 2)], args.budget, branching="fixed")
+        print()
+    if "family" in args.parts:
+        print("### Family occupancy bounds (format §3.7a) off and on, search only, same seed\n")
+        run_family(args.family_budget)
         print()
     if "ablation" in args.parts:
         print(f"### Duplicate actions and the in-search regret-aware bound, each off ({args.budget:g} s, "

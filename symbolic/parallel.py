@@ -82,7 +82,8 @@ def _run_subtree(task: dict) -> ThresholdResult:
                             regret_aware=task["regret_aware"], occupancy=task["occupancy"],
                             max_seconds=None if deadline is None else max(0.0, deadline - time.time()),
                             should_stop=_worker_should_stop, max_closure_bytes=task["max_closure_bytes"],
-                            max_nodes=task["max_nodes"], refine=task["refine"], polish_incumbents=task["polish"])
+                            max_nodes=task["max_nodes"], refine=task["refine"], polish_incumbents=task["polish"],
+                            family_occupancy=task["family_occupancy"])
 
 
 def split_depth(enabled: Sequence[Sequence[int]], order: Sequence[int], jobs: int) -> int:
@@ -113,13 +114,14 @@ def parallel_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: 
                               decide_epsilon: Fraction | None = None, regret_aware: bool = True,
                               depth: int | None = None, refine: bool = False,
                               polish_incumbents: bool = True,
-                              subtree_max_nodes: int | None = None) -> ThresholdResult:
+                              subtree_max_nodes: int | None = None,
+                              family_occupancy: bool = True) -> ThresholdResult:
     """``critical_epsilon`` with its subtrees on ``jobs`` processes (or on ``executor``); the same
     answer, and closures that make one certificate.  ``depth`` overrides the split depth.
     ``polish_incumbents``: as in ``critical_epsilon``, for the seeds here and for each subtree's
     leaves.  ``subtree_max_nodes``: the nodes each subtree may expand before it stops and reports
     its open families (a budget that does not depend on the machine's speed, unlike
-    ``max_seconds``)."""
+    ``max_seconds``).  ``family_occupancy``: as in ``critical_epsilon``."""
     if jobs < 1:
         raise ModelError(f"jobs must be at least 1, got {jobs}", entry="jobs")
     data = validate_distribution(mdp, data)
@@ -185,6 +187,7 @@ def parallel_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: 
                 "order": order, "incumbent": best[0], "decide_epsilon": decide_epsilon,
                 "regret_aware": regret_aware, "deadline": deadline, "occupancy": occupancy, "refine": refine,
                 "polish": polish_incumbents, "max_nodes": subtree_max_nodes,
+                "family_occupancy": family_occupancy,
                 # the memory the merged closures may still take, shared by the running subtrees
                 "max_closure_bytes": max(0, MAX_CLOSURE_BYTES - held()) // jobs}
 
