@@ -494,10 +494,10 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     node_bounds: dict = {}            # family -> {s: U_s}: §3.7a bounds that a closure below used
     family_cell: list = [None]        # the FamilyOccupancy, built on first use
 
-    def family_horizon(family, depth: int, above: _Horizon | None) -> _Horizon | None:
+    def family_horizon(family, depth: int | None, above: _Horizon | None) -> _Horizon | None:
         """The ``H`` in force for ``family``: lowered for its members at ``NODE_OCCUPANCY_DEPTHS``
-        (certified, format §3.7a), else inherited (None: the global one)."""
-        if not family_occupancy or depth not in NODE_OCCUPANCY_DEPTHS:
+        (or at any depth, if None; certified, format §3.7a), else inherited (None: the global one)."""
+        if not family_occupancy or (depth is not None and depth not in NODE_OCCUPANCY_DEPTHS):
             return above
         if family_cell[0] is None:
             family_cell[0] = FamilyOccupancy(mdp, enabled)
@@ -820,9 +820,12 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         with its regret-aware float LP, which warm-starts the children's (``parent``: the parent's).
         Both bounds are exact, the plain one from the float basis's exact vertex (or y = 0)."""
         plain = exact_start(state, family)
-        found = regret_dual(family, parent=parent)
+        # The family's own H (format §3.7a): an open family's bound is the interval's lower end.
+        horizon = family_horizon(family, None, None) if sum(a is not None for a in family) < n else None
+        found = regret_dual(family, parent=parent, horizon=horizon)
         proven = found and regret_exact(found, should_stop=finishing)
         if proven and proven[0] > plain.objective:
+            mark_used(horizon)
             return regret_closure(family, proven), found
         return Closure(family, "dual", dual=keep(lp.dual(plain)), bound=to_fraction(plain.objective)), found
 
