@@ -355,7 +355,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     if decide_value is not None and (stop_value is None or decide_value < stop_value):
         stop_value = decide_value
     counters = {"nodes": 0, "regret": 0, "dual": 0, "leaves": 0, "lps": 0, "pivots": 0, "regret_dual": 0,
-                "regret_tries": 0, "vertices": 0, "exact": 0, "node_bounds": 0}
+                "regret_tries": 0, "vertices": 0, "exact": 0}
     trial = {"tries": 0, "closed": 0}     # the regret-aware bound's trial since the incumbent last fell
     data_q = lp.upper
     covered = [0]
@@ -504,7 +504,6 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         base = horizons() if above is None else above.values
         refined = family_cell[0].refine(family, [to_fraction(h) for h in base],
                                         None if above is None else above.policies)
-        counters["node_bounds"] += 1
         if refined is None or not refined[1]:
             return above
         values, vectors, policies = refined
