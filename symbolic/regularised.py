@@ -186,15 +186,23 @@ def _epsilon(value) -> Fraction:
 
 # -- witness search (floating guide, rigorous verification) ----------------------------
 
+SCAN_RATIO = 1.25
+"""``_boundary`` scans ``t`` geometrically by this ratio.  The return need not fall monotonically in
+``t``: on a 2-state MDP (λ = 2) raising one zero-weight pair's reward put ``J ≤ thr`` only for
+rewards in about [5.96, 13], a window that doubling stepped over, so a zero-error witness was
+missed (found by an independent audit)."""
+
+
 def _boundary(problem: _Problem, make: Callable[[float], np.ndarray], hi_limit: float) -> float | None:
-    """Smallest ``t`` in ``(0, hi_limit]`` with ``J(make(t)) ≤ thr``, by doubling and bisection."""
+    """Smallest ``t`` in ``(0, hi_limit]`` on a geometric scan (``SCAN_RATIO``) with
+    ``J(make(t)) ≤ thr``, refined by bisection against the scan point before it."""
     thr = problem.thr
     t = 1e-3
     while problem.float_return(make(t)) > thr:
-        t *= 2
+        t *= SCAN_RATIO
         if t > hi_limit:
             return None
-    lo, hi = (t / 2, t) if t > 1e-3 else (0.0, t)
+    lo, hi = (t / SCAN_RATIO, t) if t > 1e-3 else (0.0, t)
     for _ in range(60):
         mid = (lo + hi) / 2
         if problem.float_return(make(mid)) <= thr:

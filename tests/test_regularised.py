@@ -480,3 +480,23 @@ def test_a_theorem_4_2_counterexample_exits_4(monkeypatch, capsys):
                  "--regret", "4/5", "--lambda", "1/2"])
     out = capsys.readouterr().out
     assert code == 4 and "COUNTEREXAMPLE" in out
+
+
+def test_a_zero_error_witness_behind_a_non_monotone_return_is_found():
+    # Found by an independent audit: raising R^(s1, a1), a pair D never sees, brings the regularised
+    # optimum's regret to L only for R^(s1, a1) in about [5.96, 13]; the witness search's old
+    # doubling scan stepped over that window, and eps*_lambda = 0 was reported as [0, 9.6e-4].
+    mdp = MDP(states=("s0", "s1"), actions=("a0", "a1"), gamma=F(9, 10), initial=(F(1), F(0)),
+              reward=(F(7, 4), F(1, 4), F(3, 4), F(-5, 4)),
+              transitions=(((1, F(1)),), ((0, F(1, 7)), (1, F(6, 7))), ((0, F(1)),), ((0, F(3, 5)), (1, F(2, 5)))))
+    D = (F(3, 13), F(4, 13), F(6, 13), F(0))
+    reference = ((F(5, 9), F(4, 9)), (F(1, 4), F(3, 4)))
+    L, lam = F(3, 4), F(2)
+    result = regularised_threshold(mdp, D, L, lam, reference, timeout=10)
+    assert result.upper == 0 and result.witness.error == 0
+    changed = [x for x, (r, rhat) in enumerate(zip(mdp.reward, result.witness.reward)) if r != rhat]
+    assert changed and all(D[x] == 0 for x in changed)
+    # The regret, independently: mpmath soft value iteration (tests/regularised_reference.py).
+    assert _independent_regret(mdp, result.witness.reward, lam, reference) >= mp(L)
+    status, message, _ = check_certificate_document(regularised_certificate(mdp, D, L, result))
+    assert status == "verified", message
