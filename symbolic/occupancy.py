@@ -51,61 +51,18 @@ def trivial_bounds(mdp: MDP) -> OccupancyBounds:
 
 
 def occupancy_bounds(mdp: MDP) -> OccupancyBounds:
-    """``H(s)`` for every state, certified per state by a superharmonic vector (or ``1/(1 − γ)``)."""
-    n, m = mdp.n_states, mdp.n_actions
+    """``H(s)`` for every state, certified per state by a superharmonic vector (or ``1/(1 − γ)``):
+    ``FamilyOccupancy`` on the family of every policy, so every enabled pair is checked."""
+    n = mdp.n_states
     cap = 1 / (1 - mdp.gamma)
     if n > MAX_STATES or mdp.gamma == 0 or mdp.transitions is None:
         return trivial_bounds(mdp)
-    import numpy as np
-    gamma = float(mdp.gamma)
-    enabled = [list(mdp.enabled_actions(s)) for s in range(n)]
-    pairs = [s * m + a for s in range(n) for a in enabled[s]]
-    P = np.zeros((n * m, n))
-    for x in pairs:
-        for t, p in mdp.successors(x):
-            P[x, t] += float(p)
-    mu0 = np.array([float(p) for p in mdp.initial])
-    exact_succ = {x: [(t, mdp.gamma * p) for t, p in mdp.successors(x)] for x in pairs}
-    scale = 2 ** GRID_BITS
-    delta = gamma / ((1 - gamma) * scale)
-    horizon = list((cap,) * n)
-    vectors: dict[int, tuple[Fraction, ...]] = {}
-    identity = np.eye(n)
-    for s in range(n):
-        policy = [enabled[u][0] for u in range(n)]
-        values = np.zeros(n)
-        for _ in range(100):
-            rows = np.array([P[u * m + policy[u]] for u in range(n)])
-            try:
-                values = np.linalg.solve(identity - gamma * rows, identity[s])
-            except np.linalg.LinAlgError:
-                break
-            q = {u: [(u == s) + gamma * P[u * m + a] @ values for a in enabled[u]] for u in range(n)}
-            improved = [enabled[u][int(np.argmax(q[u]))] if max(q[u]) > q[u][enabled[u].index(policy[u])] + 1e-12
-                        else policy[u] for u in range(n)]
-            if improved == policy:
-                break
-            policy = improved
-        if not np.all(np.isfinite(values)) or float(mu0 @ values) >= float(cap) * (1 - 1e-9):
-            continue
-        margin = delta + FLOAT_SLACK * (1 + float(np.max(np.abs(values)))) / (1 - gamma)
-        u_vec = [Fraction(math.ceil((max(v, 0.0) + margin) * scale), scale) for v in values]
-        if not _superharmonic(u_vec, s, pairs, m, exact_succ):
-            continue
-        bound = sum((p * v for p, v in zip(mdp.initial, u_vec) if p), Fraction(0))
-        if bound < cap:
-            horizon[s] = bound
-            vectors[s] = tuple(u_vec)
-    return OccupancyBounds(tuple(horizon), vectors)
-
-
-def _superharmonic(u, s, pairs, m, succ) -> bool:
-    """The exact check of format §3.7 for one state, as the checker does it."""
-    for x in pairs:
-        here = x // m
-        if u[here] < (here == s) + sum((gp * u[t] for t, gp in succ[x]), Fraction(0)):
-            return False
-    return True
+    enabled = [tuple(mdp.enabled_actions(s)) for s in range(n)]
+    refined = FamilyOccupancy(mdp, enabled).refine([None] * n, [cap] * n, gain=1e-9)
+    if refined is None:
+        return trivial_bounds(mdp)
+    horizon, vectors, _ = refined
+    return OccupancyBounds(tuple(horizon), {s: tuple(u) for s, u in vectors.items()})
 
 
 class FamilyOccupancy:
@@ -159,10 +116,11 @@ class FamilyOccupancy:
         self.mu_den = math.lcm(*(p.denominator for p in mdp.initial))
         self.mu_num = [int(p * self.mu_den) for p in mdp.initial]
 
-    def refine(self, family, horizon, start=None):
+    def refine(self, family, horizon, start=None, gain: float = 1e-6):
         """``(horizon', vectors, policies)``: ``horizon'[s] = min(horizon[s], μ0 · U_s)`` with
         ``vectors[s] = U_s`` for every state it lowered (exactly checked), and the float maximising
-        policies (a warm start for subfamilies); ``None`` if the floats cannot say."""
+        policies (a warm start for subfamilies); ``None`` if the floats cannot say.  A state whose
+        float bound is not below ``horizon[s]`` by the relative ``gain`` is not tried."""
         if not self.usable:
             return None
         np, n, m = self.np, self.n, self.m
@@ -193,7 +151,7 @@ class FamilyOccupancy:
         if not np.all(np.isfinite(values)):
             return None
         estimates = values @ self.mu0
-        targets = [k for k in range(n) if estimates[k] < float(horizon[k]) * (1 - 1e-6)]
+        targets = [k for k in range(n) if estimates[k] < float(horizon[k]) * (1 - gain)]
         if not targets:
             return list(horizon), {}, policies
         margins = self.delta + FLOAT_SLACK * (1 + np.abs(values[targets]).max(axis=1)) / (1 - self.gamma)
