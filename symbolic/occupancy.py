@@ -181,9 +181,10 @@ class FamilyOccupancy:
             products = self.rows64[pairs] @ np.array(numerators, dtype=np.int64).T     # exact: no overflow
         else:
             products = self.rows[pairs].dot(np.array(numerators, dtype=object).T)
-        need = np.equal.outer(pairs // self.m, np.array(targets)) * (self.common * self.scale)
+        own = np.equal.outer(pairs // self.m, np.array(targets))
         if products.dtype == object:
-            need = need.astype(object)           # Python integers on both sides: exact
+            own = own.astype(object)             # Python integers on both sides: exact, any size
+        need = own * (self.common * self.scale)  # in int64 only below 2^62, by the test above
         ok = (products >= need).all(axis=0).tolist()
         return [row if good else None for row, good in zip(numerators, ok)]
 

@@ -224,3 +224,22 @@ def test_random_mutations_of_node_bounds_never_verify_a_false_claim(shallow):
         else:
             rejected += 1
     assert rejected > 0
+
+
+def test_huge_denominators_take_the_python_integer_path():
+    # G·2^24 far above int64 (a robustness run once overflowed here): the check must still run, on
+    # Python integers, and agree with the bounds' definition.
+    from symbolic.model import MDP
+    p = F(1, 3 ** 40)
+    mdp = MDP(states=("s0", "s1"), actions=("a0", "a1"), gamma=F(9, 10), initial=(F(1), F(0)),
+              reward=(F(1), F(0), F(0), F(1)),
+              transitions=(((0, 1 - p), (1, p)), ((1, F(1)),), ((0, F(1, 2)), (1, F(1, 2))), ((1, F(1)),)))
+    enabled = [(0, 1), (0, 1)]
+    family_occupancy = FamilyOccupancy(mdp, enabled)
+    assert family_occupancy.common * family_occupancy.scale > 2 ** 63
+    bounds = occupancy_bounds(mdp)
+    horizon, vectors, _ = family_occupancy.refine([1, None], [1 / (1 - mdp.gamma)] * 2)
+    for s in range(2):
+        most = max(reference.occupancy(mdp, (1, a))[s * 2 + (1 if s == 0 else a)] for a in (0, 1))
+        assert most <= horizon[s] <= bounds.horizon[s]
+    assert vectors       # the family that leaves s0 at once visits s0 only at the start
