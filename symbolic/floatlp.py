@@ -90,10 +90,11 @@ class FloatState:
     pivots: int = 0
     since_refactor: int = 0
     exact: object = None
+    frhs: np.ndarray | None = None     # ``rhs`` as floats, once a refactorisation needed it
 
     def copy(self) -> "FloatState":
         return FloatState(self.basis.copy(), self.y.copy(), self.binv.copy(), self.value, self.flower, self.lower,
-                          self.rhs, self.optimal, self.failed, 0, self.since_refactor)
+                          self.rhs, self.optimal, self.failed, 0, self.since_refactor, frhs=self.frhs)
 
 
 class FloatFamilyLP:
@@ -171,7 +172,12 @@ class FloatFamilyLP:
         except np.linalg.LinAlgError:
             state.failed = True
             return
-        rhs = np.zeros(self.n) if state.rhs is None else np.array([to_float(v) for v in state.rhs])
+        if state.rhs is None:
+            rhs = np.zeros(self.n)
+        else:
+            if state.frhs is None:
+                state.frhs = np.array([to_float(v) for v in state.rhs])
+            rhs = state.frhs
         y[basis] = 0.0
         y[basis] = state.binv @ (rhs - self.a @ y)
         state.value = float(self.c @ y)
@@ -181,22 +187,30 @@ class FloatFamilyLP:
              flower: np.ndarray | None = None) -> FloatState:
         """Give ``state`` (a parent's copy) the child's exact bounds (and their floats, if known);
         the basis stays feasible because a child only relaxes bounds."""
+        if rhs is not state.rhs:
+            state.frhs = None
         state.lower, state.rhs, state.exact = lower, rhs, None
         state.flower = self.lower(lower) if flower is None else flower
         return state
 
     def solve(self, state: FloatState, stop_at: float | None = None) -> FloatState:
         """Pivot to a float optimum, in place (or until the value passes ``stop_at`` by the margin).
-        ``state.failed`` if the floats give up; then nothing about the state may be relied on."""
-        a, at, c, upper, flower = self.a, self.at, self.c, self.upper, state.flower
+        ``state.failed`` if the floats give up; then nothing about the state may be relied on.
+
+        The loop is written for few numpy calls per pivot (each costs about a microsecond at these
+        sizes, more than its arithmetic): the basic variables' bounds and rewards are kept beside
+        the basis, the ratio test is one masked division, and the rank-one update is a broadcast."""
+        at, c, upper, flower = self.at, self.c, self.upper, state.flower
         basis, y = state.basis, state.y
+        inf, largest, smallest = math.inf, np.maximum.reduce, np.minimum.reduce   # not .max(): a Python wrapper
         nonbasic = np.ones(self.width, dtype=bool)
         nonbasic[basis] = False
         nonbasic[self.logicals] = False             # logicals never enter
         degenerate = 0
         target = None if stop_at is None else stop_at + self.margin
         state.optimal = False
-        c_basic = c[basis]
+        c_basic, low_basic, up_basic = c[basis], flower[basis], upper[basis]
+        room = np.empty(self.n)
         while not state.failed:
             if target is not None and state.value >= target:
                 return state
@@ -204,56 +218,58 @@ class FloatFamilyLP:
                 state.failed = True
                 return state
             d = c - at @ (c_basic @ state.binv)
-            up = nonbasic & (d > REDUCED_COST_TOL) & (y < upper)
-            down = nonbasic & (d < -REDUCED_COST_TOL) & (y > flower)
-            eligible = up | down
-            if not eligible.any():
+            eligible = nonbasic & (((d > REDUCED_COST_TOL) & (y < upper)) | ((d < -REDUCED_COST_TOL) & (y > flower)))
+            score = np.where(eligible, np.abs(d), -1.0)
+            best = largest(score)
+            if best < 0.0:
                 state.optimal = True
                 return state
-            score = np.where(eligible, np.abs(d), -1.0)
-            best = score.max()
             if degenerate:
                 entering = int(eligible.argmax())              # Bland: the first eligible
             else:
                 # The largest |d|, ties (within rounding) to the first, as the exact simplex does:
                 # the floats should walk the exact method's path, which gave the smaller trees.
                 entering = int((score >= best * (1 - TIE)).argmax())
-            direction = 1.0 if up[entering] else -1.0
-            w = state.binv @ a[:, entering]
-            theta = (upper[entering] - y[entering]) if direction > 0 else (y[entering] - flower[entering])
-            wd = w * direction
+            up = d[entering] > 0.0
+            w = state.binv @ at[entering]
+            if up:
+                theta, wd = upper[entering] - y[entering], w
+            else:
+                theta, wd = y[entering] - flower[entering], -w
             yb = y[basis]
-            room = np.full(self.n, np.inf)
-            tol = PIVOT_TOL * max(1.0, abs(wd).max())
-            pos, neg = wd > tol, wd < -tol
-            room[pos] = (yb[pos] - flower[basis[pos]]) / wd[pos]
-            room[neg] = (upper[basis[neg]] - yb[neg]) / -wd[neg]
-            least = max(0.0, room.min())
+            size = np.abs(wd)
+            tol = PIVOT_TOL * max(1.0, largest(size))
+            moving = size > tol
+            # A basic variable falling (wd > 0) may go down to its lower bound, a rising one up to
+            # its upper bound; the others do not limit the step.
+            room.fill(inf)
+            np.divide(np.where(wd > 0.0, yb - low_basic, up_basic - yb), size, out=room, where=moving)
+            least = max(0.0, smallest(room))
             if least >= theta * (1 - TIE):
                 leave = -1                   # a bound flip wins ties, as in the exact simplex
             else:
                 # The least ratio, ties (within rounding) to the smallest variable index.
-                tied = np.flatnonzero(room <= least * (1 + TIE) + 1e-300)
+                tied = (room <= least * (1 + TIE) + 1e-300).nonzero()[0]
                 leave = int(tied[basis[tied].argmin()]) if tied.size > 1 else int(tied[0])
                 theta = least
             state.pivots += 1
             if theta > 0:
-                y[entering] += direction * theta
-                y[basis] -= direction * theta * w
+                y[entering] += theta if up else -theta
+                y[basis] = yb - theta * wd
                 degenerate = 0
             else:
                 degenerate += 1
             if leave < 0:
                 # The entering variable went from one bound to the other: snap it exactly.
-                y[entering] = upper[entering] if direction > 0 else flower[entering]
+                y[entering] = upper[entering] if up else flower[entering]
             else:
                 leaving = int(basis[leave])
-                y[leaving] = flower[leaving] if wd[leave] > 0 else upper[leaving]
+                y[leaving] = low_basic[leave] if wd[leave] > 0 else up_basic[leave]
                 row = state.binv[leave] / w[leave]
-                state.binv -= np.outer(w, row)
+                state.binv -= w[:, None] * row
                 state.binv[leave] = row
                 basis[leave] = entering
-                c_basic[leave] = c[entering]
+                c_basic[leave], low_basic[leave], up_basic[leave] = c[entering], flower[entering], upper[entering]
                 nonbasic[leaving], nonbasic[entering] = leaving < self.lp.N, False
                 state.since_refactor += 1
                 if state.since_refactor >= REFACTOR_EVERY:
