@@ -39,6 +39,24 @@ def to_fraction(value: fmpq) -> Fraction:
     return out
 
 
+def to_fractions_sized(values: Sequence[fmpq]) -> tuple[tuple[Fraction, ...], int]:
+    """``to_fraction`` of each value, with an estimate of the tuple's memory in bytes (56 for the
+    tuple, 8 per slot, about 100 plus the digits per non-zero ``Fraction``), in one pass: the search
+    converts every closure it keeps, and budgets their memory."""
+    out = []
+    size = 56 + 8 * len(values)
+    for value in values:
+        if not value:
+            out.append(_FRACTION_ZERO)
+            continue
+        p, q = int(value.p), int(value.q)
+        fraction = _new_object(Fraction)
+        fraction._numerator, fraction._denominator = p, q
+        out.append(fraction)
+        size += 100 + (p.bit_length() + q.bit_length()) // 8
+    return tuple(out), size
+
+
 def column(values: Sequence[Fraction | fmpq | int]) -> fmpq_mat:
     return fmpq_mat(len(values), 1, [v if isinstance(v, fmpq) else to_fmpq(v) for v in values])
 

@@ -36,7 +36,7 @@ from .duplicates import Duplicates, duplicate_actions
 from .errors import ModelError
 from .evaluation import Progress, ReturnBounds, check_deterministic, policy_iteration, return_bounds
 from .exactlp import FamilyLP, LPState
-from .linalg import bellman_solve, dynamics, to_fmpq, to_fraction
+from .linalg import bellman_solve, dynamics, to_fmpq, to_fraction, to_fractions_sized
 from .model import MDP, DeterministicPolicy, Vector, validate_distribution
 from .occupancy import FamilyOccupancy, OccupancyBounds, occupancy_bounds
 from .results import Family, Verdict, Witness
@@ -370,12 +370,8 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     stop_reason: list = [None]
 
     def keep(values) -> tuple:
-        values = tuple(map(to_fraction, values))
-        total = 56 + 8 * len(values)
-        for v in values:
-            if v:
-                total += 100 + (v.numerator.bit_length() + v.denominator.bit_length()) // 8
-        held[0] += total
+        values, size = to_fractions_sized(values)
+        held[0] += size
         return values
 
     def check_budget() -> None:

@@ -291,3 +291,15 @@ def test_to_fraction_builds_the_same_fraction_as_the_stdlib(p, q):
     assert (built.numerator, built.denominator) == (expected.numerator, expected.denominator)
     assert built == expected and hash(built) == hash(expected) and str(built) == str(expected)
     assert built + F(1, 3) == expected + F(1, 3)
+
+
+@given(st.lists(st.tuples(st.integers(-10**30, 10**30), st.integers(1, 10**30)), max_size=12))
+def test_to_fractions_sized_matches_the_stdlib_and_counts_the_digits(pairs):
+    from flint import fmpq
+    from symbolic.linalg import to_fractions_sized
+    built, size = to_fractions_sized([fmpq(p, q) for p, q in pairs])
+    expected = [F(p, q) for p, q in pairs]
+    assert [(v.numerator, v.denominator) for v in built] == [(v.numerator, v.denominator) for v in expected]
+    assert all(b == e and hash(b) == hash(e) for b, e in zip(built, expected))
+    digits = sum(100 + (v.numerator.bit_length() + v.denominator.bit_length()) // 8 for v in expected if v)
+    assert size == 56 + 8 * len(pairs) + digits
