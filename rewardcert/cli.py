@@ -16,6 +16,7 @@ import contextlib
 import os
 import re
 import sys
+import time
 from typing import Sequence
 
 from symbolic.errors import RewardcertError
@@ -89,6 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     enable_completion(parser)     # answers a shell's tab-completion request (argcomplete), if any
     args = parser.parse_args(join_negative_values(parser, sys.argv[1:] if argv is None else argv))
     run = next(entry.run for entry in REGISTRY if entry.name == args.command)
+    args.started = time.monotonic()      # --timeout counts from here (commands.search_budget)
     from .interrupts import Interrupts
     args.interrupts = Interrupts()
     # "--out -" sends the certificate (or picture) to stdout, so the report goes to stderr.

@@ -83,7 +83,7 @@ def _run_subtree(task: dict) -> ThresholdResult:
                             max_seconds=None if deadline is None else max(0.0, deadline - time.time()),
                             should_stop=_worker_should_stop, max_closure_bytes=task["max_closure_bytes"],
                             max_nodes=task["max_nodes"], refine=task["refine"], polish_incumbents=task["polish"],
-                            family_occupancy=task["family_occupancy"])
+                            family_occupancy=task["family_occupancy"], finish_seconds=task["finish"])
 
 
 def split_depth(enabled: Sequence[Sequence[int]], order: Sequence[int], jobs: int) -> int:
@@ -115,13 +115,15 @@ def parallel_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: 
                               depth: int | None = None, refine: bool = False,
                               polish_incumbents: bool = True,
                               subtree_max_nodes: int | None = None,
-                              family_occupancy: bool = True) -> ThresholdResult:
+                              family_occupancy: bool = True,
+                              finish_seconds: float | None = None) -> ThresholdResult:
     """``critical_epsilon`` with its subtrees on ``jobs`` processes (or on ``executor``); the same
     answer, and closures that make one certificate.  ``depth`` overrides the split depth.
     ``polish_incumbents``: as in ``critical_epsilon``, for the seeds here and for each subtree's
     leaves.  ``subtree_max_nodes``: the nodes each subtree may expand before it stops and reports
     its open families (a budget that does not depend on the machine's speed, unlike
-    ``max_seconds``).  ``family_occupancy``: as in ``critical_epsilon``."""
+    ``max_seconds``).  ``family_occupancy``, ``finish_seconds``: as in ``critical_epsilon`` (the
+    finishing budget of each subtree stopped at the deadline, and of the prefixes never started)."""
     if jobs < 1:
         raise ModelError(f"jobs must be at least 1, got {jobs}", entry="jobs")
     data = validate_distribution(mdp, data)
@@ -187,7 +189,7 @@ def parallel_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: 
                 "order": order, "incumbent": best[0], "decide_epsilon": decide_epsilon,
                 "regret_aware": regret_aware, "deadline": deadline, "occupancy": occupancy, "refine": refine,
                 "polish": polish_incumbents, "max_nodes": subtree_max_nodes,
-                "family_occupancy": family_occupancy,
+                "family_occupancy": family_occupancy, "finish": finish_seconds,
                 # the memory the merged closures may still take, shared by the running subtrees
                 "max_closure_bytes": max(0, MAX_CLOSURE_BYTES - held()) // jobs}
 
@@ -232,7 +234,9 @@ def parallel_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: 
             executor.shutdown(wait=True, cancel_futures=True)
     # Prefixes never started: open leaves with their bounds, computed here, within one finishing
     # budget for all of them (as a serial search's open families share one).
-    finish_deadline = time.monotonic() + max(FINISH_SECONDS, FINISH_FRACTION * (max_seconds or 0))
+    if finish_seconds is None:
+        finish_seconds = max(FINISH_SECONDS, FINISH_FRACTION * (max_seconds or 0))
+    finish_deadline = time.monotonic() + finish_seconds
     for root in pending:
         results.append(critical_epsilon(mdp, data, regret_bound, bounds=bounds, root=root, branch_order=order,
                                         incumbent_bound=best[0], decide_epsilon=decide_epsilon, max_seconds=0,

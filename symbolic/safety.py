@@ -810,11 +810,32 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     finish_deadline = time.monotonic() + finish_seconds
     finishing = lambda: time.monotonic() > finish_deadline
 
+    fallback_cell: list = []
+
+    def root_fallback() -> Closure | None:
+        """The search root's regret-aware closure (computed once, with a moment beyond the finishing
+        budget: a single LP): a family's members are members of the root, so its ``w`` bounds every
+        open family, however many there are when the finishing budget runs out."""
+        if not fallback_cell:
+            grace = time.monotonic() + max(1.0, 0.1 * finish_seconds)
+            found = regret_dual(root, horizon=None)
+            proven = found and regret_exact(found, should_stop=lambda: time.monotonic() > grace)
+            fallback_cell.append(regret_closure(root, proven) if proven else None)
+        return fallback_cell[0]
+
     def open_closure(family, state: FloatState, parent=None) -> tuple[Closure, tuple | None]:
         """The stronger of the two bounds an open family has (the regret-aware one is computed now),
         with its regret-aware float LP, which warm-starts the children's (``parent``: the parent's).
         Both bounds are exact, the plain one from the float basis's exact vertex (or y = 0)."""
         plain = exact_start(state, family)
+        if finishing():
+            # The finishing budget is spent: the plain bound (one exact vertex, cached), or the search
+            # root's regret-aware closure, which holds for every family below the root.
+            closure = Closure(family, "dual", dual=keep(lp.dual(plain)), bound=to_fraction(plain.objective))
+            fallback = root_fallback()
+            if fallback is not None and fallback.bound > closure.bound:
+                closure = replace(fallback, family=tuple(family))
+            return closure, None
         # The family's own H (format §3.7a): an open family's bound is the interval's lower end.
         horizon = family_horizon(family, None, None) if sum(a is not None for a in family) < n else None
         found = regret_dual(family, parent=parent, horizon=horizon)

@@ -112,3 +112,93 @@ def test_large_certificates_are_compact_and_small_ones_indented(tmp_path, monkey
     assert _json.loads(large) == _json.loads(small)
     assert checker.check_document(_json.loads(large))[0] == "verified"
     assert checker.main([str(out)]) == 0
+
+
+# -- --timeout covers the certificate too (issue 9) ----------------------------------------------
+
+def test_the_search_leaves_a_share_of_the_timeout_to_the_certificate():
+    import argparse
+    import time
+    from rewardcert.commands import CERTIFICATE_SHARE, command_deadline, search_budget
+    now = time.monotonic()
+    with_out = argparse.Namespace(timeout=10.0, out="cert.json", started=now)
+    without = argparse.Namespace(timeout=10.0, out=None, started=now)
+    assert abs(search_budget(with_out) - 10.0 * (1 - CERTIFICATE_SHARE)) < 0.5
+    assert abs(search_budget(without) - 10.0) < 0.5
+    assert abs(command_deadline(with_out) - (now + 10.0)) < 1e-9
+    late = argparse.Namespace(timeout=1.0, out=None, started=now - 5)
+    assert search_budget(late) == 0.0
+    assert search_budget(argparse.Namespace(timeout=None, out="x", started=now)) is None
+
+
+def _figure4_certificate():
+    from rewardcert.certificates import safety_certificate
+    from symbolic.safety import critical_epsilon
+    loaded = load_model(EXAMPLES / "figure4.toml")
+    from symbolic.io import load_data
+    data = load_data(EXAMPLES / "figure4-data.toml", loaded.mdp)
+    result = critical_epsilon(loaded.mdp, data, F(4, 5))
+    return safety_certificate(loaded.mdp, data, F(1, 5), F(4, 5), result)
+
+
+def test_the_timed_replay_runs_the_standalone_checker_and_refuses_a_false_certificate(tmp_path):
+    import time
+    from proofs import checker
+    from rewardcert.commands.certify import _write_checked
+    document = _figure4_certificate()
+    good = tmp_path / "good.json"
+    assert _write_checked(str(good), document, deadline=time.monotonic() + 120) is True
+    assert checker.check_file(str(good))[0] == "verified"
+    # The claim "safe at eps" for an eps far above eps*(D) is false: the child checker rejects it,
+    # and nothing is written.
+    forged = json.loads(json.dumps(document))
+    forged["instance"]["epsilon"] = "9/10"
+    assert checker.check_document(json.loads(json.dumps(forged)))[0] == "rejected"
+    bad = tmp_path / "bad.json"
+    import pytest
+    with pytest.raises(RuntimeError, match="rejected"):
+        _write_checked(str(bad), forged, deadline=time.monotonic() + 120)
+    assert not bad.exists()
+
+
+def test_a_replay_cut_short_by_the_timeout_writes_the_certificate_and_says_it_was_not_replayed(
+        tmp_path, capsys, monkeypatch):
+    import time
+    from proofs import checker
+    from rewardcert.commands import certify
+    monkeypatch.setattr(certify, "MIN_REPLAY_SECONDS", 0.0)
+    monkeypatch.setattr(certify, "command_deadline", lambda args: time.monotonic() - 1.0)
+    out = tmp_path / "cert.json"
+    status = main(["certify", str(EXAMPLES / "figure4.toml"), "--data", str(EXAMPLES / "figure4-data.toml"),
+                   "--epsilon", "1/5", "--regret", "4/5", "--timeout", "60", "--json", "-o", str(out)])
+    report = json.loads(capsys.readouterr().out)
+    assert status == 0 and report["verdict"] == "safe"
+    assert report["certificate_replayed"] is False and f"rewardcert check {out}" in report["certificate_note"]
+    assert checker.check_file(str(out))[0] == "verified"       # written whole, and true
+    status = main(["certify", str(EXAMPLES / "figure4.toml"), "--data", str(EXAMPLES / "figure4-data.toml"),
+                   "--epsilon", "1/5", "--regret", "4/5", "--timeout", "60", "-o", str(out)])
+    text = capsys.readouterr().out
+    assert "not replayed" in text and "verified by proofs/checker.py" not in text
+
+
+def test_open_families_past_the_finishing_budget_keep_the_roots_regret_aware_bound(tmp_path):
+    # With no finishing budget at all, an open family gets the search root's regret-aware closure
+    # (its members are the root's) instead of its plain bound, which is often <= 0.  The interval
+    # must still contain brute force's eps*(D), and its certificate must verify.
+    from benchmarks.common import random_mdp
+    from proofs import checker
+    from rewardcert.certificates import interval_certificate
+    from symbolic.model import uniform_distribution
+    from symbolic.safety import critical_epsilon
+    from . import reference
+    for seed in (0, 2, 3, 4, 5):
+        mdp = random_mdp(seed, 3, 3)
+        data = uniform_distribution(mdp)
+        exact = reference.critical_epsilon(mdp, data, F(1, 2))[0]
+        stopped = critical_epsilon(mdp, data, F(1, 2), max_nodes=2, finish_seconds=0, regret_aware=False)
+        assert not stopped.complete and stopped.open_leaves
+        assert any(leaf.kind == "regret-dual" for leaf in stopped.open_leaves)
+        assert 0 < stopped.lower_bound <= exact
+        assert stopped.upper_bound is None or exact <= stopped.upper_bound
+        document = interval_certificate(mdp, data, F(1, 2), stopped)
+        assert checker.check_document(json.loads(json.dumps(document)))[0] == "verified"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable, Sequence
@@ -216,6 +217,29 @@ def searching(args: argparse.Namespace):
     import contextlib
     interrupts = getattr(args, "interrupts", None)
     return interrupts.searching() if interrupts is not None else contextlib.nullcontext(None)
+
+
+CERTIFICATE_SHARE = 0.4
+"""With ``--out`` and ``--timeout``, the search gets the first 60% of the budget; building the
+certificate and the checker's replay of it get the rest.  Both grow with the search tree: on the 4x4
+lake stopped by ``--timeout 8``, 6 s of search made a certificate that took 2.2 s to build and more
+than 1 s to replay (docs/performance.md, "--timeout with --out")."""
+
+
+def search_budget(args: argparse.Namespace) -> float | None:
+    """The seconds the search may still take: ``--timeout`` counted from the command's start, less
+    the certificate's share (``CERTIFICATE_SHARE``) when one is to be written; None without a timeout."""
+    timeout = getattr(args, "timeout", None)
+    if timeout is None:
+        return None
+    share = CERTIFICATE_SHARE if getattr(args, "out", None) else 0.0
+    return max(0.0, timeout * (1 - share) - (time.monotonic() - getattr(args, "started", time.monotonic())))
+
+
+def command_deadline(args: argparse.Namespace) -> float | None:
+    """When ``--timeout`` runs out for the whole command (None without one)."""
+    timeout = getattr(args, "timeout", None)
+    return None if timeout is None else getattr(args, "started", time.monotonic()) + timeout
 
 
 def search_exit_status(args: argparse.Namespace, otherwise: int) -> int:

@@ -9,15 +9,15 @@ from symbolic.errors import RewardcertError
 from symbolic.evaluation import expected_return, return_bounds
 from symbolic.numbers import approximate, format_epsilon, format_rational, with_decimal
 from symbolic.results import Verdict, Witness
-from symbolic.safety import ThresholdResult, critical_epsilon
+from symbolic.safety import FINISH_FRACTION, ThresholdResult, critical_epsilon
 
 from ..certificates import check_certificate_document, safety_certificate, threshold_certificate, write_certificate
 from ..certificates import interval_certificate
 from ..progress import ProgressBar
 from . import (EXIT_BAD_INPUT, EXIT_DISAGREEMENT, EXIT_OK, EXIT_UNKNOWN, EXIT_UNSAFE, add_data_argument,
                add_epsilon_argument, add_json_argument, add_model_argument, add_out_argument,
-               add_regret_argument, budget_hint, budget_reason, command, load_instance, policy_brief,
-               print_json, search_exit_status, searching, table)
+               add_regret_argument, budget_hint, budget_reason, command, command_deadline, load_instance,
+               policy_brief, print_json, search_budget, search_exit_status, searching, table)
 
 CHANGED_ONLY_ABOVE = 20     # witness tables longer than this show only the changed rows by default
 
@@ -68,12 +68,14 @@ def _cross_check_lines(report: dict) -> list[str]:
 
 def _footer(certificate_path: str | None, result: ThresholdResult, checks: dict | None,
             not_written: str | None = None, *, verdict_certificate: bool = False,
-            note: str | None = None) -> list[str]:
+            note: str | None = None, replayed: bool = True) -> list[str]:
     """The closing lines of certify and threshold: certificate, search statistics, cross-checks.
-    ``verdict_certificate``: certify's safe/unsafe certificate, never an interval one."""
+    ``verdict_certificate``: certify's safe/unsafe certificate, never an interval one; ``replayed``:
+    False if ``--timeout`` ran out before the checker's replay finished."""
     shown = "standard output" if certificate_path == "-" else certificate_path
     kind = "" if result.complete or verdict_certificate else "an interval certificate of the bounds above, "
-    lines = [f"certificate: {shown} ({kind}verified by proofs/checker.py)"] if certificate_path else []
+    checked = "verified by proofs/checker.py" if replayed else "not replayed: see the note"
+    lines = [f"certificate: {shown} ({kind}{checked})"] if certificate_path else []
     if note:
         lines.append(f"certificate note: {note}")
     if not_written:
@@ -95,7 +97,8 @@ def _instance_arguments(p: argparse.ArgumentParser, *, epsilon: bool) -> None:
     add_out_argument(p)
     add_json_argument(p)
     p.add_argument("--timeout", type=float, metavar="SECONDS",
-                   help="give up after this long; the answer is then 'unknown' with an interval")
+                   help="give up after this long, certificate included (with --out the search gets 60%%); "
+                        "the answer is then 'unknown' with an interval")
     p.add_argument("--max-nodes", type=int, metavar="N", help="give up after this many search nodes")
     p.add_argument("--jobs", type=int, default=1, metavar="N",
                    help="run the exact search's subtrees on N local processes and merge them into one "
@@ -120,10 +123,13 @@ def _instance_arguments(p: argparse.ArgumentParser, *, epsilon: bool) -> None:
 def _search(args, mdp, data) -> ThresholdResult:
     """The exact search, seeded with the floating MILP's policy on large models; Ctrl-C or SIGTERM
     stops it like --timeout, keeping the interval."""
-    started = time.monotonic()
     bounds = return_bounds(mdp)
     seeds = _milp_seed(args, mdp, data, bounds)
-    remaining = None if args.timeout is None else max(0.0, args.timeout - (time.monotonic() - started))
+    remaining = search_budget(args)     # with --out, a share of --timeout stays for the certificate
+    # The search proper, then the open families' bounds (the finishing budget), both within it.
+    finish = None if remaining is None else remaining * FINISH_FRACTION / (1 + FINISH_FRACTION)
+    if remaining is not None:
+        remaining -= finish
     bar = ProgressBar("policies closed", min_total=256)
     try:
         decide = getattr(args, "epsilon", None) if mdp.n_deterministic_policies > DECIDE_ONLY_FROM else None
@@ -132,10 +138,11 @@ def _search(args, mdp, data) -> ThresholdResult:
                 from symbolic.parallel import parallel_critical_epsilon
                 return parallel_critical_epsilon(mdp, data, args.regret, jobs=args.jobs, bounds=bounds,
                                                  progress=bar, max_seconds=remaining, stop=stop,
-                                                 seed_policies=seeds, decide_epsilon=decide, refine=True)
+                                                 seed_policies=seeds, decide_epsilon=decide, refine=True,
+                                                 finish_seconds=finish)
             return critical_epsilon(mdp, data, args.regret, bounds=bounds, progress=bar, max_seconds=remaining,
                                     max_nodes=args.max_nodes, stop=stop, seed_policies=seeds,
-                                    decide_epsilon=decide, refine=args.max_nodes is None)
+                                    decide_epsilon=decide, refine=args.max_nodes is None, finish_seconds=finish)
     finally:
         bar.close()
 
@@ -154,39 +161,86 @@ def _milp_seed(args, mdp, data, bounds) -> list:
     return [milp.policy] if milp.policy is not None else []
 
 
-def _write_checked(path: str, certificate: dict, *, stdout=None) -> str:
-    """Replay the certificate in the standalone checker before anyone sees it.  Its size is checked
-    first (``CertificateTooLarge``), so an unreadable certificate costs no replay."""
+MIN_REPLAY_SECONDS = 1.0
+"""The replay always gets at least this long, however little of ``--timeout`` is left."""
+
+
+def _write_checked(path: str, certificate: dict, *, stdout=None, deadline: float | None = None) -> bool:
+    """Replay the certificate in the standalone checker before anyone sees it, then write it.  Its
+    size is checked first (``CertificateTooLarge``), so an unreadable certificate costs no replay.
+
+    With a ``deadline`` (``--timeout``), the replay runs as ``python -I -S proofs/checker.py`` in a
+    child process that is stopped at the deadline (at least ``MIN_REPLAY_SECONDS``); the certificate
+    is then written unreplayed and the result is False, so the caller says so.  True: replayed and
+    verified.  A certificate the checker rejects is never written (an internal error)."""
     from ..certificates import certificate_text
     text = certificate_text(path, certificate)
-    status, message, _ = check_certificate_document(certificate)
+    if deadline is None:
+        status, message, _ = check_certificate_document(certificate)
+    else:
+        replay = _replay_until(text, deadline)
+        if replay is None:
+            write_certificate(path, certificate, stdout=stdout, text=text)
+            return False
+        status, message = replay
     if status != "verified":
         raise RuntimeError(f"the certificate produced was {status} by proofs/checker.py: {message}")
     write_certificate(path, certificate, stdout=stdout, text=text)
-    return status
+    return True
 
 
-def _write_interval(args, mdp, data, result: ThresholdResult) -> tuple[str | None, str | None]:
+def _replay_until(text: str, deadline: float) -> tuple[str, str] | None:
+    """``(status, message)`` of the standalone checker on ``text``, run in its own interpreter
+    (``-I -S``: the standard library only, as a user runs it); None if it was still running at
+    ``deadline``."""
+    import json
+    import subprocess
+    import sys
+    from proofs import checker
+    seconds = max(MIN_REPLAY_SECONDS, deadline - time.monotonic())
+    try:
+        done = subprocess.run([sys.executable, "-I", "-S", checker.__file__, "--json", "-"],
+                              input=text.encode("utf-8"), capture_output=True, timeout=seconds)
+    except subprocess.TimeoutExpired:
+        return None
+    try:
+        report = json.loads(done.stdout)
+        return report["result"], report["message"]
+    except (ValueError, KeyError, TypeError):
+        raise RuntimeError(f"proofs/checker.py gave no report (exit {done.returncode}): "
+                           f"{done.stderr.decode('utf-8', 'replace')[-500:]}") from None
+
+
+def not_replayed(path: str) -> str:
+    """The note for a certificate ``_write_checked`` wrote without its replay."""
+    return (f"--timeout ran out before proofs/checker.py finished replaying it, so it was written unchecked; "
+            f"'rewardcert check {path}' replays it")
+
+
+def _write_interval(args, mdp, data, result: ThresholdResult) -> tuple[str | None, str | None, bool]:
     """Write ``result``'s certificate (threshold or interval); when it is too large for the checker,
     write the root-level interval certificate instead: the root family's own bounds and the
-    witness, a weaker but certified ``[lo', hi]``.  Returns ``(path written, note)``."""
+    witness, a weaker but certified ``[lo', hi]``.  Returns ``(path written, note, replayed)``."""
     from ..certificates import CertificateTooLarge
-    stdout = getattr(args, "stdout", None)
+    stdout, deadline = getattr(args, "stdout", None), command_deadline(args)
     full = threshold_certificate if result.complete else interval_certificate
     try:
-        _write_checked(args.out, full(mdp, data, args.regret, result), stdout=stdout)
-        return args.out, None
+        replayed = _write_checked(args.out, full(mdp, data, args.regret, result), stdout=stdout, deadline=deadline)
+        return args.out, None if replayed else not_replayed(args.out), replayed
     except CertificateTooLarge as too_large:
         reason = str(too_large).split("; ")[0]
     seeds = [result.witness.policy] if result.witness is not None else []
     coarse = critical_epsilon(mdp, data, args.regret, bounds=result.bounds, max_seconds=0, seed_policies=seeds,
                               occupancy=result.occupancy)
     if coarse.complete:      # the root closed at once: that is the whole answer
-        _write_checked(args.out, threshold_certificate(mdp, data, args.regret, coarse), stdout=stdout)
-        return args.out, None
-    _write_checked(args.out, interval_certificate(mdp, data, args.regret, coarse), stdout=stdout)
-    return args.out, (f"{reason}, so the certificate written covers the root family only: it proves "
-                      f"eps*(D) in [{with_decimal(coarse.lower_bound)}, {with_decimal(coarse.upper_bound)}]")
+        replayed = _write_checked(args.out, threshold_certificate(mdp, data, args.regret, coarse), stdout=stdout,
+                                  deadline=deadline)
+        return args.out, None if replayed else not_replayed(args.out), replayed
+    replayed = _write_checked(args.out, interval_certificate(mdp, data, args.regret, coarse), stdout=stdout,
+                              deadline=deadline)
+    note = (f"{reason}, so the certificate written covers the root family only: it proves "
+            f"eps*(D) in [{with_decimal(coarse.lower_bound)}, {with_decimal(coarse.upper_bound)}]")
+    return args.out, note if replayed else f"{note}; {not_replayed(args.out)}", replayed
 
 
 def witness_json(mdp, witness: Witness, bounds) -> dict:
@@ -272,14 +326,15 @@ def run_certify(args: argparse.Namespace) -> int:
     mdp = loaded.mdp
     result = _search(args, mdp, data)
     verdict = result.verdict(args.epsilon)
-    certificate_path = not_written = None
-    too_large = False
+    certificate_path = not_written = note = None
+    too_large, replayed = False, True
     if args.out and verdict is not Verdict.UNKNOWN:
         from ..certificates import CertificateTooLarge
         try:
-            _write_checked(args.out, safety_certificate(mdp, data, args.epsilon, args.regret, result),
-                           stdout=getattr(args, "stdout", None))
+            replayed = _write_checked(args.out, safety_certificate(mdp, data, args.epsilon, args.regret, result),
+                                      stdout=getattr(args, "stdout", None), deadline=command_deadline(args))
             certificate_path = args.out
+            note = None if replayed else not_replayed(args.out)
         except CertificateTooLarge as error:     # the verdict is still reported, then exit 2
             not_written, too_large = str(error).split('; ')[0], True
     elif args.out:
@@ -297,6 +352,8 @@ def run_certify(args: argparse.Namespace) -> int:
                 [format_rational(result.lower_bound), format_epsilon(result.upper_bound)],
             "witness": witness_json(mdp, result.witness, result.bounds) if show_witness else None,
             "certificate": certificate_path,
+            "certificate_replayed": replayed if certificate_path else None,
+            "certificate_note": note,
             "certificate_not_written": not_written,
             "search": _stats(result),
             "cross_check": checks,
@@ -317,7 +374,8 @@ def run_certify(args: argparse.Namespace) -> int:
         else:
             out.append(f"verdict: UNKNOWN - the search stopped before it could decide "
                        f"({budget_hint(args, result)})")
-        print("\n".join(out + _footer(certificate_path, result, checks, not_written, verdict_certificate=True)))
+        print("\n".join(out + _footer(certificate_path, result, checks, not_written, verdict_certificate=True,
+                                       note=note, replayed=replayed)))
     if too_large:
         return EXIT_BAD_INPUT
     if _disagrees(checks):
@@ -338,9 +396,10 @@ def run_threshold(args: argparse.Namespace) -> int:
     mdp = loaded.mdp
     result = _search(args, mdp, data)
     certificate_path = note = None
+    replayed = True
     if args.out:
         # A stopped search still proves its interval (certificate-format §3.5).
-        certificate_path, note = _write_interval(args, mdp, data, result)
+        certificate_path, note, replayed = _write_interval(args, mdp, data, result)
     checks = cross_check(mdp, data, args.regret, result) if args.cross_check else None
     if args.json:
         print_json({
@@ -352,6 +411,7 @@ def run_threshold(args: argparse.Namespace) -> int:
             "policy": mdp.policy_to_mapping(result.witness.policy) if result.witness else None,
             "witness": witness_json(mdp, result.witness, result.bounds) if result.witness else None,
             "certificate": certificate_path,
+            "certificate_replayed": replayed if certificate_path else None,
             "certificate_note": note,
             "search": _stats(result),
             "cross_check": checks,
@@ -370,7 +430,7 @@ def run_threshold(args: argparse.Namespace) -> int:
         if result.witness is not None:
             out += ["  " + line for line in witness_lines(mdp, data, result.witness, result.bounds,
                                                           changed_only=args.changed_only)]
-        print("\n".join(out + _footer(certificate_path, result, checks, note=note)))
+        print("\n".join(out + _footer(certificate_path, result, checks, note=note, replayed=replayed)))
     if _disagrees(checks):
         return EXIT_DISAGREEMENT
     return search_exit_status(args, EXIT_OK if result.complete else EXIT_UNKNOWN)

@@ -8,7 +8,8 @@ import sys
 from symbolic.numbers import approximate, format_rational
 from symbolic.results import Verdict
 
-from . import EXIT_OK, EXIT_UNKNOWN, EXIT_UNSAFE, print_json, search_exit_status, searching, table
+from . import (EXIT_OK, EXIT_UNKNOWN, EXIT_UNSAFE, command_deadline, print_json, search_budget, search_exit_status,
+               searching, table)
 
 DEFAULT_TIMEOUT = 60.0
 
@@ -115,20 +116,32 @@ def _header(mdp, loaded, args, epsilon) -> str:
             f"lambda = {format_rational(args.lam)}, reference = {ref}, {measure} (KL-regularised, SPEC §5)")
 
 
-def _write(args, mdp, data, result, epsilon) -> str | None:
+def _write(args, mdp, data, result, epsilon) -> tuple[str | None, bool]:
+    """``(path written, replayed)``: replayed is False if ``--timeout`` ran out during the replay."""
     from ..regularised_certificates import regularised_certificate
     from .certify import _write_checked
     if not args.out:
-        return None
-    _write_checked(args.out, regularised_certificate(mdp, data, args.regret, result, epsilon),
-                   stdout=getattr(args, "stdout", None))
-    return args.out
+        return None, True
+    replayed = _write_checked(args.out, regularised_certificate(mdp, data, args.regret, result, epsilon),
+                              stdout=getattr(args, "stdout", None), deadline=command_deadline(args))
+    return args.out, replayed
+
+
+def _certificate_line(path: str, replayed: bool) -> str:
+    from .certify import not_replayed
+    return f"certificate: {path} (verified by proofs/checker.py)" if replayed else \
+        f"certificate: {path} ({not_replayed(path)})"
+
+
+def _budget(args) -> float:
+    """The search's seconds: ``--timeout`` less the replay's share (``search_budget``), or the default."""
+    return DEFAULT_TIMEOUT if args.timeout is None else search_budget(args)
 
 
 def run_certify(args: argparse.Namespace) -> int:
     loaded, reference, data = load_regularised_instance(args)
     mdp = loaded.mdp
-    timeout = args.timeout or DEFAULT_TIMEOUT
+    timeout = _budget(args)
     from symbolic.regularised import regularised_certify
     with searching(args) as stop:
         if args.error == "preference":
@@ -138,14 +151,14 @@ def run_certify(args: argparse.Namespace) -> int:
             result = regularised_certify(mdp, data, args.epsilon, args.regret, args.lam, reference,
                                          timeout=timeout, progress=_progress, stop=stop)
     verdict = result.verdict(args.epsilon)
-    path = _write(args, mdp, data, result, args.epsilon) if verdict is not Verdict.UNKNOWN else None
+    path, replayed = _write(args, mdp, data, result, args.epsilon) if verdict is not Verdict.UNKNOWN else (None, True)
     if args.json:
         print_json({"model": mdp.name or loaded.path, "verdict": verdict.value,
                     "epsilon": format_rational(args.epsilon), "regret_bound": format_rational(args.regret),
                     "lambda": format_rational(args.lam), "reference": args.reference or "uniform",
                     "critical_error": _interval(result),
                     "witness": _witness_json(mdp, result) if verdict is Verdict.UNSAFE else None,
-                    "certificate": path})
+                    "certificate": path, "certificate_replayed": replayed if path else None})
     else:
         if verdict is Verdict.UNSAFE:
             bound = (f"regularised critical error eps*_lambda(D) <= {approximate(result.upper)} "
@@ -166,7 +179,7 @@ def run_certify(args: argparse.Namespace) -> int:
                       else "the search ran out of time (raise --timeout)")
             out.append(f"verdict: UNKNOWN - neither side was proved: {reason}")
         if path:
-            out.append(f"certificate: {path} (verified by proofs/checker.py)")
+            out.append(_certificate_line(path, replayed))
         elif args.out:
             out.append("no certificate written: the verdict is unknown")
         print("\n".join(out))
@@ -183,7 +196,7 @@ def _status(args, code: int) -> int:
 def run_threshold(args: argparse.Namespace) -> int:
     loaded, reference, data = load_regularised_instance(args)
     mdp = loaded.mdp
-    timeout = args.timeout or DEFAULT_TIMEOUT
+    timeout = _budget(args)
     from symbolic.regularised import regularised_threshold
     with searching(args) as stop:
         if args.error == "preference":
@@ -192,12 +205,13 @@ def run_threshold(args: argparse.Namespace) -> int:
         else:
             result = regularised_threshold(mdp, data, args.regret, args.lam, reference, timeout=timeout,
                                            progress=_progress, stop=stop)
-    path = _write(args, mdp, data, result, None)
+    path, replayed = _write(args, mdp, data, result, None)
     if args.json:
         print_json({"model": mdp.name or loaded.path, "regret_bound": format_rational(args.regret),
                     "lambda": format_rational(args.lam), "reference": args.reference or "uniform",
                     "critical_error": _interval(result), "complete": result.complete,
-                    "witness": _witness_json(mdp, result), "certificate": path})
+                    "witness": _witness_json(mdp, result), "certificate": path,
+                    "certificate_replayed": replayed if path else None})
     else:
         out = [_header(mdp, loaded, args, None),
                f"regularised critical error eps*_lambda(D) in {_interval_text(result)}"]
@@ -213,6 +227,6 @@ def run_threshold(args: argparse.Namespace) -> int:
             out.append("cheapest verified witness:")
             out += ["  " + line for line in _witness_lines(mdp, data, result)]
         if path:
-            out.append(f"certificate: {path} (verified by proofs/checker.py)")
+            out.append(_certificate_line(path, replayed))
         print("\n".join(out))
     return _status(args, EXIT_OK if result.complete else EXIT_UNKNOWN)
