@@ -363,12 +363,12 @@ def check_regret_leaf(inst: Instance, node: dict, family, threshold: Fraction) -
     adv, values = inst.advantages(policy, inst.reward, values)
     m = inst.m
     for s, a in enumerate(policy):
-        require(adv[s * m + a] == 0, "regret-values",
-                f"V({inst.states[s]}) does not solve the policy's Bellman equation")
+        if adv[s * m + a] != 0:      # (not require(): its message would be formatted for every pair)
+            raise Reject("regret-values", f"V({inst.states[s]}) does not solve the policy's Bellman equation")
     for x, v in enumerate(adv):
         allowed = family[x // m] is None or family[x // m] == x % m
-        require(not allowed or v >= 0, "regret-pessimal",
-                f"negative advantage at {inst_pair(inst, x)} within the family")
+        if allowed and v < 0:
+            raise Reject("regret-pessimal", f"negative advantage at {inst_pair(inst, x)} within the family")
     j = inst.ret(values)
     require(j > threshold, "regret-return", f"pessimal return {j} is not above J* - L range J = {threshold}")
 
@@ -385,11 +385,13 @@ def check_dual_leaf(inst: Instance, node: dict, family, target: Fraction, strict
     for x, v in enumerate(y_int):
         if not v:
             continue
-        require(abs(v) * inst.data_scale <= inst.data_int[x] * y_scale, "dual-bounds",
-                f"|y| > D at {inst_pair(inst, x)}")
-        require(inst.enabled[x], "dual-bounds", f"y is given at the disabled pair {inst_pair(inst, x)}")
-        require(v > 0 or family[x // m] == x % m, "dual-sign",
-                f"y < 0 at {inst_pair(inst, x)}, whose action the family does not fix")
+        # (if/raise, not require(): its message would be formatted for every pair)
+        if abs(v) * inst.data_scale > inst.data_int[x] * y_scale:
+            raise Reject("dual-bounds", f"|y| > D at {inst_pair(inst, x)}")
+        if not inst.enabled[x]:
+            raise Reject("dual-bounds", f"y is given at the disabled pair {inst_pair(inst, x)}")
+        if v < 0 and family[x // m] != x % m:
+            raise Reject("dual-sign", f"y < 0 at {inst_pair(inst, x)}, whose action the family does not fix")
         flow[x // m] += v * ts
         for t, g in inst.succ_int[x]:
             flow[t] -= g * v
@@ -513,8 +515,9 @@ def superharmonic_bounds(inst: Instance, table, family, bounds: list[Fraction], 
         for x in allowed:
             here = x // m
             rhs = (ts * u_scale if here == target else 0) + sum(g * u_int[t] for t, g in inst.succ_int[x])
-            require(ts * u_int[here] >= rhs, f"{rules}-bound",
-                    f"{where}: U({inst.states[here]}) < [s' = {state}] + gamma tau U at {inst_pair(inst, x)}")
+            if ts * u_int[here] < rhs:      # (not require(): its message would be formatted for every pair)
+                raise Reject(f"{rules}-bound",
+                             f"{where}: U({inst.states[here]}) < [s' = {state}] + gamma tau U at {inst_pair(inst, x)}")
         bounds[target] = min(bounds[target], sum((p * v for p, v in zip(inst.mu0, u) if p), Fraction(0)))
     return bounds
 
@@ -558,24 +561,37 @@ def check_regret_dual_leaf(inst: Instance, node: dict, family, threshold: Fracti
     require(t >= 0, "regret-dual-t", "t must be >= 0")
     w = inst.pair_table(node.get("w"), "regret-dual-bounds", "regret-dual leaf w", complete=False)
     m = inst.m
-    flow = [Fraction(0)] * inst.n
-    value = -t * threshold
-    for x, v in enumerate(w):
-        d = inst.data[x]
+    # Exact integers, as in check_dual_leaf: w = w_int / ws, D = data_int / ds, t H(s) = th_int[s] / ths.
+    w_int, ws = scaled(w)
+    d_int, ds = inst.data_int, inst.data_scale
+    th_int, ths = scaled([t * h for h in horizon])
+    r_int, r_scale = inst.reward_int
+    ts = inst.tau_scale
+    flow = [0] * inst.n            # the flow residuals times ws * tau_scale
+    total = 0                      # w . R times ws * r_scale
+    for x, v in enumerate(w_int):
         forced = family[x // m]
-        require(v <= d, "regret-dual-bounds", f"w > D at {inst_pair(inst, x)}")
-        if forced is None or forced != x % m:
-            require(v >= 0, "regret-dual-bounds", f"w < 0 at {inst_pair(inst, x)}, which a member may leave")
+        # (if/raise, not require(): its message would be formatted for every pair)
+        if v * ds > d_int[x] * ws:
+            raise Reject("regret-dual-bounds", f"w > D at {inst_pair(inst, x)}")
+        if (forced is None or forced != x % m) and v < 0:
+            raise Reject("regret-dual-bounds", f"w < 0 at {inst_pair(inst, x)}, which a member may leave")
         if (forced is None or forced == x % m) and inst.enabled[x]:     # a disabled pair is never taken
-            require(v >= t * horizon[x // m] - d, "regret-dual-bounds", f"w < t H(s) - D at {inst_pair(inst, x)}")
+            # v / ws >= th_int / ths - d_int / ds, times ws * ths * ds > 0
+            if v * ths * ds < (th_int[x // m] * ds - d_int[x] * ths) * ws:
+                raise Reject("regret-dual-bounds", f"w < t H(s) - D at {inst_pair(inst, x)}")
         if v:
-            flow[x // m] += v
-            for s_next, gp in inst.succ[x]:
-                flow[s_next] -= gp * v
-            value += v * inst.reward[x]
-    bad = next((s for s in range(inst.n) if flow[s] != t * inst.mu0[s]), None)
+            flow[x // m] += v * ts
+            for s_next, g in inst.succ_int[x]:
+                flow[s_next] -= g * v
+            total += v * r_int[x]
+    mu_int, mu_scale = scaled(inst.mu0)
+    # flow / (ws * ts) == t * mu0, times ws * ts * t.denominator * mu_scale
+    left, right = t.denominator * mu_scale, t.numerator * ws * ts
+    bad = next((s for s in range(inst.n) if flow[s] * left != right * mu_int[s]), None)
     require(bad is None, "regret-dual-flow",
             f"flow constraint of state {inst.states[bad] if bad is not None else '?'} is not t * mu0")
+    value = Fraction(total, ws * r_scale) - t * threshold
     if strict:
         require(value > target, "regret-dual-value", f"w.R - t thr = {value} is not above epsilon * range R = {target}")
     else:
