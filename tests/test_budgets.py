@@ -202,3 +202,17 @@ def test_open_families_past_the_finishing_budget_keep_the_roots_regret_aware_bou
         assert stopped.upper_bound is None or exact <= stopped.upper_bound
         document = interval_certificate(mdp, data, F(1, 2), stopped)
         assert checker.check_document(json.loads(json.dumps(document)))[0] == "verified"
+
+
+def test_the_timed_replay_falls_back_to_the_checker_in_process_when_no_interpreter_starts(tmp_path, monkeypatch):
+    import subprocess
+    import time
+    from proofs import checker
+    from rewardcert.commands.certify import _write_checked
+
+    def no_interpreter(*args, **kwargs):
+        raise FileNotFoundError("no python here")
+    monkeypatch.setattr(subprocess, "run", no_interpreter)
+    out = tmp_path / "cert.json"
+    assert _write_checked(str(out), _figure4_certificate(), deadline=time.monotonic() + 60) is True
+    assert checker.check_file(str(out))[0] == "verified"
