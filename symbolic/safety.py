@@ -561,10 +561,12 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         return Closure(tuple(family), "regret-dual", bound=to_fraction(value), t=to_fraction(t),
                        w=keep(lp.dual(exact)))
 
+    def dual_closure(family, state: LPState) -> Closure:
+        return Closure(tuple(family), "dual", dual=keep(lp.dual(state)), bound=to_fraction(state.objective))
+
     def close_dual(family, state: LPState) -> None:
         counters["dual"] += 1
-        closures.append(Closure(tuple(family), "dual", dual=keep(lp.dual(state)),
-                                bound=to_fraction(state.objective)))
+        closures.append(dual_closure(family, state))
 
     def close_regret(family, policy, values, j_min) -> None:
         counters["regret"] += 1
@@ -831,11 +833,10 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         if finishing():
             # The finishing budget is spent: the plain bound (one exact vertex, cached), or the search
             # root's regret-aware closure, which holds for every family below the root.
-            closure = Closure(family, "dual", dual=keep(lp.dual(plain)), bound=to_fraction(plain.objective))
             fallback = root_fallback()
-            if fallback is not None and fallback.bound > closure.bound:
-                closure = replace(fallback, family=tuple(family))
-            return closure, None
+            if fallback is not None and fallback.bound > to_fraction(plain.objective):
+                return replace(fallback, family=tuple(family)), None
+            return dual_closure(family, plain), None
         # The family's own H (format §3.7a): an open family's bound is the interval's lower end.
         horizon = family_horizon(family, None, None) if sum(a is not None for a in family) < n else None
         found = regret_dual(family, parent=parent, horizon=horizon)
@@ -843,7 +844,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         if proven and proven[0] > plain.objective:
             mark_used(horizon)
             return regret_closure(family, proven), found
-        return Closure(family, "dual", dual=keep(lp.dual(plain)), bound=to_fraction(plain.objective)), found
+        return dual_closure(family, plain), found
 
     # Best-first refinement while the finishing budget lasts: split the weakest open family once more
     # (children closed by regret drop out).  The splits go into the certificate tree like any other,
