@@ -159,6 +159,9 @@ def test_the_timed_replay_runs_the_standalone_checker_and_refuses_a_false_certif
     with pytest.raises(RuntimeError, match="rejected"):
         _write_checked(str(bad), forged, deadline=time.monotonic() + 120)
     assert not bad.exists()
+    with pytest.raises(RuntimeError, match="rejected"):     # and the untimed replay, in this process
+        _write_checked(str(bad), forged)
+    assert not bad.exists()
 
 
 def test_a_replay_cut_short_by_the_timeout_writes_the_certificate_and_says_it_was_not_replayed(

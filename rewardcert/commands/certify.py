@@ -11,7 +11,7 @@ from symbolic.numbers import approximate, format_epsilon, format_rational, with_
 from symbolic.results import Verdict, Witness
 from symbolic.safety import FINISH_FRACTION, ThresholdResult, critical_epsilon
 
-from ..certificates import check_certificate_document, safety_certificate, threshold_certificate, write_certificate
+from ..certificates import safety_certificate, threshold_certificate, write_certificate
 from ..certificates import interval_certificate
 from ..progress import ProgressBar
 from . import (EXIT_BAD_INPUT, EXIT_DISAGREEMENT, EXIT_OK, EXIT_UNKNOWN, EXIT_UNSAFE, add_data_argument,
@@ -126,9 +126,10 @@ def _search(args, mdp, data) -> ThresholdResult:
     bounds = return_bounds(mdp)
     seeds = _milp_seed(args, mdp, data, bounds)
     remaining = search_budget(args)     # with --out, a share of --timeout stays for the certificate
-    # The search proper, then the open families' bounds (the finishing budget), both within it.
-    finish = None if remaining is None else remaining * FINISH_FRACTION / (1 + FINISH_FRACTION)
+    finish = None
     if remaining is not None:
+        # The search proper, then the open families' bounds (the finishing budget), both within it.
+        finish = remaining * FINISH_FRACTION / (1 + FINISH_FRACTION)
         remaining -= finish
     bar = ProgressBar("policies closed", min_total=256)
     try:
@@ -175,18 +176,24 @@ def _write_checked(path: str, certificate: dict, *, stdout=None, deadline: float
     verified.  A certificate the checker rejects is never written (an internal error)."""
     from ..certificates import certificate_text
     text = certificate_text(path, certificate)
-    if deadline is None:
-        status, message, _ = check_certificate_document(certificate)
-    else:
-        replay = _replay_until(text, deadline)
-        if replay is None:
-            write_certificate(path, certificate, stdout=stdout, text=text)
-            return False
-        status, message = replay
+    replay = _replay_here(text) if deadline is None else _replay_until(text, deadline)
+    if replay is None:
+        write_certificate(path, certificate, stdout=stdout, text=text)
+        return False
+    status, message = replay
     if status != "verified":
         raise RuntimeError(f"the certificate produced was {status} by proofs/checker.py: {message}")
     write_certificate(path, certificate, stdout=stdout, text=text)
     return True
+
+
+def _replay_here(text: str) -> tuple[str, str]:
+    """``(status, message)`` of the standalone checker on ``text``, in this process (the text is
+    the certificate as it will be written: parsing it replays exactly what a user gets)."""
+    import json
+    from proofs import checker
+    status, message, _ = checker.check_document(json.loads(text))
+    return status, message
 
 
 def _replay_until(text: str, deadline: float) -> tuple[str, str] | None:
@@ -204,8 +211,7 @@ def _replay_until(text: str, deadline: float) -> tuple[str, str] | None:
     except subprocess.TimeoutExpired:
         return None
     except OSError:          # no interpreter to start (an embedded Python): replay here, untimed
-        status, message, _ = checker.check_document(json.loads(text))
-        return status, message
+        return _replay_here(text)
     try:
         report = json.loads(done.stdout)
         return report["result"], report["message"]
@@ -225,25 +231,27 @@ def _write_interval(args, mdp, data, result: ThresholdResult) -> tuple[str | Non
     write the root-level interval certificate instead: the root family's own bounds and the
     witness, a weaker but certified ``[lo', hi]``.  Returns ``(path written, note, replayed)``."""
     from ..certificates import CertificateTooLarge
-    stdout, deadline = getattr(args, "stdout", None), command_deadline(args)
+
+    def write(document: dict, note: str | None = None) -> tuple[str, str | None, bool]:
+        replayed = _write_checked(args.out, document, stdout=getattr(args, "stdout", None),
+                                  deadline=command_deadline(args))
+        if not replayed:
+            note = not_replayed(args.out) if note is None else f"{note}; {not_replayed(args.out)}"
+        return args.out, note, replayed
+
     full = threshold_certificate if result.complete else interval_certificate
     try:
-        replayed = _write_checked(args.out, full(mdp, data, args.regret, result), stdout=stdout, deadline=deadline)
-        return args.out, None if replayed else not_replayed(args.out), replayed
+        return write(full(mdp, data, args.regret, result))
     except CertificateTooLarge as too_large:
         reason = str(too_large).split("; ")[0]
     seeds = [result.witness.policy] if result.witness is not None else []
     coarse = critical_epsilon(mdp, data, args.regret, bounds=result.bounds, max_seconds=0, seed_policies=seeds,
                               occupancy=result.occupancy)
     if coarse.complete:      # the root closed at once: that is the whole answer
-        replayed = _write_checked(args.out, threshold_certificate(mdp, data, args.regret, coarse), stdout=stdout,
-                                  deadline=deadline)
-        return args.out, None if replayed else not_replayed(args.out), replayed
-    replayed = _write_checked(args.out, interval_certificate(mdp, data, args.regret, coarse), stdout=stdout,
-                              deadline=deadline)
-    note = (f"{reason}, so the certificate written covers the root family only: it proves "
-            f"eps*(D) in [{with_decimal(coarse.lower_bound)}, {with_decimal(coarse.upper_bound)}]")
-    return args.out, note if replayed else f"{note}; {not_replayed(args.out)}", replayed
+        return write(threshold_certificate(mdp, data, args.regret, coarse))
+    return write(interval_certificate(mdp, data, args.regret, coarse),
+                 f"{reason}, so the certificate written covers the root family only: it proves "
+                 f"eps*(D) in [{with_decimal(coarse.lower_bound)}, {with_decimal(coarse.upper_bound)}]")
 
 
 def witness_json(mdp, witness: Witness, bounds) -> dict:

@@ -134,7 +134,7 @@ def _certificate_line(path: str, replayed: bool) -> str:
 
 
 def _budget(args) -> float:
-    """The search's seconds: ``--timeout`` less the replay's share (``search_budget``), or the default."""
+    """The search's seconds: ``--timeout`` less the certificate's share (``search_budget``), or the default."""
     return DEFAULT_TIMEOUT if args.timeout is None else search_budget(args)
 
 
