@@ -32,6 +32,7 @@ serves as an independent cross-check on small instances.
 from __future__ import annotations
 
 import itertools
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from math import comb
@@ -203,6 +204,11 @@ def safety_matrix(mdp: MDP, regret_bound: Fraction, *, bounds: ReturnBounds | No
     return SafetyMatrix(tuple(kept), mdp.range_reward, policies, bounds, bases)
 
 
+_BRACKET_LIMIT_BITS = 62   # int64 sums in the bracketed unique-minimum test stay below 2^62
+_BRACKET_SUM_BITS = 24     # ... for integer points with ΣD < 2^24
+_BRACKET_MIN_BITS = 20     # fewer fraction bits than this (entries near 2^18): exact products only
+
+
 class _Scores:
     """The unique-minimum test ``row_k·D < row_j·D`` for all ``j ≠ k``, exactly, for all rows at once.
 
@@ -219,20 +225,52 @@ class _Scores:
         self.width = len(rows[0].coefficients)
         self.rational = [[to_fmpq(v) for v in row.coefficients] for row in rows]
         denominators = [lcm(*(v.denominator for v in row.coefficients)) for row in rows]
-        self.numerators = fmpz_mat(self.count, self.width, [int(v * d) for row, d in zip(rows, denominators)
-                                                            for v in row.coefficients])
+        self.integer_rows = [[v.numerator * (d // v.denominator) for v in row.coefficients]
+                             for row, d in zip(rows, denominators)]
+        self.numerators = fmpz_mat(self.count, self.width, [a for row in self.integer_rows for a in row])
         self.denominators = fmpz_mat(self.count, 1, denominators)
         self.floats = np.array([[float(v) for v in row.coefficients] for row in rows])   # guidance only
         self.tolerance = 1e-7 * max(1.0, float(np.max(np.abs(self.floats))))
+        self.integer_denominators = denominators
+        self.low = self.high = None
+        largest = max(abs(v) for row in rows for v in row.coefficients)
+        bits = _BRACKET_LIMIT_BITS - _BRACKET_SUM_BITS - max(1, math.ceil(largest)).bit_length() - 1
+        if bits >= _BRACKET_MIN_BITS:
+            self.bits = bits
+            self.low = np.array([[(v.numerator << bits) // v.denominator for v in row.coefficients]
+                                 for row in rows], dtype=np.int64)
+            self.high = np.array([[-((-v.numerator << bits) // v.denominator) for v in row.coefficients]
+                                  for row in rows], dtype=np.int64)
 
     def unique_minimum(self, k: int, data: Sequence[int]) -> bool:
         """Is row ``k`` the strict minimum of ``row·D`` at the integer ``D ≥ 0`` (not all 0)?"""
         if len(data) != self.width or not any(data) or any(d < 0 for d in data):
             return False
+        if self.low is not None and sum(data) < 1 << _BRACKET_SUM_BITS:
+            return self._bracketed_minimum(k, [int(d) for d in data])
         values = self.numerators * fmpz_mat(self.width, 1, [int(d) for d in data])
         mine, own = values[k, 0], self.denominators[k, 0]
         signs = (values * own - self.denominators * mine).entries()
         return min(signs[:k] + signs[k + 1:]) > 0
+
+    def _bracketed_minimum(self, k: int, data: list[int]) -> bool:
+        """``unique_minimum`` in int64 where it is safe, exactly: ``low_j ≤ 2^b row_j ≤ high_j``
+        entrywise (floor and ceiling, computed in Python integers), so with ``D ≥ 0``
+        ``low_j·D > high_k·D`` proves ``row_j·D > row_k·D``.  Every entry of ``low``/``high`` is at
+        most ``2^b·max|row| + 1`` in size and ``ΣD < 2^24``, which ``b`` was chosen to keep every
+        product sum below ``2^62``.  The few rows the brackets leave open (near ties) are
+        compared exactly in Python integers."""
+        import numpy as np
+        point = np.array(data, dtype=np.int64)
+        lower = self.low @ point
+        open_rows = np.nonzero(lower <= int(self.high[k] @ point))[0]
+        mine = sum(a * d for a, d in zip(self.integer_rows[k], data))
+        own = self.integer_denominators[k]
+        for j in open_rows.tolist():
+            if j != k and own * sum(a * d for a, d in zip(self.integer_rows[j], data)) \
+                    - self.integer_denominators[j] * mine <= 0:
+                return False
+        return True
 
     def unique_minima(self, candidates: Sequence[Sequence[int]], guesses: Sequence[int]) -> list[bool]:
         return [self.unique_minimum(k, data) for data, k in zip(candidates, guesses)]
@@ -320,14 +358,14 @@ def _combination_below(scores: "_Scores", k: int, support: Sequence[int], weight
 
 
 def _float_hints(rows: Sequence[MatrixRow], start: set[int]):
-    """The floating hint solver of ``lp.redundancy``, or ``None`` without HiGHS (exact LPs alone)."""
-    from .errors import BackendUnavailable
+    """The floating hint solver of ``lp.redundancy`` (``LayeredHints``: the batched game LPs, then
+    HiGHS for a row they could not settle), or ``None`` for rows beyond floats (exact LPs alone)."""
     try:
-        from lp.redundancy import RedundancyHints
-        return RedundancyHints([[float(v) for v in row.coefficients] for row in rows], sorted(start))
-    except (BackendUnavailable, OverflowError, ValueError):   # no HiGHS, or a row beyond floats
-        # (not ImportError: lp.redundancy turns a missing highspy into BackendUnavailable itself, and a
-        # broken import of the toolkit's own module must fail loudly, not silently drop every hint)
+        from lp.redundancy import LayeredHints
+        return LayeredHints([[float(v) for v in row.coefficients] for row in rows], sorted(start))
+    except (OverflowError, ValueError):   # a row beyond floats
+        # (not ImportError: a broken import of the toolkit's own module must fail loudly, not
+        # silently drop every hint; a missing highspy only costs the second opinion, ``retry``)
         return None
 
 
@@ -365,6 +403,8 @@ def mark_redundant_rows(rows: Sequence[MatrixRow], *, prefilter: bool = True,
             redundant = False
         elif solver is not None:
             redundant = _confirmed_hint(rows, k, solver.hint(k), scores)
+            if redundant is None and hasattr(solver, "retry"):      # a second opinion before the dense LP
+                redundant = _confirmed_hint(rows, k, solver.retry(k), scores)
         if redundant is None:
             if progress:       # a dense exact LP can take minutes at 4x4: poll the time limit first
                 progress(k, K)
@@ -379,8 +419,11 @@ def _confirmed_hint(rows: Sequence[MatrixRow], k: int, hint, scores: _Scores) ->
     """The mark a floating hint suggests if exact arithmetic confirms it, else ``None``."""
     if hint is None:
         return None
-    if not hint.redundant:
-        return False if scores.unique_minimum(k, _integer_point(hint.point)) else None
+    if not hint.redundant:     # a coarse point first (the int64 test), then a fine one (exact products)
+        if scores.unique_minimum(k, _integer_point(hint.point, 1 << 20)) or \
+                scores.unique_minimum(k, _integer_point(hint.point)):
+            return False
+        return None
     support = [j for j in dict.fromkeys(hint.support) if 0 <= j < len(rows) and j != k]
     if not support:
         return None

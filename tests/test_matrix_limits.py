@@ -216,5 +216,103 @@ def test_without_highs_the_exact_lps_alone_give_the_marks(cases, monkeypatch):
         raise BackendUnavailable("no HiGHS here")
     monkeypatch.setattr(redundancy, "load_highspy", missing)
     rows, marks = cases[0]
-    assert matrix._float_hints(rows, set()) is None
+    solver = matrix._float_hints(rows, set())
+    assert solver.retry(0) is None                     # no second opinion: the exact LP decides
     assert [r.redundant for r in matrix.mark_redundant_rows(rows)] == marks
+
+
+def _noise(hint, rng):
+    from lp.redundancy import RedundancyHint
+    if hint is None:
+        return None
+    if hint.redundant:
+        return RedundancyHint(True, support=hint.support, weights=tuple(rng.random(len(hint.weights))))
+    return RedundancyHint(False, point=tuple(rng.random(len(hint.point))))
+
+
+def test_game_hints_that_are_garbage_cannot_change_a_mark(cases, monkeypatch):
+    # The batched game LPs (the first opinion) answer with noise; HiGHS and the exact LPs must
+    # then give the same marks as one dense exact LP per row.
+    import numpy as np
+    from lp import redundancy
+    from symbolic import matrix
+    monkeypatch.setattr(matrix, "witnessed_irredundant", lambda rows, **k: set())
+    rng = np.random.default_rng(1)
+    original = redundancy.GameHints.solve
+    monkeypatch.setattr(redundancy.GameHints, "solve",
+                        lambda self, ks: {k: _noise(h, rng) for k, h in original(self, ks).items()})
+    for rows, marks in cases:
+        assert [r.redundant for r in matrix.mark_redundant_rows(rows)] == marks
+
+
+def test_game_hints_settle_almost_every_row_without_highs(cases, monkeypatch):
+    # The first opinion does the work: HiGHS is asked about almost no row, and every game
+    # hint is of the kind the exact marks say (a point for an irredundant row, a combination
+    # for a redundant one).
+    from lp import redundancy
+    from symbolic import matrix
+    monkeypatch.setattr(matrix, "witnessed_irredundant", lambda rows, **k: set())
+    retried = []
+    original = redundancy.LayeredHints.retry
+    monkeypatch.setattr(redundancy.LayeredHints, "retry", lambda self, k: retried.append(k) or original(self, k))
+    for rows, marks in cases:
+        game = redundancy.GameHints([[float(v) for v in r.coefficients] for r in rows])
+        hints = game.solve(range(len(rows)))
+        assert all(hints[k] is not None and hints[k].redundant == marks[k] for k in range(len(rows)))
+        assert [r.redundant for r in matrix.mark_redundant_rows(rows)] == marks
+    assert len(retried) <= 2
+
+
+def test_game_hints_on_a_hand_made_matrix():
+    # min(d1, d2) <= 1/2 on the 1-simplex: (1/2, 1/2) and (2, 2) are implied, the unit rows are not.
+    from lp.redundancy import GameHints
+    hints = GameHints([[1, 0], [0, 1], [2, 2], [0.5, 0.5]], batch=3).solve(range(4))
+    assert not hints[0].redundant and hints[0].point[1] > hints[0].point[0]
+    assert not hints[1].redundant and hints[1].point[0] > hints[1].point[1]
+    for k in (2, 3):
+        assert hints[k].redundant and k not in hints[k].support
+        assert abs(sum(hints[k].weights) - 1) < 1e-9
+    lone = GameHints([[1, 2, 3]]).solve([0])          # one row: nothing to compare with
+    assert lone == {0: None}
+
+
+def _exact_unique_minimum(rows, k, data):
+    own = sum(v * d for v, d in zip(rows[k].coefficients, data))
+    return all(sum(v * d for v, d in zip(rows[j].coefficients, data)) > own for j in range(len(rows)) if j != k)
+
+
+def test_the_int64_unique_minimum_test_agrees_with_fractions(cases):
+    # The bracketed int64 test against plain Fraction sums, at random integer points, for the
+    # rows that are smallest there in floats (the only ones where it can say yes) and a random
+    # one, and at points where two rows tie exactly.
+    import random
+    from symbolic.matrix import _Scores
+    rng = random.Random(5)
+    seen = set()
+    for rows, _ in cases:
+        scores = _Scores(rows)
+        assert scores.low is not None
+        N = len(rows[0].coefficients)
+        for _ in range(60):
+            data = [rng.choice((0, 0, 1, 2, 7, 1 << 20)) for _ in range(N)]
+            if not any(data):
+                continue
+            values = sorted(range(len(rows)), key=lambda j: sum(v * d for v, d in zip(rows[j].coefficients, data)))
+            for k in values[:2] + [rng.randrange(len(rows))]:
+                expected = _exact_unique_minimum(rows, k, data)
+                assert scores.unique_minimum(k, data) == expected
+                seen.add(expected)
+    assert seen == {True, False}
+
+
+def test_the_int64_unique_minimum_test_leaves_near_ties_to_exact_integers():
+    from symbolic.matrix import MatrixRow, _Scores
+    tiny = F(1, 10 ** 30)                   # far below the brackets' 2^-34
+    rows = [MatrixRow((F(1), F(0)), (0,), ()), MatrixRow((F(1) + tiny, F(0)), (0,), ()),
+            MatrixRow((F(0), F(1)), (0,), ())]
+    scores = _Scores(rows)
+    assert scores.low is not None
+    assert scores.unique_minimum(0, [1, 2]) and not scores.unique_minimum(1, [1, 2])   # 1 < 1 + 10^-30
+    assert not scores.unique_minimum(0, [1, 1]) and not scores.unique_minimum(2, [1, 1])   # 1 = 1: a tie
+    assert scores.unique_minimum(2, [1, 2]) is False and scores.unique_minimum(0, [2, 1]) is False
+    assert scores.unique_minimum(2, [2, 1])
