@@ -62,6 +62,7 @@ class RedundancyHint:
 
 
 GAME_BATCH = 256            # LPs solved in lock step (the pricing product is B x (N+1) x (K+N+1))
+GAME_BATCH_ENTRIES = 1 << 22   # ... fewer where B x K floats would pass this
 GAME_MAX_PIVOTS = 600      # per LP; Dantzig's rule took at most 239 at 4x4
 GAME_REFACTOR_EVERY = 16   # basis inverses recomputed from the columns this often
 GAME_PIVOT_TOLERANCE = 1e-9
@@ -86,7 +87,8 @@ class GameHints:
             raise ValueError("redundancy hints need a finite K x N array of row coefficients")
         self.rows = R
         self.count, self.width = K, N = R.shape
-        self.batch, self.max_pivots = max(1, batch), max_pivots
+        # the pricing product and the start's comparison are B x K arrays: keep them near 32 MB
+        self.batch, self.max_pivots = max(1, min(batch, GAME_BATCH_ENTRIES // max(1, K))), max_pivots
         self.tolerance = RELATIVE_TOLERANCE * max(1.0, float(np.max(np.abs(R), initial=0.0)))
         A = np.zeros((N + 1, K + 1 + N))          # columns: λ_j (K), μ, the slacks s (N)
         A[:N, :K], A[N, :K] = R.T, 1.0
@@ -120,8 +122,7 @@ class GameHints:
     def _solve_batch(self, ks: Sequence[int]) -> dict[int, RedundancyHint | None]:
         if self.count < 2 or not ks:
             return {int(k): None for k in ks}
-        A, K, N = self.columns, self.count, self.width
-        m = N + 1
+        A, K = self.columns, self.count
         out: dict[int, RedundancyHint | None] = {}
         rows = np.array(ks)
         basis = self._start(rows)
