@@ -280,18 +280,16 @@ def witnessed_irredundant(rows: Sequence[MatrixRow], samples: int = 3000, seed: 
                           scores: "_Scores | None" = None) -> set[int]:
     """Rows proved irredundant by an exact witness: an integer ``D ≥ 0`` at which the row is the
     *unique* minimum of ``row·D``.  Floats (numpy) only pick which ``D`` to try; each witness is
-    confirmed in exact arithmetic (FLINT), so the answer never depends on rounding."""
-    import random
-
+    confirmed exactly (``_Scores.unique_minimum``), so the answer never depends on rounding."""
     import numpy as np
 
     if len(rows) < 2:
         return set()
     N = len(rows[0].coefficients)
-    floats = np.array([[float(v) for v in row.coefficients] for row in rows])
-    rng = random.Random(seed)
+    scores = scores or _Scores(rows)
+    floats = scores.floats
     candidates = [[int(i == x) for i in range(N)] for x in range(N)] + [[1] * N]
-    candidates += [[rng.randint(0, 20) for _ in range(N)] for _ in range(samples)]
+    candidates += np.random.default_rng(seed).integers(0, 21, size=(samples, N)).tolist()
     guesses = [int(k) for k in np.argmin(floats @ np.array(candidates, dtype=float).T, axis=0)]
     # one candidate per guessed row is enough when it holds; a second try covers ties in floats
     tries: dict[int, list[int]] = {}
@@ -299,7 +297,6 @@ def witnessed_irredundant(rows: Sequence[MatrixRow], samples: int = 3000, seed: 
         if any(candidates[index]) and len(tries.setdefault(k, [])) < 2:
             tries[k].append(index)
     chosen = [index for indices in tries.values() for index in indices]
-    scores = scores or _Scores(rows)
     confirmed = scores.unique_minima([candidates[i] for i in chosen], [guesses[i] for i in chosen])
     return {guesses[i] for i, ok in zip(chosen, confirmed) if ok}
 
