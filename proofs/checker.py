@@ -630,8 +630,8 @@ def check_certificate(document) -> dict:
     require("duplicates" not in evidence or verdict in ("safe", "threshold", "safest", "interval"),
             "duplicate-actions", "only certificates with a tree carry duplicate actions")
     inst.covered = check_duplicates(inst, evidence.get("duplicates"))
-    require("occupancy" not in evidence or verdict in ("safe", "threshold", "interval"), "occupancy-states",
-            "only safe, threshold and interval certificates carry occupancy bounds")
+    require("occupancy" not in evidence or verdict in ("safe", "threshold", "safest", "interval"),
+            "occupancy-states", "only certificates with a tree carry occupancy bounds")
     inst.horizon = check_occupancy(inst, evidence.get("occupancy"))
     require(("cover" in evidence) == (verdict == "safest" and doc_epsilon(document) != "inf"), "cover-weights",
             "a finite safest claim needs a cover, and only it")
