@@ -333,3 +333,47 @@ class RedundancyHints:
         finally:
             if own is not None:
                 h.changeRowBounds(own, -self.inf, 0.0)
+
+
+def game_solution(rows: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.ndarray] | None:
+    """``max_{D ∈ Δ} min_k r_k·D`` in floats, for the cutting planes of ``safest``: ``(D, λ)``, the
+    maximiser and the row duals (a minimising mixture of the rows), or ``None`` if HiGHS gave
+    no optimum.  Only a guess at the two supports: ``symbolic.paper`` solves for the exact
+    solution on them and keeps it only if its two bounds meet exactly.
+    ``BackendUnavailable`` without HiGHS."""
+    highspy = load_highspy()
+    R = np.asarray(rows, dtype=float)
+    if R.ndim != 2 or not R.size or not np.all(np.isfinite(R)):
+        return None
+    K, N = R.shape
+    inf = highspy.kHighsInf
+    with quiet_stdout(True):
+        h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    for option in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
+        h.setOptionValue(option, SOLVER_TOLERANCE)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = N + 1, K + 1            # D (N) and t; rows t − r_k·D ≤ 0, then Σ D = 1
+    lp.col_cost_ = np.append(np.zeros(N), 1.0)
+    lp.col_lower_ = np.append(np.zeros(N), -inf)
+    lp.col_upper_ = np.full(N + 1, inf)
+    lp.row_lower_ = np.append(np.full(K, -inf), 1.0)
+    lp.row_upper_ = np.append(np.zeros(K), 1.0)
+    matrix = np.zeros((K + 1, N + 1))
+    matrix[:K, :N], matrix[:K, N], matrix[K, :N] = -R, 1.0, 1.0
+    nonzero = matrix != 0
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    lp.a_matrix_.start_ = np.concatenate([[0], np.cumsum(nonzero.sum(axis=1))]).astype(np.int32)
+    lp.a_matrix_.index_ = np.nonzero(nonzero)[1].astype(np.int32)
+    lp.a_matrix_.value_ = matrix[nonzero]
+    lp.sense_ = highspy.ObjSense.kMaximize
+    h.passModel(lp)
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        return None
+    solution = h.getSolution()
+    point = np.clip(np.asarray(solution.col_value[:N]), 0.0, None)
+    mixture = np.abs(np.asarray(solution.row_dual[:K]))
+    if not (np.all(np.isfinite(point)) and np.all(np.isfinite(mixture))):
+        return None
+    return point, mixture

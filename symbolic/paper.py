@@ -168,8 +168,19 @@ def _row_of(mdp: MDP, witness: Witness) -> MatrixRow:
                      witness.reward)
 
 
+SUPPORT_TOLERANCE = 1e-9
+"""A float ``D_x`` or mixture weight above this is in the support the exact solve is tried on."""
+
+
 def _best_over_rows(mdp: MDP, rows: Sequence[MatrixRow]):
-    """Exact LP: maximise τ s.t. row·D ≥ τ · range R for every row, D ∈ Δ."""
+    """Exact LP: maximise τ s.t. row·D ≥ τ · range R for every row, D ∈ Δ.
+
+    It is the matrix game ``max_D min_k row_k·D``, so floats (HiGHS) first name the two
+    supports, and the exact solution on them is kept if its bounds meet exactly
+    (``_game_on_supports``); otherwise the exact simplex solves it."""
+    exact = _game_on_supports(mdp, rows)
+    if exact is not None:
+        return exact
     N, range_r = mdp.n_pairs, mdp.range_reward
     a_ub = [[-c for c in row.coefficients] + [range_r] for row in rows]
     a_eq = [[1] * N + [0]] + [[int(y == x) for y in range(N)] + [0]            # D = 0 on disabled pairs
@@ -183,6 +194,58 @@ def _best_over_rows(mdp: MDP, rows: Sequence[MatrixRow]):
     total = sum(weights)
     weights = tuple(w / total for w in weights) if total else tuple(weights)
     return data, tau, weights
+
+
+def _game_on_supports(mdp: MDP, rows: Sequence[MatrixRow]):
+    """``_best_over_rows`` from a floating solution, or ``None``.
+
+    HiGHS proposes ``D`` and a mixture ``λ`` of the rows.  On their supports ``I`` (pairs) and
+    ``K`` (rows), with ``|I| = |K|``, the exact equalizing solutions are solved for:
+    ``row_k·D = v`` (``k ∈ K``) with ``Σ D_I = 1``, and ``Σ_k λ_k row_k(x) = v`` (``x ∈ I``) with
+    ``Σ λ_K = 1``.  Any ``D ∈ Δ`` has ``min_k row_k·D ≤ v*`` and any ``λ ∈ Δ`` has
+    ``max_x Σ λ_k row_k(x) ≥ v*`` (weak duality), so when the two agree, exactly, both are
+    optimal.  That test is all that decides; the floats only pick the supports."""
+    from flint import fmpq_mat
+
+    from .errors import BackendUnavailable
+    enabled = [x for x in range(mdp.n_pairs) if mdp.is_enabled(x)]
+    try:
+        from lp.redundancy import game_solution
+        guess = game_solution([[float(row.coefficients[x]) for x in enabled] for row in rows])
+    except (BackendUnavailable, OverflowError, ValueError):
+        return None
+    if guess is None:
+        return None
+    point, mixture = guess
+    pairs = [enabled[i] for i in range(len(enabled)) if point[i] > SUPPORT_TOLERANCE]
+    mix = [k for k in range(len(rows)) if mixture[k] > SUPPORT_TOLERANCE]
+    if not pairs or len(pairs) != len(mix):
+        return None
+    size = len(pairs)
+    coefficient = [[to_fmpq(rows[k].coefficients[x]) for x in pairs] for k in mix]
+    # unknowns (D_I, v): row_k·D − v = 0 for k ∈ K, Σ D = 1; and (λ_K, v) likewise by columns
+    primal = fmpq_mat(size + 1, size + 1, [c for k in range(size) for c in coefficient[k] + [-1]] + [1] * size + [0])
+    dual = fmpq_mat(size + 1, size + 1, [c for x in range(size) for c in [coefficient[k][x] for k in range(size)] + [-1]]
+                    + [1] * size + [0])
+    rhs = fmpq_mat(size + 1, 1, [0] * size + [1])
+    try:
+        d_part, l_part = primal.solve(rhs), dual.solve(rhs)
+    except ZeroDivisionError:             # a singular system: the supports were wrong
+        return None
+    if any(d_part[i, 0] < 0 for i in range(size)) or any(l_part[i, 0] < 0 for i in range(size)):
+        return None
+    data = [Fraction(0)] * mdp.n_pairs
+    for i, x in enumerate(pairs):
+        data[x] = to_fraction(d_part[i, 0])
+    weights = [Fraction(0)] * len(rows)
+    for i, k in enumerate(mix):
+        weights[k] = to_fraction(l_part[i, 0])
+    low = min(sum((c * d for c, d in zip(row.coefficients, data) if d), Fraction(0)) for row in rows)
+    high = max(sum((w * rows[k].coefficients[x] for k, w in enumerate(weights) if w), Fraction(0))
+               for x in enabled)
+    if low != high:
+        return None
+    return tuple(data), low / mdp.range_reward, tuple(weights)
 
 
 def safest_distribution(mdp: MDP, regret_bound: Fraction, *, bounds: ReturnBounds | None = None,

@@ -23,6 +23,7 @@ from symbolic.paper import corollary_3_4, proposition_3_3, safest_distribution
 from symbolic.safety import critical_epsilon
 from tests import reference as ref
 from tests.conftest import EXAMPLES, ROOT
+from benchmarks.common import random_mdp as ref_random_mdp
 from tests.strategies import distributions, mdps
 
 regret_bounds = st.integers(1, 10).map(lambda k: F(k, 10))
@@ -206,6 +207,65 @@ def test_safest_distribution_beats_every_sampled_distribution_and_matches_m(data
     full = safest_distribution(mdp, L, matrix=safety_matrix(mdp, L, mark_redundant=False))
     assert full.max_critical_epsilon == safest.max_critical_epsilon
     assert checker.check_document(safest_certificate(mdp, L, safest))[0] == "verified"
+
+
+def _exact_game_value(rows, mdp):
+    """max over D on the enabled pairs of min_k row_k·D, by the exact simplex (no floats)."""
+    from symbolic.exactlp import linear_program
+    N = mdp.n_pairs
+    a_ub = [[-c for c in row.coefficients] + [1] for row in rows]
+    a_eq = [[1] * N + [0]] + [[int(y == x) for y in range(N)] + [0] for x in range(N) if not mdp.is_enabled(x)]
+    result = linear_program([0] * N + [1], a_ub, [0] * len(rows), a_eq, [1] + [0] * (len(a_eq) - 1))
+    return F(int(result.x[N].p), int(result.x[N].q))
+
+
+@pytest.mark.parametrize("seed, n, m, L", [(12, 4, 2, F(1, 2)), (3, 3, 3, F(1, 4)), (5, 3, 2, F(1, 2))])
+def test_the_safest_lp_solved_on_float_supports_is_the_exact_optimum(seed, n, m, L):
+    # _best_over_rows keeps a float-guided solution only if its two bounds meet exactly; the
+    # value must be the exact simplex's, on M's rows and on every prefix of them.
+    from symbolic import paper
+    mdp = ref_random_mdp(seed, n, m)
+    rows = safety_matrix(mdp, L, mark_redundant=False).rows
+    solved = 0
+    for end in sorted({1, 2, 3, len(rows) // 2, len(rows)}):
+        exact = paper._game_on_supports(mdp, rows[:end])
+        expected = _exact_game_value(rows[:end], mdp)
+        if exact is not None:
+            data, tau, weights = exact
+            solved += 1
+            assert tau * mdp.range_reward == expected
+            assert sum(data) == 1 and min(data) >= 0 and sum(weights) == 1 and min(weights) >= 0
+            assert min(dot(r.coefficients, data) for r in rows[:end]) == expected
+        assert paper._best_over_rows(mdp, rows[:end])[1] * mdp.range_reward == expected
+    assert solved >= 3       # the float path did the work
+
+
+def test_a_lying_game_solver_cannot_change_the_safest_distribution(monkeypatch):
+    import numpy as np
+    from lp import redundancy
+    from symbolic import paper
+    mdp = ref_random_mdp(12, 4, 2)
+    honest = safest_distribution(mdp, F(1, 2))
+    rng = np.random.default_rng(3)
+    monkeypatch.setattr(redundancy, "game_solution",
+                        lambda rows: (rng.random(len(rows[0])), rng.random(len(rows))))
+    assert paper._game_on_supports(mdp, safety_matrix(mdp, F(1, 2), mark_redundant=False).rows) is None
+    lied = safest_distribution(mdp, F(1, 2))
+    assert lied.max_critical_epsilon == honest.max_critical_epsilon
+    assert checker.check_document(safest_certificate(mdp, F(1, 2), lied))[0] == "verified"
+
+
+def test_a_safest_certificate_may_carry_occupancy_bounds():
+    # The threshold search under a safest claim closes families with regret-aware leaves and
+    # occupancy bounds (format §3.7, §3.7a); the checker used to refuse those in a safest
+    # certificate, so `safest -o` failed on such models.
+    mdp = ref_random_mdp(12, 4, 2)
+    safest = safest_distribution(mdp, F(1, 2))
+    document = safest_certificate(mdp, F(1, 2), safest)
+    assert "occupancy" in json.dumps(document["evidence"])
+    assert checker.check_document(document)[0] == "verified"
+    assert safest.max_critical_epsilon * mdp.range_reward == \
+        _exact_game_value(safety_matrix(mdp, F(1, 2), mark_redundant=False).rows, mdp)
 
 
 def test_safest_command_json(capsys):
