@@ -1,4 +1,4 @@
-"""Floating hints for which rows of M are redundant on the simplex: HiGHS through highspy, fenced here.
+"""Floating hints for which rows of M are redundant on the simplex, and for the LP of ``safest``.
 
 Row ``k`` of ``M`` is redundant iff ``max_{D ∈ Δ} (min_{j≠k} r_j·D − r_k·D) ≤ 0``.  That LP,
 
@@ -11,22 +11,27 @@ looked like the unique minimum) or the support of ``λ`` (the rows whose combina
 ``≤ r_k``).  ``symbolic.matrix.mark_redundant_rows`` confirms every hint exactly or discards
 it: nothing here decides a mark.
 
-The LPs are solved against a growing subset ``S`` of the rows (a cutting-plane loop in the
-manner of Clarkson's redundancy removal): a row redundant against ``S \\ {k}`` is redundant
-against all rows, and a point ``D`` of the subset LP at which some row outside ``S`` is not
-above ``r_k`` adds the most violated such row to ``S`` and solves again.  One HiGHS model
-is kept and warm-started from row to row, which keeps each solve to a few dual pivots.
-(Solving the dual form instead, all K rows as columns and only ``r_k`` changing in the
-right-hand side, measured 1.6× slower at 4×4.)
+Two solvers give hints, in this order (``LayeredHints``):
 
-``GameHints`` solves the same LP without HiGHS, for many rows at once: in the dual form it
-is a matrix game, ``min_{λ ∈ Δ} max_i (Σ_j λ_j r_j − r_k)_i``, whose basis is only
-``(N+1)×(N+1)`` however many rows M has.  A bounded batch of rows runs the primal simplex in
-lock step in numpy: one ``(B × N+1) @ (N+1 × K)`` product prices every row of M for every LP of
-the batch, and the basis inverses are updated as one ``B×(N+1)×(N+1)`` array.  At 4×4
-(K = 4,756) this took a few seconds where the warm-started HiGHS model took about 35 s,
-because a HiGHS solve pays its per-call overhead and a ``K``-row basis (``docs/performance.md``).
-A row the batch gives up on (a pivot cap, a singular basis) is asked of HiGHS.
+1. ``GameHints``, numpy only, for many rows at once.  In the dual form the LP is a matrix
+   game, ``min_{λ ∈ Δ} max_i (Σ_j λ_j r_j − r_k)_i``, whose basis is only ``(N+1)×(N+1)``
+   however many rows M has.  A bounded batch of rows runs the primal simplex in lock step:
+   one ``(B × N+1) @ (N+1 × K)`` product prices every row of M for every LP of the batch, and
+   the basis inverses are updated as one ``B×(N+1)×(N+1)`` array.  At 4×4 (K = 4,756) this
+   takes about 6 s for all rows where the warm-started HiGHS model below took about 35 s:
+   each HiGHS solve paid its per-call overhead and a basis of ``|S|`` rows
+   (``docs/performance.md``).
+2. ``RedundancyHints``, HiGHS through highspy, for a row whose game hint was missing (a
+   pivot cap, a singular basis) or did not confirm.  The LPs are solved against a growing
+   subset ``S`` of the rows (a cutting-plane loop in the manner of Clarkson's redundancy
+   removal): a row redundant against ``S \\ {k}`` is redundant against all rows, and a point
+   ``D`` of the subset LP at which some row outside ``S`` is not above ``r_k`` adds the most
+   violated such row to ``S`` and solves again.  One HiGHS model is kept and warm-started
+   from row to row.
+
+``game_solution`` solves the game ``max_D min_k r_k·D`` once, for the cutting planes of
+``safest`` (``symbolic/paper.py`` keeps its answer only if the exact solution on the same
+supports has meeting bounds).
 
 Besides PuLP, ``highspy`` is driven directly only here and in ``symbolic/guide.py`` (starting
 bases for the exact family LP); a missing ``highspy`` is the toolkit's ``BackendUnavailable``,
