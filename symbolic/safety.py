@@ -819,7 +819,8 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         budget: a single LP): a family's members are members of the root, so its ``w`` bounds every
         open family, however many there are when the finishing budget runs out."""
         if not fallback_cell:
-            grace = time.monotonic() + max(1.0, 0.1 * finish_seconds)
+            # a second, or less where the whole finishing budget is less (a sub-second --timeout)
+            grace = time.monotonic() + max(min(1.0, 2 * finish_seconds), 0.1 * finish_seconds)
             found = regret_dual(root, horizon=None)
             proven = found and regret_exact(found, should_stop=lambda: time.monotonic() > grace)
             fallback_cell.append(regret_closure(root, proven) if proven else None)

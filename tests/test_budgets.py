@@ -219,3 +219,33 @@ def test_the_timed_replay_falls_back_to_the_checker_in_process_when_no_interpret
     out = tmp_path / "cert.json"
     assert _write_checked(str(out), _figure4_certificate(), deadline=time.monotonic() + 60) is True
     assert checker.check_file(str(out))[0] == "verified"
+
+
+def test_the_milp_seed_takes_a_quarter_of_the_search_budget_and_none_of_a_tiny_one(monkeypatch):
+    # A sub-second --timeout used to give the MILP a 1 s floor, so the command overran by more
+    # than the whole budget; now the seed gets a quarter of the search's share, or is skipped.
+    import argparse
+    import time
+    import lp
+    from benchmarks.environments import frozen_lake
+    from rewardcert.commands import certify
+    from symbolic.evaluation import return_bounds
+    from symbolic.model import uniform_distribution
+    calls = []
+
+    class Seed:
+        policy = None
+    monkeypatch.setattr(lp, "solve_milp", lambda *a, time_limit, **k: calls.append(time_limit) or Seed())
+    mdp = frozen_lake(4, 0)
+    D, bounds = uniform_distribution(mdp), return_bounds(mdp)
+
+    def seed(timeout, out=None):
+        args = argparse.Namespace(no_milp_seed=False, timeout=timeout, out=out, regret=F(1, 2),
+                                  started=time.monotonic())
+        certify._milp_seed(args, mdp, D, bounds)
+    seed(None)
+    seed(1.0)                                 # a quarter of 1 s is below MILP_SEED_MIN_SECONDS
+    seed(4.0, out="c.json")                   # the search's 60 % of 4 s, a quarter of it: 0.6 s
+    seed(100.0)
+    assert calls[0] == certify.MILP_SEED_SECONDS and len(calls) == 3
+    assert 0.5 <= calls[1] <= 0.6 and calls[2] == certify.MILP_SEED_SECONDS

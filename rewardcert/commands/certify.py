@@ -24,6 +24,7 @@ CHANGED_ONLY_ABOVE = 20     # witness tables longer than this show only the chan
 SMT_CROSS_CHECK_POLICIES = 4 ** 5     # beyond this z3 takes minutes (docs/performance.md)
 MILP_SEED_FROM = 4 ** 6               # below this the exact search is faster than building the MILP
 MILP_SEED_SECONDS = 2.0               # HiGHS then hands over its best feasible policy, which the search polishes
+MILP_SEED_MIN_SECONDS = 0.5           # with --timeout: a smaller share of it gets no seed
 # (symbolic/incumbent.py).  With the polish, 2 s beat 10 s on every random 12x4 instance of the benchmark,
 # by 1.7-8 s in total, and the 4x4 lake at L = 3/4 needed the same tree (204,119 nodes against 204,740).
 DECIDE_ONLY_FROM = 4 ** 8             # above this, certify decides eps without computing eps*(D)
@@ -107,7 +108,8 @@ def _instance_arguments(p: argparse.ArgumentParser, *, epsilon: bool) -> None:
     add_regularisation_arguments(p)
     p.add_argument("--no-milp-seed", action="store_true",
                    help=f"do not seed the exact search with the floating HiGHS MILP's policy (by default "
-                        f"done above {MILP_SEED_FROM} policies, for at most {MILP_SEED_SECONDS:g} s; the policy "
+                        f"done above {MILP_SEED_FROM} policies, for at most {MILP_SEED_SECONDS:g} s and a quarter "
+                        f"of the search's --timeout, skipped below {MILP_SEED_MIN_SECONDS:g} s; the policy "
                         f"is verified exactly)")
     p.add_argument("--cross-check", action="store_true",
                    help="also compute eps*(D) with z3 (exact) and the HiGHS MILP (floating point) and "
@@ -153,7 +155,13 @@ def _milp_seed(args, mdp, data, bounds) -> list:
     or nothing when the model is small, the user declined, or PuLP/HiGHS is unavailable."""
     if args.no_milp_seed or mdp.n_deterministic_policies <= MILP_SEED_FROM or bounds.degenerate:
         return []
-    limit = MILP_SEED_SECONDS if args.timeout is None else max(1.0, min(MILP_SEED_SECONDS, args.timeout / 4))
+    limit = MILP_SEED_SECONDS
+    if args.timeout is not None:
+        # a quarter of what the search may still take, and no seed at all where that is too little
+        # to load PuLP and HiGHS and build the MILP (a sub-second --timeout used to overrun by 1 s here)
+        limit = min(MILP_SEED_SECONDS, (search_budget(args) or 0.0) / 4)
+        if limit < MILP_SEED_MIN_SECONDS:
+            return []
     try:
         import lp
         milp = lp.solve_milp(mdp, data, args.regret, bounds=bounds, time_limit=limit)
@@ -162,8 +170,9 @@ def _milp_seed(args, mdp, data, bounds) -> list:
     return [milp.policy] if milp.policy is not None else []
 
 
-MIN_REPLAY_SECONDS = 1.0
-"""The replay always gets at least this long, however little of ``--timeout`` is left."""
+MIN_REPLAY_SECONDS = 0.25
+"""The replay always gets at least this long, however little of ``--timeout`` is left (enough for
+a small certificate; a larger one is then written unreplayed, and the report says so)."""
 
 
 def _write_checked(path: str, certificate: dict, *, stdout=None, deadline: float | None = None) -> bool:
