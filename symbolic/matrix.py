@@ -36,7 +36,7 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 from math import comb
-from typing import Sequence
+from typing import Callable, Sequence
 
 from flint import fmpq, fmpq_mat, fmpz_mat
 
@@ -62,7 +62,7 @@ class MatrixRow:
     coefficients: Vector
     policy: DeterministicPolicy
     witness: Vector
-    redundant: bool = False
+    redundant: bool | None = False              # None: not checked (the marking was stopped)
 
 
 @dataclass(frozen=True)
@@ -367,7 +367,8 @@ def _float_hints(rows: Sequence[MatrixRow], start: set[int]):
 
 
 def mark_redundant_rows(rows: Sequence[MatrixRow], *, prefilter: bool = True,
-                        progress: Progress | None = None, hints=_float_hints) -> list[MatrixRow]:
+                        progress: Progress | None = None, hints=_float_hints,
+                        stop: Callable[[], bool] | None = None) -> list[MatrixRow]:
     """Flag rows implied on the simplex by the others, for every ε:
     row k is redundant iff ``max_{D ∈ Δ} (min_{j≠k} row_j·D − row_k·D) ≤ 0``.
 
@@ -382,7 +383,9 @@ def mark_redundant_rows(rows: Sequence[MatrixRow], *, prefilter: bool = True,
     3. a row whose hint is missing, wrong or unconfirmed gets the dense exact LP.
 
     ``progress(done, total)`` is called every ``K/200`` rows and before every dense exact LP,
-    so a caller's time limit (raising from it) can stop the marking."""
+    so a caller's time limit (raising from it) can stop the marking.  ``stop()`` is polled at the
+    same places: when it is true, the rows not yet decided are returned with ``redundant=None``
+    (not checked).  Keeping a row never changes ``min_k row_k·D``, so such an M is still M."""
     if len(rows) < 2:
         return list(rows)
     K = len(rows)
@@ -393,8 +396,11 @@ def mark_redundant_rows(rows: Sequence[MatrixRow], *, prefilter: bool = True,
     step = max(1, K // 200)
     out = []
     for k, row in enumerate(rows):
-        if progress and k % step == 0:
-            progress(k, K)
+        if k % step == 0:
+            if progress:
+                progress(k, K)
+            if stop is not None and stop():
+                return out + [MatrixRow(r.coefficients, r.policy, r.witness, redundant=None) for r in rows[k:]]
         redundant = None
         if k in witnessed:
             redundant = False
@@ -405,6 +411,8 @@ def mark_redundant_rows(rows: Sequence[MatrixRow], *, prefilter: bool = True,
         if redundant is None:
             if progress:       # a dense exact LP can take minutes at 4x4: poll the time limit first
                 progress(k, K)
+            if stop is not None and stop():
+                return out + [MatrixRow(r.coefficients, r.policy, r.witness, redundant=None) for r in rows[k:]]
             redundant = _redundancy_lp(rows, k, [j for j in everyone if j != k])
         out.append(MatrixRow(row.coefficients, row.policy, row.witness, redundant=redundant))
     if progress:

@@ -316,3 +316,43 @@ def test_the_int64_unique_minimum_test_leaves_near_ties_to_exact_integers():
     assert not scores.unique_minimum(0, [1, 1]) and not scores.unique_minimum(2, [1, 1])   # 1 = 1: a tie
     assert scores.unique_minimum(2, [1, 2]) is False and scores.unique_minimum(0, [2, 1]) is False
     assert scores.unique_minimum(2, [2, 1])
+
+
+def test_a_stopped_marking_keeps_every_row_and_marks_only_those_it_decided(cases):
+    from symbolic.matrix import mark_redundant_rows
+    rows, marks = cases[1]
+    polls = []
+    out = mark_redundant_rows(rows, stop=lambda: polls.append(1) or len(polls) > 3)
+    decided = [r.redundant for r in out if r.redundant is not None]
+    assert len(out) == len(rows) and [r.coefficients for r in out] == [r.coefficients for r in rows]
+    assert 0 < len(decided) < len(rows) and decided == marks[:len(decided)]
+    assert all(r.redundant is None for r in out[len(decided):])
+
+
+def test_matrix_command_stopped_while_marking_reports_the_complete_m(cases, tmp_path, capfd, monkeypatch):
+    # The bases are done, so M is complete: a budget that runs out while marking leaves rows
+    # "not checked" (exit 3) instead of reporting no M at all.
+    import json
+    from rewardcert.cli import main
+    from rewardcert.commands import paper
+    from symbolic import matrix
+    from symbolic.io import model_to_document
+    seed, n, m = REDUNDANT_CASES[0]
+    path = tmp_path / "model.json"
+    path.write_text(json.dumps(model_to_document(random_mdp(seed, n, m))))
+    polls = []
+    monkeypatch.setattr(paper, "mark_redundant_rows", lambda rows, progress, stop: matrix.mark_redundant_rows(
+        rows, progress=progress, stop=lambda: polls.append(1) or len(polls) > 5))
+    capfd.readouterr()
+    assert main(["matrix", str(path), "--regret", "1/2", "--json", "--timeout", "600"]) == 3
+    out = json.loads(capfd.readouterr().out)
+    rows, marks = cases[0]
+    assert out["complete"] is True and out["redundancy_marks_complete"] is False
+    assert [r["coefficients"] for r in out["rows"]] == [random_mdp(seed, n, m).pair_table(r.coefficients)
+                                                       for r in rows]
+    got = [r["redundant_on_simplex"] for r in out["rows"]]
+    done = [g for g in got if g is not None]
+    assert 0 < len(done) < len(rows) and done == marks[:len(done)] and "not checked" in out["message"]
+    assert out["paper_algorithm"] is None
+    assert main(["matrix", str(path), "--regret", "1/2", "--timeout", "600"]) == 3
+    assert "rows were not checked" in capfd.readouterr().out

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 from symbolic.errors import ResourceLimit
 from symbolic.exactlp import linear_program
 from symbolic.io import load_model
-from symbolic.matrix import dominating_row, paper_algorithm_rows, safety_matrix
+from symbolic.matrix import dominating_row, mark_redundant_rows, paper_algorithm_rows, safety_matrix
 from symbolic.numbers import format_epsilon, format_rational, with_decimal
 from symbolic.paper import safest_distribution
 
@@ -90,7 +91,10 @@ def run_matrix(args: argparse.Namespace) -> int:
     interrupts = getattr(args, "interrupts", None)
     try:
         with searching(args):
-            matrix = safety_matrix(mdp, args.regret, progress=progress)
+            matrix = safety_matrix(mdp, args.regret, progress=progress, mark_redundant=False)
+            # M is complete here; a budget that runs out while marking leaves rows unchecked, not M partial
+            matrix = dataclasses.replace(matrix, rows=tuple(mark_redundant_rows(
+                matrix.rows, progress=lambda done, total: bar(done, total), stop=expired)))
     except _Stopped as stopped:
         bar.close()
         reason = "interrupted" if interrupts is not None and interrupts.stop_requested() else "--timeout ran out"
@@ -103,9 +107,17 @@ def run_matrix(args: argparse.Namespace) -> int:
             print(f"{mdp.name or loaded.path}: L = {format_rational(args.regret)}\n{message}")
         return search_exit_status(args, EXIT_UNKNOWN)
     bar.close()
+    unchecked = sum(row.redundant is None for row in matrix.rows)
+    marks_note = None
+    if unchecked:
+        reason = "interrupted" if interrupts is not None and interrupts.stop_requested() else "--timeout ran out"
+        marks_note = (f"M is complete, but {reason} while marking redundant rows: {unchecked} of "
+                      f"{len(matrix.rows)} rows were not checked (a row kept changes no eps*(D))")
     cross = None
     paper_note = "skipped (--no-paper)"
-    if not args.no_paper and matrix.rows:
+    if unchecked:
+        paper_note = "skipped: the budget ran out"
+    elif not args.no_paper and matrix.rows:
         budget = None if args.paper else PAPER_CANDIDATES_DEFAULT
         try:
             rows = paper_algorithm_rows(mdp, args.regret, bounds=matrix.bounds,
@@ -118,6 +130,7 @@ def run_matrix(args: argparse.Namespace) -> int:
     if args.json:
         print_json({
             "model": mdp.name or loaded.path,
+            "complete": True,
             "regret_bound": format_rational(args.regret),
             "range_reward": format_rational(matrix.range_reward),
             "high_regret_policies": len(matrix.high_regret_policies),
@@ -130,6 +143,8 @@ def run_matrix(args: argparse.Namespace) -> int:
                 {"coefficients": mdp.pair_table(item["row"]), "status": item["status"],
                  "row_of_m": item["row_of_m"]} for item in cross],
             "paper_algorithm_note": paper_note,
+            "redundancy_marks_complete": not unchecked,
+            **({"message": marks_note} if marks_note else {}),
         })
     else:
         out = [f"{mdp.name or loaded.path}: L = {format_rational(args.regret)}, "
@@ -143,7 +158,8 @@ def run_matrix(args: argparse.Namespace) -> int:
             if mdp.has_disabled:    # disabled pairs have no column of their own (always 0)
                 labels = [label for x, label in enumerate(labels) if mdp.is_enabled(x)]
             rows = [[str(k + 1)] + [format_rational(c) for x, c in enumerate(row.coefficients) if mdp.is_enabled(x)]
-                    + [policy_text(mdp, row.policy), "redundant on the simplex" if row.redundant else ""]
+                    + [policy_text(mdp, row.policy), "redundant on the simplex" if row.redundant
+                       else "not checked" if row.redundant is None else ""]
                     for k, row in enumerate(matrix.rows)]
             out += table(rows, ["row"] + labels + ["policy", "note"])
             out.append(f"({matrix.bases} bases enumerated; duplicate and dominated rows removed; "
@@ -159,9 +175,13 @@ def run_matrix(args: argparse.Namespace) -> int:
                     counts[item["status"]] = counts.get(item["status"], 0) + 1
                 out.append("  ... and " + ", ".join(f"{n} more {status}" for status, n in counts.items())
                            + " (all in --json)")
+            if marks_note:
+                out.append(marks_note)
             if args.latex:
                 out += ["", matrix_latex(mdp, matrix)]
         print("\n".join(out))
+    if unchecked:
+        return search_exit_status(args, EXIT_UNKNOWN)
     return EXIT_DISAGREEMENT if disagreement else EXIT_OK
 
 
