@@ -71,6 +71,7 @@ GAME_BATCH_ENTRIES = 1 << 22   # ... fewer where B x K floats would pass this
 GAME_MAX_PIVOTS = 600      # per LP; Dantzig's rule took at most 239 at 4x4
 GAME_REFACTOR_EVERY = 16   # basis inverses recomputed from the columns this often
 GAME_PIVOT_TOLERANCE = 1e-9
+GAME_POOL_LIMIT = 0.6      # price only the pool while it holds at most this share of the rows
 
 
 class GameHints:
@@ -86,7 +87,7 @@ class GameHints:
     Floats only: the caller confirms every hint exactly (``symbolic.matrix``)."""
 
     def __init__(self, rows: Sequence[Sequence[float]], *, batch: int = GAME_BATCH,
-                 max_pivots: int = GAME_MAX_PIVOTS):
+                 max_pivots: int = GAME_MAX_PIVOTS, pool_limit: float = GAME_POOL_LIMIT):
         R = np.asarray(rows, dtype=float)
         if R.ndim != 2 or not np.all(np.isfinite(R)):
             raise ValueError("redundancy hints need a finite K x N array of row coefficients")
@@ -102,6 +103,9 @@ class GameHints:
         self.columns = A
         self.by_pair = np.ascontiguousarray(R.T)
         self.pivots = 0                           # total over all LPs (for benchmarks)
+        self.full_pricings = 0                    # LP-rows priced against all of M (for benchmarks)
+        self.pool = np.zeros(K, dtype=bool)       # rows priced at every pivot (grows; see _solve_batch)
+        self.pool_limit = pool_limit
 
     def solve(self, ks: Sequence[int]) -> dict[int, RedundancyHint | None]:
         """Hints for the rows ``ks``, ``GAME_BATCH`` LPs at a time."""
@@ -136,18 +140,37 @@ class GameHints:
         inverse, value = self._factor(basis, target)
         alive = np.ones(len(rows), dtype=bool) if inverse is not None else np.zeros(len(rows), dtype=bool)
         pivots, since = 0, 0
+        self.pool[basis[:, 0]] = True
+        priced = None                                        # (pool columns, their A, own-row positions)
         while alive.any() and pivots < self.max_pivots:
             if not alive.all():                             # drop the finished LPs from the arrays
                 rows, basis, target, mu = rows[alive], basis[alive], target[alive], mu[alive]
                 inverse, value = inverse[alive], value[alive]
+                priced = None
             count = len(rows)
             at = np.arange(count)
             dual = inverse[at, mu]                           # c_B B⁻¹ with c = e_μ
-            reduced = -(dual @ A)
-            reduced[:, K] += 1.0
-            reduced[at, rows] = np.inf                       # row k may not bound itself
-            entering = np.argmin(reduced, axis=1)
-            done = reduced[at, entering] >= -self.tolerance
+            if priced is None:
+                priced = self._priced(rows)
+            columns, local, own = priced
+            reduced = -(dual @ local)
+            reduced[:, -(self.width + 1)] += 1.0             # μ's column
+            reduced[at[own >= 0], own[own >= 0]] = np.inf    # row k may not bound itself
+            entering = columns[np.argmin(reduced, axis=1)]
+            done = reduced[at, np.argmin(reduced, axis=1)] >= -self.tolerance
+            if len(columns) < A.shape[1] and done.any():     # optimal on the pool: price all of M
+                check = np.nonzero(done)[0]
+                full = -(dual[check] @ A)
+                full[:, K] += 1.0
+                full[np.arange(len(check)), rows[check]] = np.inf
+                best = np.argmin(full, axis=1)
+                self.full_pricings += len(check)
+                missed = full[np.arange(len(check)), best] < -self.tolerance
+                if missed.any():
+                    entering[check[missed]] = best[missed]
+                    done[check[missed]] = False
+                    self.pool[best[missed][best[missed] < K]] = True
+                    priced = None
             for b in np.nonzero(done)[0]:
                 out[int(rows[b])] = self._hint(basis[b], value[b], dual[b], mu[b])
             alive = ~done
@@ -184,6 +207,18 @@ class GameHints:
             out.setdefault(int(k), None)
         return out
 
+    def _priced(self, rows: np.ndarray):
+        """The columns each pivot prices: the pool's rows (those that entered some basis so far:
+        the rows of M that bound others) while it is small, else all rows; then μ and the slacks.
+        An LP optimal on them is priced against all of M before it counts as solved (a column
+        found there joins the pool), so the pool changes the work, never the answer."""
+        K, N = self.count, self.width
+        pool = np.nonzero(self.pool)[0] if self.pool.sum() <= self.pool_limit * K else np.arange(K)
+        columns = np.concatenate([pool, np.arange(K, K + 1 + N)])
+        where = np.full(K, -1)
+        where[pool] = np.arange(len(pool))
+        return columns, self.columns[:, columns], where[rows]
+
     def _factor(self, basis: np.ndarray, target: np.ndarray):
         matrices = np.transpose(self.columns[:, basis], (1, 0, 2))     # (B, N+1, N+1)
         try:
@@ -214,6 +249,7 @@ class LayeredHints:
         self.float_rows = rows
         self.game = GameHints(rows)
         self.start = sorted(set(start))
+        self.game.pool[self.start] = True         # proven irredundant: rows that bound others
         skip = set(self.start)
         self.pending = [k for k in range(self.game.count) if k not in skip]   # the rows the caller will ask
         self.cache: dict[int, RedundancyHint | None] = {}

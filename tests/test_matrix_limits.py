@@ -255,12 +255,17 @@ def test_game_hints_settle_almost_every_row_without_highs(cases, monkeypatch):
     retried = []
     original = redundancy.LayeredHints.retry
     monkeypatch.setattr(redundancy.LayeredHints, "retry", lambda self, k: retried.append(k) or original(self, k))
+    pooled = 0
     for rows, marks in cases:
-        game = redundancy.GameHints([[float(v) for v in r.coefficients] for r in rows])
-        hints = game.solve(range(len(rows)))
-        assert all(hints[k] is not None and hints[k].redundant == marks[k] for k in range(len(rows)))
+        floats = [[float(v) for v in r.coefficients] for r in rows]
+        for limit in (0.0, redundancy.GAME_POOL_LIMIT):    # every row priced, and the pool first
+            game = redundancy.GameHints(floats, pool_limit=limit)
+            hints = game.solve(range(len(rows)))
+            assert all(hints[k] is not None and hints[k].redundant == marks[k] for k in range(len(rows)))
+            pooled += game.full_pricings
         assert [r.redundant for r in matrix.mark_redundant_rows(rows)] == marks
     assert len(retried) <= 2
+    assert pooled > 0          # the pool was used, and LPs optimal on it were priced against all rows
 
 
 def test_game_hints_on_a_hand_made_matrix():
