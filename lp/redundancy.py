@@ -117,12 +117,16 @@ class GameHints:
 
     def _start(self, ks: np.ndarray) -> np.ndarray:
         R, K, N = self.rows, self.count, self.width
-        by_pair = self.by_pair
+        # among the pool's rows when it has two or more (any row j ≠ k is a feasible start)
+        among = np.nonzero(self.pool)[0]
+        if len(among) < 2 or len(among) > self.pool_limit * K:
+            among = np.arange(K)
+        by_pair = self.by_pair[:, among]
         worst = by_pair[0][None, :] - R[ks, 0][:, None]    # max_i (r_j − r_k)_i, one pair at a time
         for i in range(1, N):
             np.maximum(worst, by_pair[i][None, :] - R[ks, i][:, None], out=worst)
-        worst[np.arange(len(ks)), ks] = np.inf
-        first = np.argmin(worst, axis=1)
+        worst[among[None, :] == ks[:, None]] = np.inf
+        first = among[np.argmin(worst, axis=1)]
         tight = np.argmax(R[first] - R[ks], axis=1)        # the pair where that row is furthest above
         slacks = np.broadcast_to(K + 1 + np.arange(N), (len(ks), N))
         keep = np.arange(N)[None, :] != tight[:, None]
@@ -146,7 +150,8 @@ class GameHints:
             if not alive.all():                             # drop the finished LPs from the arrays
                 rows, basis, target, mu = rows[alive], basis[alive], target[alive], mu[alive]
                 inverse, value = inverse[alive], value[alive]
-                priced = None
+                if priced is not None:
+                    priced = priced[:2] + (priced[2][alive],)
             count = len(rows)
             at = np.arange(count)
             dual = inverse[at, mu]                           # c_B B⁻¹ with c = e_μ
