@@ -35,11 +35,4 @@ def __dir__():
     return sorted(set(globals()) | set(_HOME))
 
 
-__all__ = [
-    "TOLERANCE", "PolicyCrossCheck", "ThresholdCrossCheck", "cross_check", "cross_check_policy",
-    "EXACT", "FAST", "ExactDual", "FastPolicyError", "FastThreshold", "certify_dual", "certify_policy_error",
-    "fast_critical_epsilon", "fast_family_dual", "fast_policy_error", "rationalise", "repair_dual",
-    "FloatDual", "FloatPrimal", "MilpThreshold", "encode_dual", "encode_milp", "encode_primal",
-    "solve_dual", "solve_milp", "solve_primal",
-    "CBC", "HIGHS", "Model", "Solution", "Status", "available_solvers", "default_solver", "load_pulp",
-]
+__all__ = list(_HOME)

@@ -101,7 +101,6 @@ class GameHints:
         A[:N, K] = -1.0
         A[:N, K + 1:] = np.eye(N)
         self.columns = A
-        self.by_pair = np.ascontiguousarray(R.T)
         self.pivots = 0                           # total over all LPs (for benchmarks)
         self.full_pricings = 0                    # LP-rows priced against all of M (for benchmarks)
         self.pool = np.zeros(K, dtype=bool)       # rows priced at every pivot (grows; see _solve_batch)
@@ -121,7 +120,7 @@ class GameHints:
         among = np.nonzero(self.pool)[0]
         if len(among) < 2 or len(among) > self.pool_limit * K:
             among = np.arange(K)
-        by_pair = self.by_pair[:, among]
+        by_pair = self.columns[:N, among]                  # row i: pair i of every candidate row
         worst = by_pair[0][None, :] - R[ks, 0][:, None]    # max_i (r_j − r_k)_i, one pair at a time
         for i in range(1, N):
             np.maximum(worst, by_pair[i][None, :] - R[ks, i][:, None], out=worst)
@@ -161,8 +160,9 @@ class GameHints:
             reduced = -(dual @ local)
             reduced[:, -(self.width + 1)] += 1.0             # μ's column
             reduced[at[own >= 0], own[own >= 0]] = np.inf    # row k may not bound itself
-            entering = columns[np.argmin(reduced, axis=1)]
-            done = reduced[at, np.argmin(reduced, axis=1)] >= -self.tolerance
+            best_local = np.argmin(reduced, axis=1)
+            entering = columns[best_local]
+            done = reduced[at, best_local] >= -self.tolerance
             if len(columns) < A.shape[1] and done.any():     # optimal on the pool: price all of M
                 check = np.nonzero(done)[0]
                 full = -(dual[check] @ A)
@@ -277,6 +277,16 @@ class LayeredHints:
         return self.highs.hint(k) if self.highs else None
 
 
+def _quiet_highs(highspy):
+    """A silent ``Highs`` with the tight feasibility tolerances of these hints."""
+    with quiet_stdout(True):        # the first Highs of a process prints a banner on fd 1
+        h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    for option in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
+        h.setOptionValue(option, SOLVER_TOLERANCE)
+    return h
+
+
 def load_highspy():
     try:
         import highspy
@@ -296,12 +306,8 @@ class RedundancyHints:
         self.count, self.width = self.rows.shape
         self.tolerance = RELATIVE_TOLERANCE * max(1.0, float(np.max(np.abs(self.rows), initial=0.0)))
         self.inf = highspy.kHighsInf
-        with quiet_stdout(True):        # the first Highs of a process prints a banner on fd 1
-            h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
+        h = _quiet_highs(highspy)
         h.setOptionValue("presolve", "off")   # presolve would discard the warm start at every row
-        for option in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
-            h.setOptionValue(option, SOLVER_TOLERANCE)
         N = self.width
         lp = highspy.HighsLp()
         lp.num_col_, lp.num_row_ = N + 1, 1    # D (N) and z; row 0 is Σ D = 1
@@ -393,11 +399,7 @@ def game_solution(rows: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.ndarr
         return None
     K, N = R.shape
     inf = highspy.kHighsInf
-    with quiet_stdout(True):
-        h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    for option in ("primal_feasibility_tolerance", "dual_feasibility_tolerance"):
-        h.setOptionValue(option, SOLVER_TOLERANCE)
+    h = _quiet_highs(highspy)
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = N + 1, K + 1            # D (N) and t; rows t − r_k·D ≤ 0, then Σ D = 1
     lp.col_cost_ = np.append(np.zeros(N), 1.0)

@@ -236,7 +236,6 @@ class _Scores:
         largest = max(abs(v) for row in rows for v in row.coefficients)
         bits = _BRACKET_LIMIT_BITS - _BRACKET_SUM_BITS - max(1, math.ceil(largest)).bit_length() - 1
         if bits >= _BRACKET_MIN_BITS:
-            self.bits = bits
             self.low = np.array([[(v.numerator << bits) // v.denominator for v in row.coefficients]
                                  for row in rows], dtype=np.int64)
             self.high = np.array([[-((-v.numerator << bits) // v.denominator) for v in row.coefficients]
@@ -400,7 +399,7 @@ def mark_redundant_rows(rows: Sequence[MatrixRow], *, prefilter: bool = True,
             if progress:
                 progress(k, K)
             if stop is not None and stop():
-                return out + [MatrixRow(r.coefficients, r.policy, r.witness, redundant=None) for r in rows[k:]]
+                return out + _unchecked(rows[k:])
         redundant = None
         if k in witnessed:
             redundant = False
@@ -412,12 +411,17 @@ def mark_redundant_rows(rows: Sequence[MatrixRow], *, prefilter: bool = True,
             if progress:       # a dense exact LP can take minutes at 4x4: poll the time limit first
                 progress(k, K)
             if stop is not None and stop():
-                return out + [MatrixRow(r.coefficients, r.policy, r.witness, redundant=None) for r in rows[k:]]
+                return out + _unchecked(rows[k:])
             redundant = _redundancy_lp(rows, k, [j for j in everyone if j != k])
         out.append(MatrixRow(row.coefficients, row.policy, row.witness, redundant=redundant))
     if progress:
         progress(K, K)
     return out
+
+
+def _unchecked(rows: Sequence[MatrixRow]) -> list[MatrixRow]:
+    """``rows`` marked "not checked" (``redundant=None``): the marking stopped before them."""
+    return [MatrixRow(r.coefficients, r.policy, r.witness, redundant=None) for r in rows]
 
 
 def _confirmed_hint(rows: Sequence[MatrixRow], k: int, hint, scores: _Scores) -> bool | None:

@@ -89,16 +89,18 @@ def run_matrix(args: argparse.Namespace) -> int:
         if expired():
             raise _Stopped(done, total)
     interrupts = getattr(args, "interrupts", None)
+
+    def reason() -> str:
+        return "interrupted" if interrupts is not None and interrupts.stop_requested() else "--timeout ran out"
     try:
         with searching(args):
             matrix = safety_matrix(mdp, args.regret, progress=progress, mark_redundant=False)
             # M is complete here; a budget that runs out while marking leaves rows unchecked, not M partial
             matrix = dataclasses.replace(matrix, rows=tuple(mark_redundant_rows(
-                matrix.rows, progress=lambda done, total: bar(done, total), stop=expired)))
+                matrix.rows, progress=bar, stop=expired)))
     except _Stopped as stopped:
         bar.close()
-        reason = "interrupted" if interrupts is not None and interrupts.stop_requested() else "--timeout ran out"
-        message = (f"M is incomplete: {reason} after {stopped.done} of {stopped.total} steps of the enumeration "
+        message = (f"M is incomplete: {reason()} after {stopped.done} of {stopped.total} steps of the enumeration "
                    "(policies, bases, then the redundancy marks); no row is reported, since a partial M decides nothing "
                    "(`rewardcert threshold` bounds eps*(D) within a budget)")
         if args.json:
@@ -110,8 +112,7 @@ def run_matrix(args: argparse.Namespace) -> int:
     unchecked = sum(row.redundant is None for row in matrix.rows)
     marks_note = None
     if unchecked:
-        reason = "interrupted" if interrupts is not None and interrupts.stop_requested() else "--timeout ran out"
-        marks_note = (f"M is complete, but {reason} while marking redundant rows: {unchecked} of "
+        marks_note = (f"M is complete, but {reason()} while marking redundant rows: {unchecked} of "
                       f"{len(matrix.rows)} rows were not checked (a row kept changes no eps*(D))")
     cross = None
     paper_note = "skipped (--no-paper)"
