@@ -198,19 +198,33 @@ class FloatFamilyLP:
         ``state.failed`` if the floats give up; then nothing about the state may be relied on.
 
         The loop is written for few numpy calls per pivot (each costs about a microsecond at these
-        sizes, more than its arithmetic): the basic variables' bounds and rewards are kept beside
-        the basis, the ratio test is one masked division, and the rank-one update is a broadcast."""
+        sizes, more than its arithmetic):
+
+        * which non-basic variables may rise (``up = 1``) or fall (``down = −1``) is kept in two
+          arrays and changed only for the two variables a pivot moves, so pricing is
+          ``max(d·up, d·down)``, a pair's ``|d|`` where it may move that way and at most 0 elsewhere;
+        * the ratio test runs over the ``|S|`` basic rows in plain Python floats, with the basic
+          variables' bounds and indices kept beside the basis as lists;
+        * the rank-one update is a broadcast.
+
+        It computes the same floats as an elementwise version with masks (the bounds, ratios and
+        ties are the same IEEE operations), so the search tree does not depend on how it is written."""
         at, c, upper, flower = self.at, self.c, self.upper, state.flower
         basis, y = state.basis, state.y
-        inf, largest, smallest = math.inf, np.maximum.reduce, np.minimum.reduce   # not .max(): a Python wrapper
+        inf, fmax, flargest = math.inf, np.fmax, np.fmax.reduce      # fmax: a NaN never wins the pricing
+        N = self.lp.N
         nonbasic = np.ones(self.width, dtype=bool)
         nonbasic[basis] = False
         nonbasic[self.logicals] = False             # logicals never enter
+        up = (nonbasic & (y < upper)).astype(float)
+        down = -(nonbasic & (y > flower)).astype(float)
+        tol = REDUCED_COST_TOL
+        above_tol = math.nextafter(tol, inf)        # |d| must exceed the tolerance to be priced in
         degenerate = 0
         target = None if stop_at is None else stop_at + self.margin
         state.optimal = False
-        c_basic, low_basic, up_basic = c[basis], flower[basis], upper[basis]
-        room = np.empty(self.n)
+        c_basic = c[basis]
+        low_list, up_list, basis_list = flower[basis].tolist(), upper[basis].tolist(), basis.tolist()
         while not state.failed:
             if target is not None and state.value >= target:
                 return state
@@ -218,59 +232,66 @@ class FloatFamilyLP:
                 state.failed = True
                 return state
             d = c - at @ (c_basic @ state.binv)
-            eligible = nonbasic & (((d > REDUCED_COST_TOL) & (y < upper)) | ((d < -REDUCED_COST_TOL) & (y > flower)))
-            score = np.where(eligible, np.abs(d), -1.0)
-            best = largest(score)
-            if best < 0.0:
+            score = fmax(d * up, d * down)
+            best = flargest(score)
+            if not best > tol:
                 state.optimal = True
                 return state
             if degenerate:
-                entering = int(eligible.argmax())              # Bland: the first eligible
+                entering = int((score > tol).argmax())         # Bland: the first eligible
             else:
                 # The largest |d|, ties (within rounding) to the first, as the exact simplex does:
                 # the floats should walk the exact method's path, which gave the smaller trees.
-                entering = int((score >= best * (1 - TIE)).argmax())
-            up = d[entering] > 0.0
+                cut = best * (1 - TIE)
+                entering = int((score >= (cut if cut > tol else above_tol)).argmax())
+            rising = d[entering] > 0.0
             w = state.binv @ at[entering]
-            if up:
+            if rising:
                 theta, wd = upper[entering] - y[entering], w
             else:
                 theta, wd = y[entering] - flower[entering], -w
             yb = y[basis]
-            size = np.abs(wd)
-            tol = PIVOT_TOL * max(1.0, largest(size))
-            moving = size > tol
+            ws, ybs = wd.tolist(), yb.tolist()
+            ptol = PIVOT_TOL * max(1.0, max(map(abs, ws)))
             # A basic variable falling (wd > 0) may go down to its lower bound, a rising one up to
-            # its upper bound; the others do not limit the step.
-            room.fill(inf)
-            np.divide(np.where(wd > 0.0, yb - low_basic, up_basic - yb), size, out=room, where=moving)
-            least = max(0.0, smallest(room))
+            # its upper bound; the others (|wd| within the pivot tolerance) do not limit the step.
+            ratios = [((ybs[i] - low_list[i]) / v if v > 0.0 else (up_list[i] - ybs[i]) / -v, i)
+                      for i, v in enumerate(ws) if v > ptol or v < -ptol]
+            least = max(0.0, min(ratios)[0]) if ratios else inf
             if least >= theta * (1 - TIE):
                 leave = -1                   # a bound flip wins ties, as in the exact simplex
             else:
                 # The least ratio, ties (within rounding) to the smallest variable index.
-                tied = (room <= least * (1 + TIE) + 1e-300).nonzero()[0]
-                leave = int(tied[basis[tied].argmin()]) if tied.size > 1 else int(tied[0])
+                cutoff = least * (1 + TIE) + 1e-300
+                tied = [i for r, i in ratios if r <= cutoff]
+                leave = tied[0] if len(tied) == 1 else min(tied, key=basis_list.__getitem__)
                 theta = least
             state.pivots += 1
             if theta > 0:
-                y[entering] += theta if up else -theta
+                y[entering] += theta if rising else -theta
                 y[basis] = yb - theta * wd
                 degenerate = 0
             else:
                 degenerate += 1
             if leave < 0:
                 # The entering variable went from one bound to the other: snap it exactly.
-                y[entering] = upper[entering] if up else flower[entering]
+                y[entering] = ye = upper[entering] if rising else flower[entering]
+                up[entering] = 1.0 if ye < upper[entering] else 0.0
+                down[entering] = -1.0 if ye > flower[entering] else 0.0
             else:
                 leaving = int(basis[leave])
-                y[leaving] = low_basic[leave] if wd[leave] > 0 else up_basic[leave]
+                y[leaving] = yl = low_list[leave] if ws[leave] > 0 else up_list[leave]
                 row = state.binv[leave] / w[leave]
                 state.binv -= w[:, None] * row
                 state.binv[leave] = row
                 basis[leave] = entering
-                c_basic[leave], low_basic[leave], up_basic[leave] = c[entering], flower[entering], upper[entering]
-                nonbasic[leaving], nonbasic[entering] = leaving < self.lp.N, False
+                c_basic[leave] = c[entering]
+                low_list[leave], up_list[leave] = float(flower[entering]), float(upper[entering])
+                basis_list[leave] = entering
+                up[entering] = down[entering] = 0.0
+                if leaving < N:                  # a pair, not a logical: it may enter again
+                    up[leaving] = 1.0 if yl < upper[leaving] else 0.0
+                    down[leaving] = -1.0 if yl > flower[leaving] else 0.0
                 state.since_refactor += 1
                 if state.since_refactor >= REFACTOR_EVERY:
                     self.refactor(state)
