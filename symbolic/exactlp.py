@@ -142,8 +142,10 @@ class FamilyLP:
                 for k, v in self.columns[x]:
                     rhs[k] -= v * value
         # The other non-basic pairs sit at 0, which lies within their bounds unless a lower bound
-        # is positive (upper bounds are data weights, never negative): check only then.
-        if max(lower) > 0 and any(lower[x] > 0 for x in range(N) if x not in in_basis and not y[x]):
+        # is positive (upper bounds are data weights, never negative).  Only a non-zero bound can
+        # be positive, and the zero test is far cheaper than an fmpq comparison.
+        at_bound = in_basis.union(uppers, lowers)
+        if any(lower[x] > 0 for x in range(N) if lower[x] and x not in at_bound):
             return None
         try:
             basic = self._matrix(basis).solve(fmpq_mat(n, 1, rhs)).entries()

@@ -514,39 +514,54 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         """The regret-aware family bound (docs/engine.md §2): ``max w·R − t·thr`` over ``w`` with flow
         ``t·μ0``, ``0 ≤ w ≤ D`` on pairs a member may leave and ``w ≥ t·H − D`` on pairs it may take,
         at the largest ``t`` with ``t·H ≤ D`` on the family's pairs (so free pairs keep the lower
-        bound 0), as ``(t, float LP state, family)``; None if that ``t`` is 0.  ``regret_closure`` turns it
-        into an exact closure.
+        bound 0), as ``(t, float LP state, family, the pair that bounds t, the H used)``; None if that
+        ``t`` is 0.  ``regret_closure`` turns it into an exact closure.
 
         It is the family LP of §1 with the right-hand side ``t·μ0`` and the fixed pairs' lower bound
-        raised from ``−D`` to ``t·H − D``.  ``parent``: the parent family's ``(t, state, family)``; with the
-        same ``t`` its ``w`` is feasible here too (a child only relaxes one pair's bound), so the LP
-        starts from it.  Otherwise it starts from ``t·η``, a member's occupancy, on that member's
-        columns: feasible, as ``0 ≤ t·η ≤ t·H ≤ D``.  ``horizon``: the family's ``H`` (§3.7a), if
-        not the global one."""
+        raised from ``−D`` to ``t·H − D``.  ``parent``: the parent family's tuple.  A child's pairs
+        are some of its parent's, so where the same ``H`` is in force and the pair that bounded the
+        parent's ``t`` is still the child's, ``t`` is the parent's, and so are the lower bounds except
+        at the pairs the child fixes.  With the same ``t`` the parent's ``w`` is feasible here too (a
+        child only relaxes one pair's bound), so the LP starts from it.  Otherwise it starts from
+        ``t·η``, a member's occupancy, on that member's columns: feasible, as ``0 ≤ t·η ≤ t·H ≤ D``.
+        ``horizon``: the family's ``H`` (§3.7a), if not the global one."""
         horizon = horizons() if horizon is None else horizon.values
-        # Pairs a member may take (a disabled pair never is: D = 0 there and w stays 0).
-        allowed = [x for x in range(n * m)
-                   if (family[x // m] is None or family[x // m] == x % m) and mdp.is_enabled(x)]
-        # The largest t keeping t·H(s) ≤ D on every pair a member may take.
-        # (A state no policy reaches may have H = 0: then t·H = 0 ≤ D whatever t is.)
-        t = min((data_q[x] / horizon[x // m] for x in allowed if horizon[x // m]), default=ZERO_Q)
-        if t == 0:
-            return None
-        lower = [ZERO_Q] * lp.width
-        for x in allowed:
-            if family[x // m] is not None:
-                lower[x] = t * horizon[x // m] - data_q[x]
-        if parent is not None and parent[0] == t and not parent[1].failed:
-            state = flp.bind(parent[1].copy(), lower, parent[1].rhs)     # the same t: the same t·μ0
+        inherit = parent is not None and parent[4] is horizon and \
+            family[parent[3] // m] in (None, parent[3] % m) and not parent[1].failed
+        if inherit:
+            t, pair, before = parent[0], parent[3], parent[1]
+            lower, flower = list(before.lower), before.flower.copy()
+            for s_, (a, was) in enumerate(zip(family, parent[2])):
+                x = s_ * m + a if a is not None and was is None else None
+                if x is not None and mdp.is_enabled(x):
+                    lower[x] = t * horizon[s_] - data_q[x]
+                    flower[x] = to_float(lower[x])
+            state = flp.bind(before.copy(), lower, before.rhs, flower)       # the same t: the same t·μ0
         else:
-            member = member_of(family)
-            state = flp.start([s_ * m + a for s_, a in enumerate(member)], lower, rhs=[t * p for p in mu0])
-        return t, float_solve(state, None if stop_at is None else stop_at + t * threshold), tuple(family)
+            # Pairs a member may take (a disabled pair never is: D = 0 there and w stays 0).
+            allowed = [x for x in range(n * m)
+                       if (family[x // m] is None or family[x // m] == x % m) and mdp.is_enabled(x)]
+            # The largest t keeping t·H(s) ≤ D on every pair a member may take, and a pair that
+            # attains it.  (A state no policy reaches may have H = 0: then t·H = 0 ≤ D whatever t is.)
+            t, pair = min(((data_q[x] / horizon[x // m], x) for x in allowed if horizon[x // m]),
+                          default=(ZERO_Q, None))
+            if t == 0:
+                return None
+            lower = [ZERO_Q] * lp.width
+            for x in allowed:
+                if family[x // m] is not None:
+                    lower[x] = t * horizon[x // m] - data_q[x]
+            if parent is not None and parent[0] == t and not parent[1].failed:
+                state = flp.bind(parent[1].copy(), lower, parent[1].rhs)     # the same t: the same t·μ0
+            else:
+                member = member_of(family)
+                state = flp.start([s_ * m + a for s_, a in enumerate(member)], lower, rhs=[t * p for p in mu0])
+        return t, float_solve(state, None if stop_at is None else stop_at + t * threshold), tuple(family), pair, horizon
 
     def regret_exact(found, target=None, strict=False, should_stop=None):
         """``found`` (``regret_dual``'s) made exact: ``(w·R − t·thr, t, exact LP state)`` if its exact
         value reaches ``target`` (any value, if None); else None."""
-        t, state, family = found
+        t, state, family = found[:3]
         offset = t * threshold
         if target is None:
             exact = exact_vertex(state) or exact_solve(state, family, t, should_stop=should_stop or out_of_time)
