@@ -221,3 +221,78 @@ def test_garbage_floats_never_widen_a_claim_past_the_truth(monkeypatch, mode):
     assert result.upper_bound is None or star <= result.upper_bound
     status, message, _ = checker.check_document(interval_certificate(mdp, D, L, result))
     assert status == "verified", message
+
+
+def masked_solve(twin, state, stop_at=None):
+    """The float simplex written plainly with elementwise masks (the form ``FloatFamilyLP.solve``
+    had before it kept its pricing flags across pivots): the same rules, priced from scratch."""
+    tie, tol, ptol_rel = floatlp.TIE, floatlp.REDUCED_COST_TOL, floatlp.PIVOT_TOL
+    c, upper, flower, basis, y = twin.c, twin.upper, state.flower, state.basis, state.y
+    nonbasic = np.ones(twin.width, dtype=bool)
+    nonbasic[basis] = False
+    nonbasic[twin.logicals] = False
+    degenerate, target = 0, None if stop_at is None else stop_at + twin.margin
+    state.optimal = False
+    while not state.failed:
+        if target is not None and state.value >= target:
+            return state
+        if state.pivots >= twin.max_pivots:
+            state.failed = True
+            return state
+        d = c - twin.at @ (c[basis] @ state.binv)
+        eligible = nonbasic & (((d > tol) & (y < upper)) | ((d < -tol) & (y > flower)))
+        if not eligible.any():
+            state.optimal = True
+            return state
+        score = np.where(eligible, np.abs(d), -1.0)
+        entering = int(eligible.argmax()) if degenerate else int((score >= score.max() * (1 - tie)).argmax())
+        rising = d[entering] > 0
+        w = state.binv @ twin.at[entering]
+        theta, wd = (upper[entering] - y[entering], w) if rising else (y[entering] - flower[entering], -w)
+        yb, size = y[basis], np.abs(wd)
+        moving = size > ptol_rel * max(1.0, size.max())
+        room = np.full(twin.n, np.inf)
+        gap = np.where(wd > 0, yb - flower[basis], upper[basis] - yb)
+        room[moving] = gap[moving] / size[moving]
+        least = max(0.0, room.min())
+        leave = -1
+        if least < theta * (1 - tie):
+            tied = np.flatnonzero(room <= least * (1 + tie) + 1e-300)
+            leave, theta = int(tied[basis[tied].argmin()]), least
+        state.pivots += 1
+        if theta > 0:
+            y[entering] += theta if rising else -theta
+            y[basis] = yb - theta * wd
+            degenerate = 0
+        else:
+            degenerate += 1
+        if leave < 0:
+            y[entering] = upper[entering] if rising else flower[entering]
+        else:
+            leaving = int(basis[leave])
+            y[leaving] = flower[leaving] if wd[leave] > 0 else upper[leaving]
+            row = state.binv[leave] / w[leave]
+            state.binv -= np.outer(w, row)
+            state.binv[leave] = row
+            basis[leave] = entering
+            nonbasic[leaving], nonbasic[entering] = leaving < twin.lp.N, False
+            state.since_refactor += 1
+            if state.since_refactor >= floatlp.REFACTOR_EVERY:
+                twin.refactor(state)
+                continue
+        state.value = float(c @ y)
+    return state
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_float_simplex_walks_the_same_path_as_a_plainly_masked_one(seed):
+    # The tree the search builds depends on the float pivots; the solve keeps its pricing flags
+    # across pivots and runs its ratio test in Python, and must compute exactly the same floats.
+    lp, lower, plain, twin, start = random_family_lp(seed, 700 + seed, 4 + seed % 9, 0.3 * (seed % 2))
+    for stop_at in (None, float(plain.objective) / 2, float(plain.objective)):
+        ours, theirs = twin.solve(start.copy(), stop_at), masked_solve(twin, start.copy(), stop_at)
+        assert (ours.optimal, ours.failed, ours.pivots) == (theirs.optimal, theirs.failed, theirs.pivots)
+        assert ours.basis.tolist() == theirs.basis.tolist()
+        assert ours.y.tolist() == theirs.y.tolist() and ours.value == theirs.value
+        if stop_at is None:
+            assert ours.optimal and abs(ours.value - float(plain.objective)) < 1e-9
