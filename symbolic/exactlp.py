@@ -126,7 +126,8 @@ class FamilyLP:
         if len(basis) != n or len(set(basis)) != n:
             return None
         in_basis = set(basis)
-        if not all(0 <= x < N for x in in_basis.union(uppers, lowers)):
+        at_bound = in_basis.union(uppers, lowers)        # every variable not at 0 by default
+        if not all(0 <= x < N for x in at_bound):
             return None
         y = [ZERO] * N
         for x in uppers:
@@ -144,7 +145,6 @@ class FamilyLP:
         # The other non-basic pairs sit at 0, which lies within their bounds unless a lower bound
         # is positive (upper bounds are data weights, never negative).  Only a non-zero bound can
         # be positive, and the zero test is far cheaper than an fmpq comparison.
-        at_bound = in_basis.union(uppers, lowers)
         if any(lower[x] > 0 for x in range(N) if lower[x] and x not in at_bound):
             return None
         try:

@@ -225,6 +225,12 @@ class FloatFamilyLP:
         state.optimal = False
         c_basic = c[basis]
         low_list, up_list, basis_list = flower[basis].tolist(), upper[basis].tolist(), basis.tolist()
+
+        def flag(x: int, value: float) -> None:
+            """``up`` and ``down`` of a variable that is non-basic at ``value`` now."""
+            up[x] = 1.0 if value < upper[x] else 0.0
+            down[x] = -1.0 if value > flower[x] else 0.0
+
         while not state.failed:
             if target is not None and state.value >= target:
                 return state
@@ -275,9 +281,8 @@ class FloatFamilyLP:
                 degenerate += 1
             if leave < 0:
                 # The entering variable went from one bound to the other: snap it exactly.
-                y[entering] = ye = upper[entering] if rising else flower[entering]
-                up[entering] = 1.0 if ye < upper[entering] else 0.0
-                down[entering] = -1.0 if ye > flower[entering] else 0.0
+                y[entering] = upper[entering] if rising else flower[entering]
+                flag(entering, y[entering])
             else:
                 leaving = int(basis[leave])
                 y[leaving] = yl = low_list[leave] if ws[leave] > 0 else up_list[leave]
@@ -290,8 +295,7 @@ class FloatFamilyLP:
                 basis_list[leave] = entering
                 up[entering] = down[entering] = 0.0
                 if leaving < N:                  # a pair, not a logical: it may enter again
-                    up[leaving] = 1.0 if yl < upper[leaving] else 0.0
-                    down[leaving] = -1.0 if yl > flower[leaving] else 0.0
+                    flag(leaving, yl)
                 state.since_refactor += 1
                 if state.since_refactor >= REFACTOR_EVERY:
                     self.refactor(state)

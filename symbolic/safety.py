@@ -526,17 +526,11 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         ``t·η``, a member's occupancy, on that member's columns: feasible, as ``0 ≤ t·η ≤ t·H ≤ D``.
         ``horizon``: the family's ``H`` (§3.7a), if not the global one."""
         horizon = horizons() if horizon is None else horizon.values
-        inherit = parent is not None and parent[4] is horizon and \
-            family[parent[3] // m] in (None, parent[3] % m) and not parent[1].failed
-        if inherit:
-            t, pair, before = parent[0], parent[3], parent[1]
-            lower, flower = list(before.lower), before.flower.copy()
-            for s_, (a, was) in enumerate(zip(family, parent[2])):
-                x = s_ * m + a if a is not None and was is None else None
-                if x is not None and mdp.is_enabled(x):
-                    lower[x] = t * horizon[s_] - data_q[x]
-                    flower[x] = to_float(lower[x])
-            state = flp.bind(before.copy(), lower, before.rhs, flower)       # the same t: the same t·μ0
+        usable = parent is not None and not parent[1].failed
+        if usable and parent[4] is horizon and family[parent[3] // m] in (None, parent[3] % m):
+            t, pair = parent[0], parent[3]
+            lower, flower = list(parent[1].lower), parent[1].flower.copy()
+            fixed = [s_ for s_, (a, was) in enumerate(zip(family, parent[2])) if a is not None and was is None]
         else:
             # Pairs a member may take (a disabled pair never is: D = 0 there and w stays 0).
             allowed = [x for x in range(n * m)
@@ -547,15 +541,19 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
                           default=(ZERO_Q, None))
             if t == 0:
                 return None
-            lower = [ZERO_Q] * lp.width
-            for x in allowed:
-                if family[x // m] is not None:
-                    lower[x] = t * horizon[x // m] - data_q[x]
-            if parent is not None and parent[0] == t and not parent[1].failed:
-                state = flp.bind(parent[1].copy(), lower, parent[1].rhs)     # the same t: the same t·μ0
-            else:
-                member = member_of(family)
-                state = flp.start([s_ * m + a for s_, a in enumerate(member)], lower, rhs=[t * p for p in mu0])
+            lower, flower = [ZERO_Q] * lp.width, None
+            fixed = [s_ for s_, a in enumerate(family) if a is not None]
+        for s_ in fixed:
+            x = s_ * m + family[s_]
+            if mdp.is_enabled(x):
+                lower[x] = t * horizon[s_] - data_q[x]
+                if flower is not None:
+                    flower[x] = to_float(lower[x])
+        if usable and parent[0] == t:
+            state = flp.bind(parent[1].copy(), lower, parent[1].rhs, flower)   # the same t: the same t·μ0
+        else:
+            member = member_of(family)
+            state = flp.start([s_ * m + a for s_, a in enumerate(member)], lower, rhs=[t * p for p in mu0])
         return t, float_solve(state, None if stop_at is None else stop_at + t * threshold), tuple(family), pair, horizon
 
     def regret_exact(found, target=None, strict=False, should_stop=None):
