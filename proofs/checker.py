@@ -63,8 +63,34 @@ def require(condition: bool, rule: str, detail: str) -> None:
 
 # -- reading values ------------------------------------------------------------
 
+_PLAIN = re.compile(r"(-?\d+)(?:/(\d+))?", re.ASCII)
+
+
+def plain_rational(value) -> tuple[int, int] | None:
+    """``(p, q)`` with ``q > 0`` and ``p/q`` the value ``rational`` reads, for the forms the toolkit
+    writes: a JSON integer, or a string ``"p"`` or ``"p/q"`` (no spaces, no ``+``, ``q ≠ 0``, at most
+    ``MAX_NUMBER_CHARS`` long).  None for anything else, which ``rational`` then reads or rejects.
+    It lets the per-pair loops skip building a ``Fraction`` and a location string per number."""
+    kind = type(value)
+    if kind is int:
+        return value, 1
+    if kind is str and len(value) <= MAX_NUMBER_CHARS:
+        match = _PLAIN.fullmatch(value)
+        if match is not None:
+            q = match.group(2)
+            if q is None:
+                return int(match.group(1)), 1
+            q = int(q)
+            if q:
+                return int(match.group(1)), q
+    return None
+
+
 def rational(value, rule: str, where: str) -> Fraction:
     """An exact rational: a JSON integer or a string "p", "p/q" or a finite decimal."""
+    plain = plain_rational(value)
+    if plain is not None:
+        return Fraction(*plain)
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise Reject(rule, f"{where}: expected an integer or a rational string, got {type(value).__name__}")
     if isinstance(value, int):
@@ -194,21 +220,47 @@ class Instance:
         self.data_int, self.data_scale = scaled(self.data)
         self.reward_int = scaled(self.reward)
 
-    def pair_table(self, table, rule: str, where: str, *, complete: bool) -> list[Fraction]:
+    def pair_entries(self, table, rule: str, where: str) -> list[tuple[int, int] | None]:
+        """``{state: {action: number}}`` as one ``(p, q)`` (``q > 0``) per pair, None where not given.
+        Every location string is built only for a message (this runs once per tree leaf)."""
         table = obj(table, rule, where)
         keys_within(table, self.s_index, rule, where)
-        values: list = [None] * (self.n * self.m)
+        s_index, a_index, enabled, m = self.s_index, self.a_index, self.enabled, self.m
+        values: list = [None] * (self.n * m)
         for s, row in table.items():
-            row = obj(row, rule, f"{where}.{s}")
-            keys_within(row, self.a_index, rule, f"{where}.{s}")
+            if type(row) is not dict or not all(a in a_index for a in row):
+                row = obj(row, rule, f"{where}.{s}")
+                keys_within(row, a_index, rule, f"{where}.{s}")
+            base = s_index[s] * m
             for a, v in row.items():
-                x = self.s_index[s] * self.m + self.a_index[a]
-                require(self.enabled[x], rule, f"{where}.{s}.{a}: {a} is not enabled in {s}")
-                values[x] = rational(v, rule, f"{where}.{s}.{a}")
+                x = base + a_index[a]
+                if not enabled[x]:
+                    raise Reject(rule, f"{where}.{s}.{a}: {a} is not enabled in {s}")
+                plain = plain_rational(v)
+                if plain is None:
+                    q = rational(v, rule, f"{where}.{s}.{a}")
+                    plain = q.numerator, q.denominator
+                values[x] = plain
+        return values
+
+    def pair_table(self, table, rule: str, where: str, *, complete: bool) -> list[Fraction]:
+        values = self.pair_entries(table, rule, where)
         if complete:
             require(all(v is not None or not e for v, e in zip(values, self.enabled)), rule,
                     f"{where}: every enabled state-action pair must be given")
-        return [Fraction(0) if v is None else v for v in values]
+        return [Fraction(0) if v is None else Fraction(*v) for v in values]
+
+    def pair_ints(self, table, rule: str, where: str) -> tuple[list[int], int]:
+        """A pair table (not every pair need be given) as ``scaled`` gives it: integers ``v·d`` and
+        their common positive denominator ``d``, read without building a ``Fraction`` per pair.
+        (``d`` is the lcm of the denominators as written; for unreduced fractions it is a multiple
+        of ``scaled``'s, and every use of the pair is homogeneous in the two.)"""
+        values = self.pair_entries(table, rule, where)
+        d = 1
+        for v in values:
+            if v is not None and v[1] != 1:
+                d = lcm(d, v[1])
+        return [0 if v is None else v[0] * (d // v[1]) for v in values], d
 
     def policy(self, value, rule: str, where: str, family=None) -> list[int]:
         """``{state: action}`` naming every state; optionally a member of ``family``."""
@@ -216,12 +268,15 @@ class Instance:
         keys_within(table, self.s_index, rule, where)
         require(len(table) == self.n, rule, f"{where}: every state needs an action")
         policy = []
-        for s in self.states:
+        a_index, enabled, m = self.a_index, self.enabled, self.m
+        for i, s in enumerate(self.states):
             a = table.get(s)
-            require(isinstance(a, str) and a in self.a_index, rule, f"{where}.{s}: unknown action {a!r}")
-            require(self.enabled[self.s_index[s] * self.m + self.a_index[a]], rule,
-                    f"{where}.{s}: action {a} is not enabled in {s}")
-            policy.append(self.a_index[a])
+            if not (isinstance(a, str) and a in a_index):
+                raise Reject(rule, f"{where}.{s}: unknown action {a!r}")
+            j = a_index[a]
+            if not enabled[i * m + j]:
+                raise Reject(rule, f"{where}.{s}: action {a} is not enabled in {s}")
+            policy.append(j)
         if family is not None:
             require(all(f is None or f == a for f, a in zip(family, policy)), rule,
                     f"{where}: the policy is not a member of the family")
@@ -352,7 +407,11 @@ def given_values(inst: Instance, table) -> list[Fraction]:
     table = obj(table, "regret-values", "regret leaf values")
     keys_within(table, inst.s_index, "regret-values", "regret leaf values")
     require(len(table) == inst.n, "regret-values", "regret leaf values: every state needs a value")
-    return [rational(table[s], "regret-values", f"values.{s}") for s in inst.states]
+    values = []
+    for s in inst.states:
+        plain = plain_rational(table[s])
+        values.append(Fraction(*plain) if plain is not None else rational(table[s], "regret-values", f"values.{s}"))
+    return values
 
 
 def check_regret_leaf(inst: Instance, node: dict, family, threshold: Fraction) -> None:
@@ -378,9 +437,8 @@ def check_regret_leaf(inst: Instance, node: dict, family, threshold: Fraction) -
 
 def check_dual_leaf(inst: Instance, node: dict, family, target: Fraction, strict: bool) -> None:
     """Rules ``dual-bounds``, ``dual-sign``, ``dual-flow``, ``dual-value``."""
-    y = inst.pair_table(node.get("y"), "dual-bounds", "dual leaf y", complete=False)
+    y_int, y_scale = inst.pair_ints(node.get("y"), "dual-bounds", "dual leaf y")
     m = inst.m
-    y_int, y_scale = scaled(y)
     r_int, r_scale = inst.reward_int
     ts = inst.tau_scale
     flow = [0] * inst.n            # the flow residuals times y_scale * tau_scale
@@ -503,24 +561,39 @@ def superharmonic_bounds(inst: Instance, table, family, bounds: list[Fraction], 
     m = inst.m
     allowed = [x for x in range(inst.n * m)
                if inst.enabled[x] and family[x // m] in (None, x % m)]    # a disabled pair is never taken
+    s_index, succ_int, ts = inst.s_index, inst.succ_int, inst.tau_scale
+    mu_int, mu_scale = scaled(inst.mu0)
     for state, row in table.items():
-        where = f"{where_table}.{state}"
-        row = obj(row, f"{rules}-states", where)
-        keys_within(row, inst.s_index, f"{rules}-states", where)
-        u = [Fraction(0)] * inst.n
+        if type(row) is not dict or not all(other in s_index for other in row):
+            row = obj(row, f"{rules}-states", f"{where_table}.{state}")
+            keys_within(row, s_index, f"{rules}-states", f"{where_table}.{state}")
+        # U_s as integers u_int / u_scale (as ``scaled`` gives them; see ``Instance.pair_ints``).
+        entries = [None] * inst.n
         for other, v in row.items():
-            u[inst.s_index[other]] = rational(v, f"{rules}-bound", f"{where}.{other}")
-        target = inst.s_index[state]
-        # U(s') ≥ [s' = s] + Σ γτ U, times tau_scale · u_scale (see ``scaled``): exact integers.
-        u_int, u_scale = scaled(u)
-        ts = inst.tau_scale
+            plain = plain_rational(v)
+            if plain is None:
+                q = rational(v, f"{rules}-bound", f"{where_table}.{state}.{other}")
+                plain = q.numerator, q.denominator
+            entries[s_index[other]] = plain
+        u_scale = 1
+        for e in entries:
+            if e is not None and e[1] != 1:
+                u_scale = lcm(u_scale, e[1])
+        u_int = [0 if e is None else e[0] * (u_scale // e[1]) for e in entries]
+        target = s_index[state]
+        # U(s') ≥ [s' = s] + Σ γτ U, times tau_scale · u_scale: exact integers.
+        unit = ts * u_scale
         for x in allowed:
             here = x // m
-            rhs = (ts * u_scale if here == target else 0) + sum(g * u_int[t] for t, g in inst.succ_int[x])
+            rhs = unit if here == target else 0
+            for t, g in succ_int[x]:
+                rhs += g * u_int[t]
             if ts * u_int[here] < rhs:
-                raise Reject(f"{rules}-bound",
-                             f"{where}: U({inst.states[here]}) < [s' = {state}] + gamma tau U at {inst_pair(inst, x)}")
-        bounds[target] = min(bounds[target], sum((p * v for p, v in zip(inst.mu0, u) if p), Fraction(0)))
+                raise Reject(f"{rules}-bound", f"{where_table}.{state}: U({inst.states[here]}) < [s' = {state}] "
+                                               f"+ gamma tau U at {inst_pair(inst, x)}")
+        # μ0 · U_s = Σ mu_int · u_int / (mu_scale · u_scale)
+        bound = Fraction(sum(p * u for p, u in zip(mu_int, u_int) if p), mu_scale * u_scale)
+        bounds[target] = min(bounds[target], bound)
     return bounds
 
 
@@ -561,10 +634,9 @@ def check_regret_dual_leaf(inst: Instance, node: dict, family, threshold: Fracti
     member's occupancy of ``s``."""
     t = rational(node.get("t"), "regret-dual-t", "regret-dual leaf t")
     require(t >= 0, "regret-dual-t", "t must be >= 0")
-    w = inst.pair_table(node.get("w"), "regret-dual-bounds", "regret-dual leaf w", complete=False)
-    m = inst.m
     # Exact integers, as in check_dual_leaf: w = w_int / ws, D = data_int / ds, t H(s) = th_int[s] / ths.
-    w_int, ws = scaled(w)
+    w_int, ws = inst.pair_ints(node.get("w"), "regret-dual-bounds", "regret-dual leaf w")
+    m = inst.m
     d_int, ds = inst.data_int, inst.data_scale
     th_int, ths = scaled([t * h for h in horizon])
     r_int, r_scale = inst.reward_int

@@ -225,6 +225,101 @@ def test_tampering_with_random_certificates_is_caught_or_harmless(data):
         assert_tamper_proof(doc, sample=120, seed=index)
 
 
+# -- reading numbers fast --------------------------------------------------------------
+
+@settings(max_examples=400)
+@given(st.one_of(st.text(alphabet="0123456789-+/ .e\u0661", max_size=12), st.integers(), st.booleans(),
+                 st.floats(allow_nan=False), st.none()))
+def test_the_plain_number_reader_agrees_with_the_full_one(value):
+    """``plain_rational`` (the leaves' fast path) accepts only ASCII integers and ``p/q`` without
+    spaces or ``+``, and reads them as ``rational`` (and the standard library) do."""
+    plain = checker.plain_rational(value)
+    try:
+        full = checker.rational(value, "r", "here")
+    except checker.Reject:
+        full = None
+    if plain is None:
+        return
+    p, q = plain
+    assert q > 0 and F(p, q) == full
+    if isinstance(value, str):
+        assert value.isascii() and " " not in value and "+" not in value
+        assert F(value) == F(p, q)
+
+
+def test_the_plain_number_reader_on_chosen_forms():
+    cases = {"1/64": (1, 64), "2/128": (2, 128), "-3": (-3, 1), "0": (0, 1), 7: (7, 1), "-0/5": (0, 5)}
+    for value, expected in cases.items():
+        assert checker.plain_rational(value) == expected, value
+    for value in ("+1/2", " 1/2", "1/0", "1/-2", "\u0661/2", "1.5", "1/2/3", "", True, 1.5, None, "1" * 2001):
+        assert checker.plain_rational(value) is None, value
+
+
+def rewrite_leaf_numbers(tree, rewrite) -> int:
+    """Apply ``rewrite`` to every number of the tree's leaves and node bounds; returns how many."""
+    count = 0
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        tables = list(node.get("occupancy", {}).values())
+        if "split" in node:
+            stack.extend(node["children"].values())
+        elif node["close"] == "regret":
+            tables.append(node.get("values", {}))
+        else:
+            tables.extend((node.get("y") or node.get("w")).values())
+            if "t" in node:
+                node["t"] = rewrite(node["t"])
+                count += 1
+        for row in tables:
+            for key in row:
+                row[key] = rewrite(row[key])
+                count += 1
+    return count
+
+
+def test_unreduced_and_reformatted_leaf_numbers_check_alike():
+    """The leaves' integer reading (``Instance.pair_ints``) takes each table's denominators as written:
+    the same certificate with every leaf number unreduced, signed or spaced still verifies, and a
+    change of one unit in one unreduced numerator is still caught."""
+    mdp = load_model(EXAMPLES / "gridworld4x4.toml").mdp
+    D = uniform_distribution(mdp)
+    result = critical_epsilon(mdp, D, F(1, 2))
+    doc = json.loads(json.dumps(threshold_certificate(mdp, D, F(1, 2), result)))
+    kinds = {"regret-dual", "dual", "regret"}
+    assert result.stats.regret_dual_closures and result.node_occupancy   # every kind of leaf is here
+    rng = random.Random(4)
+
+    def reformat(text):
+        value = F(text)
+        k = rng.choice([2, 3, 7, 10 ** 12])
+        return rng.choice([f"{value.numerator * k}/{value.denominator * k}", f" {text} ",
+                           f"+{text}" if value >= 0 else text, str(value.numerator * k) + f"/{k}"
+                           if value.denominator == 1 else text])
+
+    changed = copy.deepcopy(doc)
+    assert rewrite_leaf_numbers(changed["evidence"]["tree"], reformat) > 10_000
+    assert checker.check_document(changed)[0] == "verified"
+    # One unit more in one unreduced numerator of a dual leaf breaks its exact flow rows.
+    stack, duals = [changed["evidence"]["tree"]], []
+    while stack:
+        node = stack.pop()
+        if "split" in node:
+            stack.extend(node["children"].values())
+        elif node["close"] in kinds - {"regret"}:
+            duals.append(node)
+    for node in rng.sample(duals, 5):
+        table = node.get("y") or node["w"]
+        row = table[rng.choice(sorted(table))]
+        key = rng.choice(sorted(row))
+        saved = row[key]
+        value = F(saved)
+        row[key] = f"{3 * value.numerator + 1}/{3 * value.denominator}"
+        status, _, facts = checker.check_document(copy.deepcopy(changed))
+        assert status == "rejected" and facts["rule"].startswith(("dual-", "regret-dual-")), (key, facts)
+        row[key] = saved
+
+
 # -- malformed files ---------------------------------------------------------------------
 
 def run_check(tmp_path, text, capsys):
