@@ -15,7 +15,8 @@ from typing import Any, Sequence
 from symbolic.errors import ResourceLimit, RewardcertError
 from symbolic.io import data_to_document, model_to_document
 from symbolic.model import MDP
-from symbolic.numbers import MAX_NUMBER_CHARS, format_epsilon, format_rational
+from symbolic.numbers import MAX_NUMBER_CHARS, format_epsilon, format_ratio, format_rational
+from symbolic.occupancy import GridVector
 from symbolic.results import Verdict, Witness
 from symbolic.safety import Closure, ThresholdResult
 
@@ -31,12 +32,18 @@ def _instance(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction | None, regr
     }
 
 
-def _sparse_table(mdp: MDP, values: Sequence[Fraction]) -> dict:
+def _sparse_table(mdp: MDP, values: Sequence[Fraction], names: Sequence[tuple[str, str]] | None = None) -> dict:
+    """``{state: {action: value}}`` of the non-zero values; ``names``: every pair's, if known already."""
+    names = names if names is not None else [mdp.pair_name(x) for x in range(mdp.n_pairs)]
+    if len(names) != len(values):
+        raise RewardcertError(f"internal error: {len(values)} pair values for {len(names)} pairs")
     table: dict[str, dict[str, str]] = {}
-    for x, v in enumerate(values):
+    for (state, action), v in zip(names, values):
         if v:
-            state, action = mdp.pair_name(x)
-            table.setdefault(state, {})[action] = format_rational(v)
+            row = table.get(state)
+            if row is None:
+                row = table[state] = {}
+            row[action] = format_rational(v)
     return table
 
 
@@ -55,6 +62,7 @@ def family_tree(mdp: MDP, closures: Sequence[Closure], order: Sequence[int], spl
     splits = splits or {}
     actions = actions if actions is not None else mdp.allowed_actions()
     node_occupancy = node_occupancy or {}
+    names = [mdp.pair_name(x) for x in range(mdp.n_pairs)]
 
     def node(family: tuple, depth: int) -> dict:
         made = bare(family, depth)
@@ -72,8 +80,8 @@ def family_tree(mdp: MDP, closures: Sequence[Closure], order: Sequence[int], spl
                     closed["values"] = {s: format_rational(v) for s, v in zip(mdp.states, leaf.values)}
                 return closed
             if leaf.kind == "regret-dual":
-                return {"close": "regret-dual", "t": format_rational(leaf.t), "w": _sparse_table(mdp, leaf.w)}
-            return {"close": "dual", "y": _sparse_table(mdp, leaf.dual)}
+                return {"close": "regret-dual", "t": format_rational(leaf.t), "w": _sparse_table(mdp, leaf.w, names)}
+            return {"close": "dual", "y": _sparse_table(mdp, leaf.dual, names)}
         if depth >= n:
             raise RewardcertError(f"internal error: policy {family} is not covered by the search")
         s = splits.get(family, order[depth])
@@ -97,8 +105,14 @@ def _occupancy_evidence(mdp: MDP, result: ThresholdResult, leaves: Sequence[Clos
 
 def _vectors_table(mdp: MDP, vectors: dict) -> dict:
     """``{s: U_s}`` in the form of format §3.7 (zero entries omitted)."""
-    return {mdp.states[s]: {mdp.states[k]: format_rational(v) for k, v in enumerate(u) if v}
-            for s, u in sorted(vectors.items())}
+    states = mdp.states
+    table = {}
+    for s, u in sorted(vectors.items()):
+        if isinstance(u, GridVector):      # integers over one denominator: no Fraction per entry
+            table[states[s]] = {states[k]: format_ratio(v, u.denominator) for k, v in enumerate(u.numerators) if v}
+        else:
+            table[states[s]] = {states[k]: format_rational(v) for k, v in enumerate(u) if v}
+    return table
 
 
 def _duplicates_evidence(mdp: MDP, result: ThresholdResult) -> dict | None:
@@ -273,17 +287,38 @@ def check_number_sizes(certificate: Any) -> None:
     checker's limit, naming where.  Inputs are held to the limit when read
     (``symbolic.numbers.MAX_NUMBER_CHARS``); a number the engine derives from them (a
     critical error, a witness reward, a state value) can still outgrow it."""
+    if not _has_long_number(certificate):
+        return
     stack: list[tuple[Any, str]] = [(certificate, "")]
     while stack:
         value, where = stack.pop()
         if isinstance(value, dict):
             stack.extend((v, f"{where}.{k}" if where else str(k)) for k, v in value.items())
-        elif isinstance(value, list):
+        elif isinstance(value, (list, tuple)):
             stack.extend((v, f"{where}[{i}]") for i, v in enumerate(value))
         elif isinstance(value, str) and len(value) > MAX_NUMBER_CHARS and _NUMBER.fullmatch(value):
             raise ResourceLimit(f"the certificate would hold a number of {len(value)} characters at {where}, "
                                 f"beyond the checker's limit of {MAX_NUMBER_CHARS}; no certificate was written "
                                 "(use numbers with shorter fractions in the model or the data)")
+
+
+def _has_long_number(document: Any) -> bool:
+    """Whether ``document`` holds a number longer than the checker's limit; the scan builds no
+    location strings (``check_number_sizes`` then walks again, naming where)."""
+    stack = [document]
+    while stack:
+        value = stack.pop()
+        kind = type(value)
+        if kind is dict:
+            stack.extend(value.values())
+        elif kind is list or kind is tuple:
+            stack.extend(value)
+        elif kind is str:
+            if len(value) > MAX_NUMBER_CHARS and _NUMBER.fullmatch(value):
+                return True
+        elif isinstance(value, (dict, list, str)):      # a subclass: the careful walk decides
+            return True
+    return False
 
 
 def check_certificate_document(certificate: dict[str, Any]) -> tuple[str, str, dict]:

@@ -71,10 +71,22 @@ def parse_rational(value: object, *, what: str = "number") -> Fraction:
 
 def format_rational(value: Fraction | int) -> str:
     """Canonical text of a rational: ``"3"`` or ``"-2/5"`` (always reduced)."""
-    value = Fraction(value)
-    if value.denominator == 1:
-        return _digits(value.numerator)
-    return f"{_digits(value.numerator)}/{_digits(value.denominator)}"
+    if type(value) is not Fraction:     # a Fraction is reduced already: no copy (certificates write millions)
+        value = Fraction(value)
+    return _ratio_text(value.numerator, value.denominator)
+
+
+def format_ratio(p: int, q: int) -> str:
+    """``format_rational(Fraction(p, q))`` for integers ``q > 0``, without building the Fraction."""
+    g = math.gcd(p, q)
+    return _ratio_text(p // g, q // g)
+
+
+def _ratio_text(p: int, q: int) -> str:
+    try:
+        return str(p) if q == 1 else f"{p}/{q}"
+    except ValueError:           # past Python's 4300-digit limit for str(int)
+        return _digits(p) if q == 1 else f"{_digits(p)}/{_digits(q)}"
 
 
 def _digits(n: int) -> str:

@@ -299,6 +299,26 @@ def test_a_derived_number_past_the_limit_is_refused_before_writing(tmp_path):
     with pytest.raises(ResourceLimit, match=r"evidence\.tree\.values\.s"):
         check_number_sizes(document)
     check_number_sizes({"instance": {"model": {"name": "x" * 5000}}})   # long names are not numbers
+    # Deep in a list or a tuple (the quick scan and the walk that names the place see the same).
+    deep = {"evidence": {"tree": {"children": {"a": [{"w": ("1/2", "-" + "9" * 2001)}]}}}}
+    with pytest.raises(ResourceLimit, match=r"evidence\.tree\.children\.a\[0\]\.w\[1\]"):
+        check_number_sizes(deep)
+
+
+def test_fast_number_text_is_the_canonical_text():
+    """``format_ratio`` (used for occupancy vectors) and ``format_rational`` without a copy write what
+    ``Fraction``'s own reduced form gives, also past Python's 4300-digit ``str`` limit."""
+    import random
+    from fractions import Fraction as F
+    from symbolic.numbers import format_ratio, format_rational
+    rng = random.Random(3)
+    for _ in range(2000):
+        p, q = rng.randint(-10 ** 6, 10 ** 6), rng.choice([1, 2, 3, 2 ** 24, rng.randint(1, 10 ** 6)])
+        value = F(p, q)
+        text = str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+        assert format_ratio(p, q) == format_rational(value) == format_rational(p if q == 1 else value) == text
+    big = 10 ** 5000 + 1
+    assert format_ratio(2 * big, 2) == format_rational(F(big)) and len(format_ratio(big, 3)) == 5003
 
 
 # -- 3. a missing directory is an error ---------------------------------------------------------
