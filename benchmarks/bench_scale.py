@@ -26,17 +26,23 @@ Parts (``--parts``):
   (``merge_duplicates``, symbolic/duplicates.py) and the in-search regret-aware
   bound (``regret_aware``) each switched off, and both, on three instances,
   seeded alike;
+* ``commands``: the whole ``rewardcert threshold ... -o CERT`` command on the ``grid`` models, in a
+  fresh process each (start-up, seed, search, certificate built, replayed and written), with
+  ``--jobs 1`` and ``--jobs 2``, run to the end, and the standalone checker run again on the file
+  written;
 * ``family``: the search with the family occupancy bounds (format §3.7a,
   ``family_occupancy``) off and on, run to the end (``--family-budget`` caps
   it), from one seed, with the checker's time on each certificate.
 
-    python -m benchmarks.bench_scale [--budget 60] [--parts grid random jobs fixed ablation family]
+    python -m benchmarks.bench_scale [--budget 60] [--parts grid random jobs fixed ablation family commands]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import re
 import sys
 import time
 from fractions import Fraction
@@ -146,6 +152,49 @@ def run_jobs(rows, budget, count: int = 4) -> None:
               f"{t_one / t_two:.2f} | {'yes' if same else 'n/a (unfinished)'} |", flush=True)
 
 
+def run_commands(budget) -> None:
+    """The whole command as a user runs it, in a fresh process: ``rewardcert threshold MODEL --data
+    uniform --regret L -o CERT`` (start-up, seed MILP, search, certificate built, replayed in the
+    checker and written), with ``--jobs 1`` and ``--jobs 2``, run to the end (no ``--timeout``, which
+    would let a long replay be skipped); then ``python -I -S proofs/checker.py CERT`` on the file."""
+    import subprocess
+    import tempfile
+    from symbolic.io import model_to_document
+    print("| instance | L | jobs | command (wall) | result | families | search | check again | certificate |")
+    print("|---|---|---:|---:|---|---:|---:|---:|---:|")
+    checker_path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "proofs", "checker.py")
+    with tempfile.TemporaryDirectory() as folder:
+        for name, mdp, _ in grid_instances():
+            model = os.path.join(folder, "model.json")
+            with open(model, "w", encoding="utf-8") as handle:
+                json.dump(model_to_document(mdp), handle)
+            for L in (Fraction(1, 4), Fraction(1, 2), Fraction(3, 4)):
+                for jobs in (1, 2):
+                    cert = os.path.join(folder, f"cert-{jobs}.json")
+                    command = [sys.executable, "-m", "rewardcert", "threshold", model, "--data", "uniform",
+                               "--regret", str(L), "--jobs", str(jobs), "-o", cert]
+                    start = time.perf_counter()
+                    done = subprocess.run(command, capture_output=True, text=True, timeout=10 * budget)
+                    wall = time.perf_counter() - start
+                    out = done.stdout
+                    result = next((line.split("=")[1].split("(")[0].strip() for line in out.splitlines()
+                                   if line.startswith("critical error")), f"exit {done.returncode}")
+                    search = next((line for line in out.splitlines() if line.startswith("search:")), "")
+                    families = search.split()[1] if search else "?"
+                    found = re.search(r", ([\d.]+ s)(?:;|$)", search)
+                    seconds = found.group(1) if found else "?"
+                    start = time.perf_counter()
+                    check = subprocess.run([sys.executable, "-I", "-S", checker_path, cert], capture_output=True,
+                                           text=True)
+                    t_check = time.perf_counter() - start
+                    status = check.stdout.strip().splitlines()[0] if check.stdout.strip() else f"exit {check.returncode}"
+                    size = os.path.getsize(cert) / 1e6 if os.path.exists(cert) else 0.0
+                    print(f"| {name} | {L} | {jobs} | {wall:.2f} s | {result} | {families} | {seconds} | "
+                          f"{t_check:.2f} s ({status}) | {size:.2f} MB |", flush=True)
+                    if os.path.exists(cert):
+                        os.remove(cert)
+
+
 def ablation_instances():
     lake = frozen_lake(4, 0)
     yield "FrozenLake-style 4x4 (slippery)", lake, uniform_distribution(lake), Fraction(1, 2)
@@ -209,7 +258,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=60.0, help="seconds per exact search")
     parser.add_argument("--parts", nargs="+", default=["grid", "random", "jobs", "fixed", "ablation"],
-                        choices=["grid", "random", "jobs", "fixed", "ablation", "family"])
+                        choices=["grid", "random", "jobs", "fixed", "ablation", "family", "commands"])
     parser.add_argument("--family-budget", type=float, default=None,
                         help="seconds per search in the 'family' part (default: run to the end)")
     args = parser.parse_args()
@@ -237,6 +286,10 @@ def main() -> int:
     if "family" in args.parts:
         print("### Family occupancy bounds (format §3.7a) off and on, search only, same seed\n")
         run_family(args.family_budget)
+        print()
+    if "commands" in args.parts:
+        print("### The whole command, --jobs 1 and 2, run to the end\n")
+        run_commands(args.budget)
         print()
     if "ablation" in args.parts:
         print(f"### Duplicate actions and the in-search regret-aware bound, each off ({args.budget:g} s, "
