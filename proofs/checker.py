@@ -44,6 +44,17 @@ def scaled(values) -> tuple[list[int], int]:
     return [v.numerator * (d // v.denominator) for v in values], d
 
 
+def scaled_ratios(entries) -> tuple[list[int], int]:
+    """``scaled`` for ``(p, q)`` pairs (``q > 0``; None counts as 0), as ``ratio`` reads them: ``d``
+    is the lcm of the denominators as written, so for unreduced fractions it is a multiple of
+    ``scaled``'s; every use of the integers is homogeneous in the two."""
+    d = 1
+    for e in entries:
+        if e is not None and e[1] != 1:
+            d = lcm(d, e[1])
+    return [0 if e is None else e[0] * (d // e[1]) for e in entries], d
+
+
 class Reject(Exception):
     """A failed rule: the certificate does not prove its claim."""
 
@@ -84,6 +95,16 @@ def plain_rational(value) -> tuple[int, int] | None:
             if q:
                 return int(match.group(1)), q
     return None
+
+
+def ratio(value, rule: str, *where: str) -> tuple[int, int]:
+    """``(p, q)``, ``q > 0``, of the exact rational ``value`` (read as ``rational`` reads it); the
+    location ``".".join(where)`` is built only when the plain form does not apply."""
+    plain = plain_rational(value)
+    if plain is not None:
+        return plain
+    q = rational(value, rule, ".".join(where))
+    return q.numerator, q.denominator
 
 
 def rational(value, rule: str, where: str) -> Fraction:
@@ -236,11 +257,7 @@ class Instance:
                 x = base + a_index[a]
                 if not enabled[x]:
                     raise Reject(rule, f"{where}.{s}.{a}: {a} is not enabled in {s}")
-                plain = plain_rational(v)
-                if plain is None:
-                    q = rational(v, rule, f"{where}.{s}.{a}")
-                    plain = q.numerator, q.denominator
-                values[x] = plain
+                values[x] = ratio(v, rule, where, s, a)
         return values
 
     def pair_table(self, table, rule: str, where: str, *, complete: bool) -> list[Fraction]:
@@ -251,16 +268,9 @@ class Instance:
         return [Fraction(0) if v is None else Fraction(*v) for v in values]
 
     def pair_ints(self, table, rule: str, where: str) -> tuple[list[int], int]:
-        """A pair table (not every pair need be given) as ``scaled`` gives it: integers ``v·d`` and
-        their common positive denominator ``d``, read without building a ``Fraction`` per pair.
-        (``d`` is the lcm of the denominators as written; for unreduced fractions it is a multiple
-        of ``scaled``'s, and every use of the pair is homogeneous in the two.)"""
-        values = self.pair_entries(table, rule, where)
-        d = 1
-        for v in values:
-            if v is not None and v[1] != 1:
-                d = lcm(d, v[1])
-        return [0 if v is None else v[0] * (d // v[1]) for v in values], d
+        """A pair table (not every pair need be given) as integers ``v·d`` over their common positive
+        denominator ``d`` (``scaled_ratios``), read without building a ``Fraction`` per pair."""
+        return scaled_ratios(self.pair_entries(table, rule, where))
 
     def policy(self, value, rule: str, where: str, family=None) -> list[int]:
         """``{state: action}`` naming every state; optionally a member of ``family``."""
@@ -407,11 +417,7 @@ def given_values(inst: Instance, table) -> list[Fraction]:
     table = obj(table, "regret-values", "regret leaf values")
     keys_within(table, inst.s_index, "regret-values", "regret leaf values")
     require(len(table) == inst.n, "regret-values", "regret leaf values: every state needs a value")
-    values = []
-    for s in inst.states:
-        plain = plain_rational(table[s])
-        values.append(Fraction(*plain) if plain is not None else rational(table[s], "regret-values", f"values.{s}"))
-    return values
+    return [Fraction(*ratio(table[s], "regret-values", "values", s)) for s in inst.states]
 
 
 def check_regret_leaf(inst: Instance, node: dict, family, threshold: Fraction) -> None:
@@ -563,23 +569,15 @@ def superharmonic_bounds(inst: Instance, table, family, bounds: list[Fraction], 
                if inst.enabled[x] and family[x // m] in (None, x % m)]    # a disabled pair is never taken
     s_index, succ_int, ts = inst.s_index, inst.succ_int, inst.tau_scale
     mu_int, mu_scale = scaled(inst.mu0)
+    bound_rule = f"{rules}-bound"
     for state, row in table.items():
         if type(row) is not dict or not all(other in s_index for other in row):
             row = obj(row, f"{rules}-states", f"{where_table}.{state}")
             keys_within(row, s_index, f"{rules}-states", f"{where_table}.{state}")
-        # U_s as integers u_int / u_scale (as ``scaled`` gives them; see ``Instance.pair_ints``).
         entries = [None] * inst.n
         for other, v in row.items():
-            plain = plain_rational(v)
-            if plain is None:
-                q = rational(v, f"{rules}-bound", f"{where_table}.{state}.{other}")
-                plain = q.numerator, q.denominator
-            entries[s_index[other]] = plain
-        u_scale = 1
-        for e in entries:
-            if e is not None and e[1] != 1:
-                u_scale = lcm(u_scale, e[1])
-        u_int = [0 if e is None else e[0] * (u_scale // e[1]) for e in entries]
+            entries[s_index[other]] = ratio(v, bound_rule, where_table, state, other)
+        u_int, u_scale = scaled_ratios(entries)        # U_s = u_int / u_scale
         target = s_index[state]
         # U(s') ≥ [s' = s] + Σ γτ U, times tau_scale · u_scale: exact integers.
         unit = ts * u_scale
@@ -589,7 +587,7 @@ def superharmonic_bounds(inst: Instance, table, family, bounds: list[Fraction], 
             for t, g in succ_int[x]:
                 rhs += g * u_int[t]
             if ts * u_int[here] < rhs:
-                raise Reject(f"{rules}-bound", f"{where_table}.{state}: U({inst.states[here]}) < [s' = {state}] "
+                raise Reject(bound_rule, f"{where_table}.{state}: U({inst.states[here]}) < [s' = {state}] "
                                                f"+ gamma tau U at {inst_pair(inst, x)}")
         # μ0 · U_s = Σ mu_int · u_int / (mu_scale · u_scale)
         bound = Fraction(sum(p * u for p, u in zip(mu_int, u_int) if p), mu_scale * u_scale)

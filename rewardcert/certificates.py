@@ -32,13 +32,10 @@ def _instance(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction | None, regr
     }
 
 
-def _sparse_table(mdp: MDP, values: Sequence[Fraction], names: Sequence[tuple[str, str]] | None = None) -> dict:
-    """``{state: {action: value}}`` of the non-zero values; ``names``: every pair's, if known already."""
-    names = names if names is not None else [mdp.pair_name(x) for x in range(mdp.n_pairs)]
-    if len(names) != len(values):
-        raise RewardcertError(f"internal error: {len(values)} pair values for {len(names)} pairs")
+def _sparse_table(values: Sequence[Fraction], names: Sequence[tuple[str, str]]) -> dict:
+    """``{state: {action: value}}`` of the non-zero values; ``names[x]``: pair ``x``'s (state, action)."""
     table: dict[str, dict[str, str]] = {}
-    for (state, action), v in zip(names, values):
+    for (state, action), v in zip(names, values, strict=True):
         if v:
             row = table.get(state)
             if row is None:
@@ -80,8 +77,8 @@ def family_tree(mdp: MDP, closures: Sequence[Closure], order: Sequence[int], spl
                     closed["values"] = {s: format_rational(v) for s, v in zip(mdp.states, leaf.values)}
                 return closed
             if leaf.kind == "regret-dual":
-                return {"close": "regret-dual", "t": format_rational(leaf.t), "w": _sparse_table(mdp, leaf.w, names)}
-            return {"close": "dual", "y": _sparse_table(mdp, leaf.dual, names)}
+                return {"close": "regret-dual", "t": format_rational(leaf.t), "w": _sparse_table(leaf.w, names)}
+            return {"close": "dual", "y": _sparse_table(leaf.dual, names)}
         if depth >= n:
             raise RewardcertError(f"internal error: policy {family} is not covered by the search")
         s = splits.get(family, order[depth])
