@@ -268,7 +268,8 @@ def _merge(results: Sequence[ThresholdResult], best, order, bounds, range_r, sec
     node_occupancy: dict = {}
     for result in results:
         splits.update(result.splits or {})
-        node_occupancy.update(result.node_occupancy or {})
+        for family, vectors in (result.node_occupancy or {}).items():   # subtrees may share none, but union
+            node_occupancy.setdefault(family, {}).update(vectors)
     if complete:
         return ThresholdResult(value, witness, tuple(closures), bounds, stats, branch_order=tuple(order),
                                splits=splits, node_occupancy=node_occupancy)

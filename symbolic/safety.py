@@ -488,6 +488,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         return occupancy_cell[1]
 
     node_bounds: dict = {}            # family -> {s: U_s}: §3.7a bounds that a closure below used
+    pairs_of = [[x for x in range(s_ * m, s_ * m + m) if mdp.is_enabled(x)] for s_ in range(n)]
     family_cell: list = [None]        # the FamilyOccupancy, built on first use
 
     def family_horizon(family, depth: int | None, above: _Horizon | None) -> _Horizon | None:
@@ -505,10 +506,35 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         values, vectors, policies = refined
         return _Horizon([to_fmpq(h) for h in values], tuple(family), vectors, policies, above)
 
-    def mark_used(horizon: _Horizon | None) -> None:
-        while horizon is not None and horizon.family not in node_bounds:
-            node_bounds[horizon.family] = horizon.vectors
-            horizon = horizon.above
+    def mark_used(horizon: _Horizon | None, family, proven) -> None:
+        """Record the §3.7a vectors that ``proven`` (``regret_exact``'s closure of ``family``) needs.
+        Its rule is ``w(x) ≥ t·H(s) − D(x)`` on every pair a member may take; for each state the
+        vector kept is the one nearest the root whose ``H(s)`` already satisfies it, and none where
+        the global ``H(s)`` does (a node may carry any subset of its vectors, format §3.7a).  On the
+        lake at L = 3/4 that keeps 30% of them: the rest would only fill the certificate."""
+        if horizon is None:
+            return
+        chain = []                     # the levels in force, nearest the root first
+        level = horizon
+        while level is not None:
+            chain.append(level)
+            level = level.above
+        chain.reverse()
+        t, w = proven[1], lp.dual(proven[2])
+        base = horizons()
+        for s_, a in enumerate(family):
+            taken = pairs_of[s_] if a is None else [x for x in pairs_of[s_] if x % m == a]
+            slack = min((w[x] + data_q[x] for x in taken), default=None)     # t·H(s) may be up to this
+            if slack is None or t * base[s_] <= slack:
+                continue
+            level = next((level for level in chain if t * level.values[s_] <= slack), None)
+            if level is None or s_ not in level.vectors:
+                # Cannot happen (the closure satisfies the deepest level, and the first level that
+                # suffices is one that lowered H(s)); if it did, keep every vector of every level.
+                for level in chain:
+                    node_bounds.setdefault(level.family, {}).update(level.vectors)
+                return
+            node_bounds.setdefault(level.family, {})[s_] = level.vectors[s_]
 
     def regret_dual(family, stop_at=None, parent=None, horizon: _Horizon | None = None):
         """The regret-aware family bound (docs/engine.md §2): ``max w·R − t·thr`` over ``w`` with flow
@@ -722,7 +748,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
             proven = found and regret_exact(found, decide_value, strict=True)
             if proven:
                 counters["regret_dual"] += 1
-                mark_used(horizon)
+                mark_used(horizon, family, proven)
                 closures.append(regret_closure(family, proven))
                 report(size)
                 return
@@ -735,7 +761,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
             proven = found and regret_exact(found, incumbent[0])
             if proven:
                 counters["regret_dual"] += 1
-                mark_used(horizon)
+                mark_used(horizon, family, proven)
                 trial["closed"] += 1
                 closures.append(regret_closure(family, proven))
                 report(size)
@@ -856,7 +882,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         found = regret_dual(family, parent=parent, horizon=horizon)
         proven = found and regret_exact(found, should_stop=finishing)
         if proven and proven[0] > plain.objective:
-            mark_used(horizon)
+            mark_used(horizon, family, proven)
             return regret_closure(family, proven), found
         return dual_closure(family, plain), found
 

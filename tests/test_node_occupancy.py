@@ -126,6 +126,55 @@ def test_family_bounds_close_families_the_global_bound_cannot(shallow):
     assert status == "rejected" and "regret-dual-bounds" in message
 
 
+def test_every_node_vector_kept_is_one_some_leaf_below_needs(shallow):
+    # Format §3.7a lets a node carry any subset of its vectors, and the engine keeps only those a
+    # regret-dual leaf needs.  Each kept U_s must be necessary for some leaf below its node: with
+    # the H(s) in force at the node's parent, that leaf's rule w(x) >= t H(s) - D(x) fails at s.
+    # Recomputed here from the certificate's own numbers; the checker shows they suffice.
+    lake, D, L, result = lake_certificate()
+    document = threshold_certificate(lake, D, L, result)
+    assert checker.check_document(document)[0] == "verified"
+    states, actions = lake.states, lake.actions
+    mu0 = dict(zip(states, lake.initial))
+    data = {(lake.states[x // lake.n_actions], lake.actions[x % lake.n_actions]): d for x, d in enumerate(D)}
+
+    def lowered(horizon, table):
+        horizon = dict(horizon)
+        for state, row in table.items():
+            horizon[state] = min(horizon[state], sum(mu0[other] * F(v) for other, v in row.items()))
+        return horizon
+
+    cap = 1 / (1 - lake.gamma)
+    root = lowered({s: cap for s in states}, document["evidence"].get("occupancy", {}))
+    kept, needed = set(), set()
+
+    def walk(node, family, inherited, carriers):
+        # carriers: (node id, the H in force at its parent) for every node above with vectors
+        if "occupancy" in node:
+            kept.update((id(node), state) for state in node["occupancy"])
+            carriers = carriers + ((id(node), inherited),)
+            inherited = lowered(inherited, node["occupancy"])
+        if "split" in node:
+            for action, child in node["children"].items():
+                walk(child, {**family, node["split"]: action}, inherited, carriers)
+            return
+        if node["close"] != "regret-dual":
+            return
+        t = F(node["t"])
+        w = {(s, a): F(v) for s, row in node["w"].items() for a, v in row.items()}
+        for s in states:
+            taken = [a for a in actions if family.get(s, a) == a and lake.is_enabled(lake.pair(
+                states.index(s), actions.index(a)))]
+            slack = min(w.get((s, a), F(0)) + data[s, a] for a in taken)
+            for carrier, above in carriers:
+                if t * above[s] > slack:
+                    needed.add((carrier, s))
+
+    walk(document["evidence"]["tree"], {}, root, ())
+    assert kept, "the shallow depths should put vectors on some nodes"
+    assert kept <= needed, f"{len(kept - needed)} node vectors no leaf below needs"
+
+
 def test_the_checker_rejects_tampered_node_bounds(shallow):
     lake, D, L, result = lake_certificate()
     document = threshold_certificate(lake, D, L, result)
