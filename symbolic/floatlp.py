@@ -37,6 +37,9 @@ from typing import Sequence
 
 import numpy as np
 
+from . import floatjit
+from .floatjit import AT_TARGET, GAVE_UP, OPTIMAL
+
 LARGEST = 1e100
 """A model whose rewards exceed this in magnitude gets no float guidance (every LP is exact)."""
 
@@ -116,6 +119,8 @@ class FloatFamilyLP:
         self.margin = MARGIN * self.scale
         self.logicals = np.arange(lp.N, lp.width)
         self.max_pivots = MAX_PIVOTS_PER_STATE * lp.n + 100
+        self.solves = 0
+        self.kernel = None     # symbolic/floatjit.py's compiled loop, once KERNEL_AFTER solves have run
 
     def lower(self, lower: Sequence) -> np.ndarray:
         return np.array([to_float(v) for v in self.lp.full(lower)])
@@ -224,6 +229,11 @@ class FloatFamilyLP:
         target = None if stop_at is None else stop_at + self.margin
         state.optimal = False
         c_basic = c[basis]
+        self.solves += 1
+        if self.solves == floatjit.KERNEL_AFTER:
+            self.kernel = floatjit.kernel()
+        if self.kernel is not None:
+            return self._compiled(state, up, down, c_basic, target)
         low_list, up_list, basis_list = flower[basis].tolist(), upper[basis].tolist(), basis.tolist()
 
         def flag(x: int, value: float) -> None:
@@ -301,6 +311,28 @@ class FloatFamilyLP:
                     self.refactor(state)
                     continue
             state.value = float(c @ y)
+        return state
+
+    def _compiled(self, state: FloatState, up, down, c_basic, target) -> FloatState:
+        """``solve``'s loop in ``symbolic/floatjit.py``'s compiled kernel, from the same flags."""
+        basis, flower = state.basis, state.flower
+        low_b, up_b = flower[basis], self.upper[basis]
+        has_target, degenerate = target is not None, 0
+        while not state.failed:
+            status, state.pivots, state.since_refactor, degenerate, state.value = self.kernel(
+                self.at, self.c, self.upper, flower, basis, state.y, state.binv, up, down, c_basic, low_b,
+                up_b, state.value, target if has_target else 0.0, has_target, self.max_pivots, state.pivots,
+                state.since_refactor, degenerate, self.lp.N, REDUCED_COST_TOL,
+                math.nextafter(REDUCED_COST_TOL, math.inf), TIE, PIVOT_TOL, REFACTOR_EVERY)
+            if status == OPTIMAL:
+                state.optimal = True
+                return state
+            if status == AT_TARGET:
+                return state
+            if status == GAVE_UP:
+                state.failed = True
+                return state
+            self.refactor(state)           # REFACTOR: as the numpy loop does every few pivots
         return state
 
     def bounds(self, state: FloatState) -> tuple[list[int], list[int]] | None:

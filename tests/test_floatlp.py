@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import symbolic.floatlp as floatlp
+import symbolic.floatjit as floatjit
 import symbolic.safety as safety
 from benchmarks.common import random_distribution, random_mdp
 from proofs import checker
@@ -133,6 +134,31 @@ def test_rewards_too_large_for_floats_get_exact_answers_and_no_numpy_warning():
             warnings.simplefilter("error")
             result = safety.critical_epsilon(mdp, D, L)
         assert result.complete and result.critical_epsilon == star
+
+
+@pytest.mark.skipif(floatjit.kernel() is None, reason="numba is not installed: no compiled kernel")
+@pytest.mark.parametrize("seed", range(6))
+def test_searches_with_the_compiled_kernel_from_the_first_solve_give_the_brute_force_answer(
+        monkeypatch, seed):
+    # A search loads the kernel only after KERNEL_AFTER solves, so small searches never use it;
+    # here it takes over at once.  The answers must be brute force's, and the certificates check.
+    monkeypatch.setattr(floatjit, "KERNEL_AFTER", 1)
+    real, calls = floatjit.kernel(), [0]
+
+    def counted(*args):
+        calls[0] += 1
+        return real(*args)
+    monkeypatch.setattr(floatjit, "kernel", lambda: counted)
+    mdp = random_mdp(9100 + seed, 3 + seed % 3, 2 + seed % 2)
+    D = random_distribution(9200 + seed, mdp, 0.3 * (seed % 2))
+    for L in (F(1, 4), F(3, 4)):
+        star, _ = brute_force(mdp, D, L)
+        result = safety.critical_epsilon(mdp, D, L)
+        assert result.complete and result.critical_epsilon == star
+        if star is not None:
+            status, message, _ = checker.check_document(threshold_certificate(mdp, D, L, result))
+            assert status == "verified", message
+    assert calls[0] > 0, "the searches should have pivoted in the compiled kernel"
 
 
 # -- garbage from the floats -----------------------------------------------------------------
@@ -284,15 +310,27 @@ def masked_solve(twin, state, stop_at=None):
     return state
 
 
+KERNELS = ["numpy"] + (["compiled"] if floatjit.kernel() is not None else [])
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
 @pytest.mark.parametrize("seed", range(12))
-def test_the_float_simplex_walks_the_same_path_as_a_plainly_masked_one(seed):
+def test_the_float_simplex_walks_the_same_path_as_a_plainly_masked_one(monkeypatch, seed, kernel):
     # The tree the search builds depends on the float pivots; the solve keeps its pricing flags
     # across pivots and runs its ratio test in Python, and must compute exactly the same floats.
+    # The compiled loop (symbolic/floatjit.py) must take the same pivots; its sums run in another
+    # order than BLAS's, so its floats agree to rounding only.
     lp, lower, plain, twin, start = random_family_lp(seed, 700 + seed, 4 + seed % 9, 0.3 * (seed % 2))
+    twin.kernel = floatjit.kernel() if kernel == "compiled" else None
+    monkeypatch.setattr(floatjit, "KERNEL_AFTER", 10 ** 9)       # no switch mid-test
     for stop_at in (None, float(plain.objective) / 2, float(plain.objective)):
         ours, theirs = twin.solve(start.copy(), stop_at), masked_solve(twin, start.copy(), stop_at)
         assert (ours.optimal, ours.failed, ours.pivots) == (theirs.optimal, theirs.failed, theirs.pivots)
         assert ours.basis.tolist() == theirs.basis.tolist()
-        assert ours.y.tolist() == theirs.y.tolist() and ours.value == theirs.value
+        if kernel == "numpy":
+            assert ours.y.tolist() == theirs.y.tolist() and ours.value == theirs.value
+        else:
+            assert np.allclose(ours.y, theirs.y, rtol=1e-12, atol=1e-15)
+            assert abs(ours.value - theirs.value) <= 1e-12 * max(1.0, abs(theirs.value))
         if stop_at is None:
             assert ours.optimal and abs(ours.value - float(plain.objective)) < 1e-9

@@ -1,0 +1,200 @@
+"""The float simplex's pivot loop compiled by numba, where numba is installed (the ``fast`` extra).
+
+Fenced here, like z3 in ``smt/`` and PuLP in ``lp/``: nothing else imports numba, and without it
+(``KERNEL is None``) ``FloatFamilyLP.solve`` runs its numpy loop.  Why a compiler at all: the
+family LPs of the search have 16 rows and about 80 columns, and a solve takes four pivots on
+average, so the numpy loop spends its time in numpy's call overhead (about 180 µs a solve on the
+4×4 lake, a third of the whole search).  Compiled, the same loop is plain arithmetic.
+
+The kernel is only a guide, like every float in the search: a wrong or failed solve costs time,
+never soundness (``symbolic/floatlp.py``).  It follows the numpy loop step for step (the same
+pricing, ties, ratio test and bound flips), except that its sums run in a fixed order instead of
+BLAS's, so a near tie may break the other way and the tree's shape may differ slightly.
+
+``REWARDCERT_NO_JIT=1`` in the environment turns the kernel off (for comparisons and benchmarks),
+and so does numba's own ``NUMBA_DISABLE_JIT=1``: numba would then run the kernel's Python source
+uncompiled, far slower than the numpy loop.
+"""
+
+from __future__ import annotations
+
+import os
+
+OPTIMAL, AT_TARGET, GAVE_UP, REFACTOR = 0, 1, 2, 3
+"""What ``KERNEL`` returns first (then the pivots, the pivots since the last refactorisation, the
+current run of degenerate pivots, and the value): its state is optimal; its value reached the target; it used up its
+pivots; the basis inverse needs recomputing (the caller refactors and calls again)."""
+
+
+def _compile():
+    if os.environ.get("REWARDCERT_NO_JIT") == "1" or os.environ.get("NUMBA_DISABLE_JIT") == "1":
+        return None
+    try:
+        import numba
+        import numpy as np
+    except Exception:          # not installed, or broken: the numpy loop does the work
+        return None
+
+    @numba.njit(cache=True, nogil=True)
+    def pivot_loop(at, c, upper, flower, basis, y, binv, up, down, c_basic, low_b, up_b, value,
+                   target, has_target, max_pivots, pivots, since, degenerate, n_pairs, tol, above_tol,
+                   tie, pivot_tol, refactor_every):
+        n = binv.shape[0]
+        width = at.shape[0]
+        inf = np.inf
+        mult = np.empty(n)
+        d = np.empty(width)
+        w = np.empty(n)
+        wd = np.empty(n)
+        while True:
+            if has_target and value >= target:
+                return AT_TARGET, pivots, since, degenerate, value
+            if pivots >= max_pivots:
+                return GAVE_UP, pivots, since, degenerate, value
+            # d = c − Aᵀ (c_B B⁻¹), and the pricing score max(d·up, d·down) (a NaN never wins)
+            for j in range(n):
+                mult[j] = 0.0
+            for i in range(n):
+                ci = c_basic[i]
+                if ci != 0.0:
+                    for j in range(n):
+                        mult[j] += ci * binv[i, j]
+            best = -inf
+            for x in range(width):
+                s = 0.0
+                for j in range(n):
+                    s += at[x, j] * mult[j]
+                dx = c[x] - s
+                d[x] = dx
+                a1 = dx * up[x]
+                a2 = dx * down[x]
+                score = a1 if a1 >= a2 or a2 != a2 else a2
+                if score == score and score > best:
+                    best = score
+            if not best > tol:
+                return OPTIMAL, pivots, since, degenerate, value
+            entering = -1
+            if degenerate:
+                cut = tol
+                for x in range(width):
+                    a1 = d[x] * up[x]
+                    a2 = d[x] * down[x]
+                    score = a1 if a1 >= a2 or a2 != a2 else a2
+                    if score > cut:
+                        entering = x
+                        break
+            else:
+                cut = best * (1 - tie)
+                if not cut > tol:
+                    cut = above_tol
+                for x in range(width):
+                    a1 = d[x] * up[x]
+                    a2 = d[x] * down[x]
+                    score = a1 if a1 >= a2 or a2 != a2 else a2
+                    if score >= cut:
+                        entering = x
+                        break
+            rising = d[entering] > 0.0
+            largest = 1.0
+            for i in range(n):
+                s = 0.0
+                for j in range(n):
+                    s += binv[i, j] * at[entering, j]
+                w[i] = s
+                wd[i] = s if rising else -s
+                if abs(s) > largest:
+                    largest = abs(s)
+            if rising:
+                theta = upper[entering] - y[entering]
+            else:
+                theta = y[entering] - flower[entering]
+            ptol = pivot_tol * largest
+            least = inf
+            for i in range(n):
+                v = wd[i]
+                if v > ptol:
+                    r = (y[basis[i]] - low_b[i]) / v
+                elif v < -ptol:
+                    r = (up_b[i] - y[basis[i]]) / -v
+                else:
+                    continue
+                if r < least:
+                    least = r
+            if least < inf and least < 0.0:
+                least = 0.0
+            leave = -1
+            if not least >= theta * (1 - tie):
+                cutoff = least * (1 + tie) + 1e-300
+                for i in range(n):
+                    v = wd[i]
+                    if v > ptol:
+                        r = (y[basis[i]] - low_b[i]) / v
+                    elif v < -ptol:
+                        r = (up_b[i] - y[basis[i]]) / -v
+                    else:
+                        continue
+                    if r <= cutoff and (leave < 0 or basis[i] < basis[leave]):
+                        leave = i
+                theta = least
+            pivots += 1
+            if theta > 0:
+                y[entering] += theta if rising else -theta
+                for i in range(n):
+                    y[basis[i]] -= theta * wd[i]
+                degenerate = 0
+            else:
+                degenerate += 1
+            if leave < 0:
+                # The entering variable went from one bound to the other: snap it exactly.
+                y[entering] = upper[entering] if rising else flower[entering]
+                up[entering] = 1.0 if y[entering] < upper[entering] else 0.0
+                down[entering] = -1.0 if y[entering] > flower[entering] else 0.0
+            else:
+                leaving = basis[leave]
+                yl = low_b[leave] if wd[leave] > 0 else up_b[leave]
+                y[leaving] = yl
+                pivot = w[leave]
+                for j in range(n):
+                    binv[leave, j] /= pivot
+                for i in range(n):
+                    if i != leave:
+                        f = w[i]
+                        if f != 0.0:
+                            for j in range(n):
+                                binv[i, j] -= f * binv[leave, j]
+                basis[leave] = entering
+                c_basic[leave] = c[entering]
+                low_b[leave] = flower[entering]
+                up_b[leave] = upper[entering]
+                up[entering] = 0.0
+                down[entering] = 0.0
+                if leaving < n_pairs:          # a pair, not a logical: it may enter again
+                    up[leaving] = 1.0 if yl < upper[leaving] else 0.0
+                    down[leaving] = -1.0 if yl > flower[leaving] else 0.0
+                since += 1
+                if since >= refactor_every:
+                    return REFACTOR, pivots, since, degenerate, value
+            s = 0.0
+            for x in range(width):
+                s += c[x] * y[x]
+            value = s
+
+    return pivot_loop
+
+
+_KERNEL: list = []
+
+
+def kernel():
+    """The compiled pivot loop, or None (numba missing or disabled), made on the first call.
+    Importing numba takes about 0.25 s and loading the compiled loop from numba's cache as long
+    again (compiling it afresh, a few seconds), so ``FloatFamilyLP`` asks for it only once a search
+    has run ``KERNEL_AFTER`` solves: small runs never pay for it."""
+    if not _KERNEL:
+        _KERNEL.append(_compile())
+    return _KERNEL[0]
+
+
+KERNEL_AFTER = 2000
+"""Float solves a ``FloatFamilyLP`` runs in numpy before it loads the kernel (about 0.4 s of them
+on the 4x4 lake, about what loading costs)."""
