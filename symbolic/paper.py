@@ -257,7 +257,10 @@ def safest_distribution(mdp: MDP, regret_bound: Fraction, *, bounds: ReturnBound
     With ``max_seconds`` (or ``stop``, polled like it), a budget that runs out returns an
     incomplete result: ``lower`` is the largest exact ``ε*(D)`` found so far (so ``ε** ≥ lower``) and
     ``upper`` the LP bound over the witness rows found so far (every row is an attack, so
-    ``ε** ≤ upper``); ``data`` is the distribution that attained ``lower``."""
+    ``ε** ≤ upper``), at most 1/2; ``data`` is the distribution that attained ``lower``.  If the
+    budget stops the first search (at the uniform ``D``, ``iterations == 0``), ``lower`` is that
+    stopped search's certified lower end for ``ε*(uniform)``, and ``upper`` the bound from its
+    witness row alone."""
     import time
     started = time.monotonic()
 
@@ -274,7 +277,11 @@ def safest_distribution(mdp: MDP, regret_bound: Fraction, *, bounds: ReturnBound
     else:
         start = critical_epsilon(mdp, uniform, regret_bound, bounds=bounds, max_seconds=remaining(), stop=stop)
         if not start.complete:
-            return SafestResult(None, uniform, (), (), start, 0, False, Fraction(0), start.upper_bound)
+            # ε** ≥ ε*(uniform) ≥ the stopped search's lower end.  Its upper end bounds ε*(uniform)
+            # only, not ε** (a wrong bracket once came from it); the witness row found bounds ε**.
+            found = (_row_of(mdp, start.witness),) if start.witness is not None else ()
+            return SafestResult(None, uniform, (), (), start, 0, False, start.lower_bound or Fraction(0),
+                                _upper_end(mdp, found))
         if start.critical_epsilon is None:
             return SafestResult(None, uniform, (), (), start, 0)
         best = (start.critical_epsilon, uniform)
@@ -286,7 +293,8 @@ def safest_distribution(mdp: MDP, regret_bound: Fraction, *, bounds: ReturnBound
             progress(iteration, max_iterations)
         if not result.complete:
             low, low_data = best if best is not None else (Fraction(0), uniform)
-            return SafestResult(None, low_data, tuple(rows), weights, None, iteration, False, low, tau)
+            return SafestResult(None, low_data, tuple(rows), weights, None, iteration, False, low,
+                                min(tau, _upper_end(mdp, ())))
         if result.critical_epsilon is not None and (best is None or result.critical_epsilon > best[0]):
             best = (result.critical_epsilon, data)
         if result.critical_epsilon is not None and result.critical_epsilon >= tau:
@@ -301,6 +309,15 @@ def safest_distribution(mdp: MDP, regret_bound: Fraction, *, bounds: ReturnBound
             raise RewardcertError("internal error: a cutting plane repeated itself")
         rows.append(row)
     raise ResourceLimit(f"the cutting-plane loop did not converge in {max_iterations} iterations")
+
+
+def _upper_end(mdp: MDP, rows: Sequence[MatrixRow]) -> Fraction:
+    """An upper bound on ``ε**`` from witness rows alone: every row is an attack at every ``D``, so
+    ``ε*(D) ≤ row·D / range R ≤ max_x row(x) / range R``; and a constant ``R̂`` makes every policy
+    optimal, so ``ε*(D) ≤ 1/2`` for every ``D`` (SPEC §2) once some policy has regret ``≥ L``."""
+    half = Fraction(1, 2)
+    enabled = [x for x in range(mdp.n_pairs) if mdp.is_enabled(x)]
+    return min([half] + [max(row.coefficients[x] for x in enabled) / mdp.range_reward for row in rows])
 
 
 def _check_cover(mdp: MDP, rows: Sequence[MatrixRow], weights: Sequence[Fraction], tau: Fraction) -> None:

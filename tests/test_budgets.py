@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from fractions import Fraction as F
+from pathlib import Path
 
 from rewardcert.cli import main
 from symbolic.io import load_model
@@ -25,7 +26,7 @@ def test_safest_timeout_brackets_eps_star_star(capsys):
     chatbot = load_model(EXAMPLES / "chatbot.toml").mdp
     exact = safest_distribution(chatbot, F(1, 2)).max_critical_epsilon      # 5/22 (README)
     stopped = safest_distribution(chatbot, F(1, 2), max_seconds=0.0)
-    assert not stopped.complete and stopped.lower == 0
+    assert not stopped.complete and 0 <= stopped.lower <= exact
     assert stopped.upper is None or exact <= stopped.upper
     # A budget that allows some cutting planes but not all still brackets the exact value.
     for budget in (0.05, 0.2):
@@ -37,6 +38,30 @@ def test_safest_timeout_brackets_eps_star_star(capsys):
     code = main(["safest", str(EXAMPLES / "chatbot.toml"), "--regret", "1/2", "--timeout", "0.000001"])
     out = capsys.readouterr().out
     assert code == 3 and "eps** in [" in out and "raise --timeout" in out
+
+
+def test_a_safest_run_stopped_in_its_first_search_still_brackets_eps_star_star():
+    # Regression (found by a differential audit against z3): when the budget stopped the first
+    # search, at the uniform D, the bracket's upper end was that search's, an upper bound on
+    # eps*(uniform) only; here it was 7/171 against eps** = 9693908/93032987 (z3's exact LP over
+    # every policy of regret >= L, and this toolkit's own complete run, agree on that value).
+    mdp = load_model(Path(__file__).parent / "data" / "safest-bracket-4x3.toml").mdp
+    exact = F(9693908, 93032987)
+    assert safest_distribution(mdp, F(1, 2)).max_critical_epsilon == exact
+    seen_first_search = False
+    for polls in (1, 2, 3, 5, 8, 13, 20, 40, 80):
+        calls = [0]
+
+        def stop(calls=calls, polls=polls):
+            calls[0] += 1
+            return calls[0] > polls
+        stopped = safest_distribution(mdp, F(1, 2), stop=stop)
+        if stopped.complete:
+            assert stopped.max_critical_epsilon == exact
+            continue
+        seen_first_search |= stopped.iterations == 0
+        assert stopped.lower <= exact <= stopped.upper <= F(1, 2), (polls, stopped.lower, stopped.upper)
+    assert seen_first_search, "some budget should stop the first search"
 
 
 def test_a_certificate_too_large_for_the_checker_falls_back_to_the_root_family(tmp_path, capsys, monkeypatch):
