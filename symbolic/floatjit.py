@@ -19,11 +19,19 @@ uncompiled, far slower than the numpy loop.
 from __future__ import annotations
 
 import os
+from typing import Callable, NamedTuple
 
-OPTIMAL, AT_TARGET, GAVE_UP, REFACTOR = 0, 1, 2, 3
-"""What ``KERNEL`` returns first (then the pivots, the pivots since the last refactorisation, the
-current run of degenerate pivots, and the value): its state is optimal; its value reached the target; it used up its
-pivots; the basis inverse needs recomputing (the caller refactors and calls again)."""
+OPTIMAL, AT_TARGET, GAVE_UP, SINGULAR = 0, 1, 2, 3
+"""What the pivot loop returns first (then the pivots, the pivots since the last refactorisation,
+the current run of degenerate pivots, and the value): its state is optimal; its value reached the
+target; it used up its pivots; a refactorisation met a singular basis (the last two: failed)."""
+
+
+class Kernels(NamedTuple):
+    pivot_loop: Callable       # FloatFamilyLP.solve's loop, refactorising every few pivots itself
+    refactor: Callable         # FloatFamilyLP.refactor: B⁻¹ and the basic values afresh
+    values: Callable           # FloatPessimal.values: one policy's float values
+    pessimal: Callable         # FloatPessimal.pessimal: policy iteration towards the least return
 
 
 def _compile():
@@ -36,7 +44,133 @@ def _compile():
         return None
 
     @numba.njit(cache=True, nogil=True)
-    def pivot_loop(at, c, upper, flower, basis, y, binv, up, down, c_basic, low_b, up_b, value,
+    def invert(matrix, out):
+        """``out = matrix⁻¹`` by Gauss–Jordan with partial pivoting (``matrix`` is overwritten);
+        False if a pivot is exactly 0, where numpy's ``inv`` raises."""
+        n = matrix.shape[0]
+        for i in range(n):
+            for j in range(n):
+                out[i, j] = 1.0 if i == j else 0.0
+        for col in range(n):
+            pivot, best = col, abs(matrix[col, col])
+            for r in range(col + 1, n):
+                if abs(matrix[r, col]) > best:
+                    pivot, best = r, abs(matrix[r, col])
+            if not best > 0.0:
+                return False
+            if pivot != col:
+                for j in range(n):
+                    matrix[col, j], matrix[pivot, j] = matrix[pivot, j], matrix[col, j]
+                    out[col, j], out[pivot, j] = out[pivot, j], out[col, j]
+            scale = 1.0 / matrix[col, col]
+            for j in range(n):
+                matrix[col, j] *= scale
+                out[col, j] *= scale
+            for r in range(n):
+                if r != col:
+                    f = matrix[r, col]
+                    if f != 0.0:
+                        for j in range(n):
+                            matrix[r, j] -= f * matrix[col, j]
+                            out[r, j] -= f * out[col, j]
+        return True
+
+    @numba.njit(cache=True, nogil=True)
+    def refactor(a, c, basis, y, binv, rhs):
+        """``binv = a[:, basis]⁻¹``, then the basic values from the flow rows (every other
+        variable where it is) and the value ``c·y``: ``(ok, value)``, ok False if singular."""
+        n, width = a.shape
+        matrix = np.empty((n, n))
+        for i in range(n):
+            for k in range(n):
+                matrix[i, k] = a[i, basis[k]]
+        if not invert(matrix, binv):
+            return False, 0.0
+        for k in range(n):
+            y[basis[k]] = 0.0
+        rest = np.empty(n)
+        for i in range(n):
+            s = rhs[i]
+            for x in range(width):
+                if y[x] != 0.0:
+                    s -= a[i, x] * y[x]
+            rest[i] = s
+        for k in range(n):
+            s = 0.0
+            for j in range(n):
+                s += binv[k, j] * rest[j]
+            y[basis[k]] = s
+        value = 0.0
+        for x in range(width):
+            value += c[x] * y[x]
+        return True, value
+
+    @numba.njit(cache=True, nogil=True)
+    def values(p, r, policy, out):
+        """``out = (I − γP_π)⁻¹ R_π`` (``p`` holds ``γτ`` per pair); False if singular."""
+        n = out.shape[0]
+        m = p.shape[0] // n
+        matrix = np.empty((n, n + 1))
+        for s in range(n):
+            x = s * m + policy[s]
+            for t in range(n):
+                matrix[s, t] = (1.0 if s == t else 0.0) - p[x, t]
+            matrix[s, n] = r[x]
+        for col in range(n):
+            pivot, best = col, abs(matrix[col, col])
+            for row in range(col + 1, n):
+                if abs(matrix[row, col]) > best:
+                    pivot, best = row, abs(matrix[row, col])
+            if not best > 0.0:
+                return False
+            if pivot != col:
+                for j in range(col, n + 1):
+                    matrix[col, j], matrix[pivot, j] = matrix[pivot, j], matrix[col, j]
+            for row in range(col + 1, n):
+                f = matrix[row, col] / matrix[col, col]
+                if f != 0.0:
+                    for j in range(col, n + 1):
+                        matrix[row, j] -= f * matrix[col, j]
+        for s in range(n - 1, -1, -1):
+            acc = matrix[s, n]
+            for t in range(s + 1, n):
+                acc -= matrix[s, t] * out[t]
+            out[s] = acc / matrix[s, s]
+        return True
+
+    @numba.njit(cache=True, nogil=True)
+    def pessimal(p, r, allowed, policy, mu0):
+        """Float policy iteration towards the least return over the actions ``allowed[s, a]``
+        from ``policy`` (changed in place), as ``FloatPessimal.pessimal``: ``(ok, return)``."""
+        n, m = allowed.shape
+        v = np.empty(n)
+        for _ in range(100):
+            if not values(p, r, policy, v):
+                return False, 0.0
+            changed = False
+            for s in range(n):
+                best_a, best_q, current = -1, np.inf, 0.0
+                for a in range(m):
+                    x = s * m + a
+                    q = r[x]
+                    for t in range(n):
+                        q += p[x, t] * v[t]
+                    if a == policy[s]:
+                        current = q
+                    if allowed[s, a] and q < best_q:
+                        best_a, best_q = a, q
+                if best_q < current - 1e-12 * (1.0 + abs(current)):
+                    policy[s] = best_a
+                    changed = True
+            if not changed:
+                break
+        total = 0.0
+        for s in range(n):
+            total += mu0[s] * v[s]
+        return True, total
+
+    @numba.njit(cache=True, nogil=True)
+    def pivot_loop(at, a, c, upper, flower, basis, y, binv, rhs, up, down, c_basic, low_b, up_b, value,
                    target, has_target, max_pivots, pivots, since, degenerate, n_pairs, tol, above_tol,
                    tie, pivot_tol, refactor_every):
         n = binv.shape[0]
@@ -173,20 +307,24 @@ def _compile():
                     down[leaving] = -1.0 if yl > flower[leaving] else 0.0
                 since += 1
                 if since >= refactor_every:
-                    return REFACTOR, pivots, since, degenerate, value
+                    ok, value = refactor(a, c, basis, y, binv, rhs)
+                    if not ok:
+                        return SINGULAR, pivots, since, degenerate, value
+                    since = 0
+                    continue
             s = 0.0
             for x in range(width):
                 s += c[x] * y[x]
             value = s
 
-    return pivot_loop
+    return Kernels(pivot_loop, refactor, values, pessimal)
 
 
 _KERNEL: list = []
 
 
-def kernel():
-    """The compiled pivot loop, or None (numba missing or disabled), made on the first call.
+def kernel() -> Kernels | None:
+    """The compiled kernels, or None (numba missing or disabled), made on the first call.
     Importing numba takes about 0.25 s and loading the compiled loop from numba's cache as long
     again (compiling it afresh, a few seconds), so ``FloatFamilyLP`` asks for it only once a search
     has run ``KERNEL_AFTER`` solves: small runs never pay for it."""

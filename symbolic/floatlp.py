@@ -38,7 +38,7 @@ from typing import Sequence
 import numpy as np
 
 from . import floatjit
-from .floatjit import AT_TARGET, GAVE_UP, OPTIMAL
+from .floatjit import GAVE_UP, OPTIMAL, SINGULAR
 
 LARGEST = 1e100
 """A model whose rewards exceed this in magnitude gets no float guidance (every LP is exact)."""
@@ -120,7 +120,8 @@ class FloatFamilyLP:
         self.logicals = np.arange(lp.N, lp.width)
         self.max_pivots = MAX_PIVOTS_PER_STATE * lp.n + 100
         self.solves = 0
-        self.kernel = None     # symbolic/floatjit.py's compiled loop, once KERNEL_AFTER solves have run
+        self.kernel = None     # symbolic/floatjit.py's compiled loops, once KERNEL_AFTER solves have run
+        self.zeros = np.zeros(self.n)
 
     def lower(self, lower: Sequence) -> np.ndarray:
         return np.array([to_float(v) for v in self.lp.full(lower)])
@@ -172,17 +173,19 @@ class FloatFamilyLP:
         if not self.usable:
             state.failed = True
             return
+        rhs = self._float_rhs(state)
+        if self.kernel is not None:
+            if state.binv.shape != (self.n, self.n) or not state.binv.flags.writeable:
+                state.binv = np.empty((self.n, self.n))
+            ok, state.value = self.kernel.refactor(self.a, self.c, basis, y, state.binv, rhs)
+            state.failed = state.failed or not ok
+            state.since_refactor = 0
+            return
         try:
             state.binv = np.linalg.inv(self.a[:, basis])
         except np.linalg.LinAlgError:
             state.failed = True
             return
-        if state.rhs is None:
-            rhs = np.zeros(self.n)
-        else:
-            if state.frhs is None:
-                state.frhs = np.array([to_float(v) for v in state.rhs])
-            rhs = state.frhs
         y[basis] = 0.0
         y[basis] = state.binv @ (rhs - self.a @ y)
         state.value = float(self.c @ y)
@@ -316,24 +319,23 @@ class FloatFamilyLP:
     def _compiled(self, state: FloatState, up, down, c_basic, target) -> FloatState:
         """``solve``'s loop in ``symbolic/floatjit.py``'s compiled kernel, from the same flags."""
         basis, flower = state.basis, state.flower
-        low_b, up_b = flower[basis], self.upper[basis]
-        has_target, degenerate = target is not None, 0
-        while not state.failed:
-            status, state.pivots, state.since_refactor, degenerate, state.value = self.kernel(
-                self.at, self.c, self.upper, flower, basis, state.y, state.binv, up, down, c_basic, low_b,
-                up_b, state.value, target if has_target else 0.0, has_target, self.max_pivots, state.pivots,
-                state.since_refactor, degenerate, self.lp.N, REDUCED_COST_TOL,
-                math.nextafter(REDUCED_COST_TOL, math.inf), TIE, PIVOT_TOL, REFACTOR_EVERY)
-            if status == OPTIMAL:
-                state.optimal = True
-                return state
-            if status == AT_TARGET:
-                return state
-            if status == GAVE_UP:
-                state.failed = True
-                return state
-            self.refactor(state)           # REFACTOR: as the numpy loop does every few pivots
+        has_target = target is not None
+        status, state.pivots, state.since_refactor, _, state.value = self.kernel.pivot_loop(
+            self.at, self.a, self.c, self.upper, flower, basis, state.y, state.binv, self._float_rhs(state),
+            up, down, c_basic, flower[basis], self.upper[basis], state.value, target if has_target else 0.0,
+            has_target, self.max_pivots, state.pivots, state.since_refactor, 0, self.lp.N, REDUCED_COST_TOL,
+            math.nextafter(REDUCED_COST_TOL, math.inf), TIE, PIVOT_TOL, REFACTOR_EVERY)
+        state.optimal = status == OPTIMAL
+        state.failed = status in (GAVE_UP, SINGULAR)
         return state
+
+    def _float_rhs(self, state: FloatState) -> np.ndarray:
+        """The flow right-hand side as floats (zeros for the plain family LP)."""
+        if state.rhs is None:
+            return self.zeros
+        if state.frhs is None:
+            state.frhs = np.array([to_float(v) for v in state.rhs])
+        return state.frhs
 
     def bounds(self, state: FloatState) -> tuple[list[int], list[int]] | None:
         """The non-basic variables at a non-zero upper bound and at a non-zero lower bound, for
@@ -385,9 +387,20 @@ class FloatPessimal:
         # A γ within rounding of 1 (e.g. 10^17/(10^17 + 1), which is 1.0 as a float) makes the
         # float Bellman systems singular: no float answers then, exact policy iteration decides.
         self.usable = scale < LARGEST and 1.0 - gamma >= GAMMA_GAP
+        self.calls = 0
+        self.kernel = None     # symbolic/floatjit.py's compiled loops, once KERNEL_AFTER calls have run
+
+    def _count(self) -> None:
+        self.calls += 1
+        if self.calls == floatjit.KERNEL_AFTER:
+            self.kernel = floatjit.kernel()
 
     def values(self, policy) -> np.ndarray | None:
         """The float state values of one deterministic policy; None if the floats cannot say."""
+        self._count()
+        if self.kernel is not None:
+            out = np.empty(self.n)
+            return out if self.kernel.values(self.p, self.r, np.asarray(policy, dtype=np.int64), out) else None
         rows = self.states * self.m + np.asarray(policy)
         try:
             return np.linalg.solve(self.eye - self.p[rows], self.r[rows])
@@ -410,6 +423,10 @@ class FloatPessimal:
                 allowed[s] = False
                 allowed[s, a] = True
         policy = np.array(start, dtype=np.int64)
+        self._count()
+        if self.kernel is not None:
+            ok, value = self.kernel.pessimal(self.p, self.r, allowed, policy, self.mu0)
+            return (tuple(policy.tolist()), value) if ok else (tuple(start), math.inf)
         for _ in range(100):
             values = self.values(policy)
             if values is None:

@@ -143,12 +143,17 @@ def test_searches_with_the_compiled_kernel_from_the_first_solve_give_the_brute_f
     # A search loads the kernel only after KERNEL_AFTER solves, so small searches never use it;
     # here it takes over at once.  The answers must be brute force's, and the certificates check.
     monkeypatch.setattr(floatjit, "KERNEL_AFTER", 1)
-    real, calls = floatjit.kernel(), [0]
+    real, calls = floatjit.kernel(), [0, 0]
 
     def counted(*args):
         calls[0] += 1
-        return real(*args)
-    monkeypatch.setattr(floatjit, "kernel", lambda: counted)
+        return real.pivot_loop(*args)
+
+    def counted_pessimal(*args):
+        calls[1] += 1
+        return real.pessimal(*args)
+    counting = real._replace(pivot_loop=counted, pessimal=counted_pessimal)
+    monkeypatch.setattr(floatjit, "kernel", lambda: counting)
     mdp = random_mdp(9100 + seed, 3 + seed % 3, 2 + seed % 2)
     D = random_distribution(9200 + seed, mdp, 0.3 * (seed % 2))
     for L in (F(1, 4), F(3, 4)):
@@ -158,7 +163,29 @@ def test_searches_with_the_compiled_kernel_from_the_first_solve_give_the_brute_f
         if star is not None:
             status, message, _ = checker.check_document(threshold_certificate(mdp, D, L, result))
             assert status == "verified", message
-    assert calls[0] > 0, "the searches should have pivoted in the compiled kernel"
+    assert calls[0] > 0 and calls[1] > 0, "the searches should have used the compiled kernels"
+
+
+@pytest.mark.skipif(floatjit.kernel() is None, reason="numba is not installed: no compiled kernel")
+@pytest.mark.parametrize("seed", range(8))
+def test_compiled_float_policy_iteration_agrees_with_the_numpy_one(seed):
+    # Against the numpy loop, which stays the reference (np.linalg.solve); and both against the
+    # exact return of the policy they propose.
+    from symbolic.evaluation import expected_return
+    mdp = random_mdp(9300 + seed, 3 + seed, 2 + seed % 3, gamma=F(1, 2) if seed % 2 else F(9, 10))
+    dyn, reward = dynamics(mdp), [to_fmpq(r) for r in mdp.reward]
+    enabled = [list(range(mdp.n_actions))] * mdp.n_states
+    plain, compiled = floatlp.FloatPessimal(dyn, reward, enabled), floatlp.FloatPessimal(dyn, reward, enabled)
+    compiled.kernel = floatjit.kernel()
+    rng = random.Random(seed)
+    for _ in range(20):
+        family = [rng.choice([None, rng.randrange(mdp.n_actions)]) for _ in range(mdp.n_states)]
+        start = [a if a is not None else rng.randrange(mdp.n_actions) for a in family]
+        ours, theirs = compiled.pessimal(family, start), plain.pessimal(family, start)
+        assert ours[0] == theirs[0]
+        exact = float(expected_return(mdp, ours[0]))
+        assert abs(ours[1] - exact) <= 1e-9 * (1 + abs(exact)) and abs(theirs[1] - exact) <= 1e-9 * (1 + abs(exact))
+        assert np.allclose(compiled.values(start), plain.values(start), rtol=1e-12, atol=1e-12)
 
 
 # -- garbage from the floats -----------------------------------------------------------------
