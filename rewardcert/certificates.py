@@ -236,8 +236,9 @@ certificate at L = 1/2 has 108 MB indented and 35 MB compact."""
 def certificate_text(path: str | os.PathLike, certificate: dict) -> str:
     """The JSON text of ``certificate``; ``CertificateTooLarge`` (naming ``path``) if the checker
     would refuse to read it, and ``ResourceLimit`` for a number it would refuse."""
-    check_number_sizes(certificate)
     text = json.dumps(certificate, separators=(",", ":"), ensure_ascii=False)
+    if _DIGIT_RUN.search(text):        # some number may be too long: walk the document to name it
+        check_number_sizes(certificate)
     if len(text) <= INDENT_UP_TO:
         text = json.dumps(certificate, indent=1, ensure_ascii=False)
     text += "\n"
@@ -277,6 +278,12 @@ def check_certifiable(mdp: MDP) -> None:
             raise ResourceLimit(f"the model has {count} {what}, and the certificate checker accepts at most "
                                 f"{limit}, so no certificate can be written; run without --out",
                                 entry="--out")
+
+
+_DIGIT_RUN = re.compile(r"[0-9]{%d}" % ((MAX_NUMBER_CHARS - 1) // 2))
+"""A number longer than ``MAX_NUMBER_CHARS`` (``[+-]p/q``) has a run of at least this many digits,
+so a text without one needs no walk: scanning the 78 MB text of the lake at L = 3/4 takes a
+fraction of the 1.7 s the walk over its objects did."""
 
 
 def check_number_sizes(certificate: Any) -> None:

@@ -303,6 +303,17 @@ def test_a_derived_number_past_the_limit_is_refused_before_writing(tmp_path):
     deep = {"evidence": {"tree": {"children": {"a": [{"w": ("1/2", "-" + "9" * 2001)}]}}}}
     with pytest.raises(ResourceLimit, match=r"evidence\.tree\.children\.a\[0\]\.w\[1\]"):
         check_number_sizes(deep)
+    # The writer scans its text for a long run of digits first, and walks only then: the shortest
+    # number past the limit, split evenly around its slash, must still be caught.
+    from rewardcert.certificates import certificate_text
+    half = "9" * ((2000 - 1) // 2)
+    for number in ("-" + half + "/" + half + "9", half + "9/" + half + "9", "-" + "7" * 2000):
+        assert len(number) == 2001
+        with pytest.raises(ResourceLimit, match=r"evidence\.w\[0\]"):
+            certificate_text(tmp_path / "c.json", {"evidence": {"w": [number]}})
+    for number in (half + "/" + half + "9", "-" + "7" * 1999):    # 2000 characters: fine
+        assert len(number) == 2000
+        assert certificate_text(tmp_path / "c.json", {"evidence": {"w": [number]}})
 
 
 def test_fast_number_text_is_the_canonical_text():
