@@ -240,6 +240,7 @@ class Instance:
         self.succ_int = [[(t, int(gp * self.tau_scale)) for t, gp in row] for row in self.succ]
         self.data_int, self.data_scale = scaled(self.data)
         self.reward_int = scaled(self.reward)
+        self.mu_int = scaled(self.mu0)
 
     def pair_entries(self, table, rule: str, where: str) -> list[tuple[int, int] | None]:
         """``{state: {action: number}}`` as one ``(p, q)`` (``q > 0``) per pair, None where not given.
@@ -325,8 +326,11 @@ class Instance:
         """``(A, V)``: every advantage ``R(x) + γτ(·|x)·V − V(s)`` multiplied by one positive
         integer (so signs and zeros are exact) and the values ``V`` of ``policy``."""
         values = values if values is not None else self.values(policy, reward)
+        return self.advantage_ints(reward, *scaled(values)), values
+
+    def advantage_ints(self, reward, v_int: list[int], v_scale: int) -> list[int]:
+        """``advantages`` for the values ``V = v_int / v_scale`` (``v_scale > 0``)."""
         r_int, r_scale = self.reward_int if reward is self.reward else scaled(reward)
-        v_int, v_scale = scaled(values)
         ts = self.tau_scale
         reward_factor, value_factor = ts * v_scale, r_scale * ts
         m = self.m
@@ -339,7 +343,7 @@ class Instance:
             for t, g in row:
                 future += g * v_int[t]
             out.append(r_int[x] * reward_factor + r_scale * future - v_int[x // m] * value_factor)
-        return out, values
+        return out
 
     def read_enabled(self, table) -> list[bool]:
         """The optional ``enabled`` table as one flag per pair (docs/certificate-format.md §8)."""
@@ -413,11 +417,12 @@ def check_witness(inst: Instance, witness, threshold: Fraction, *, exact_error: 
     require(j <= threshold, "witness-regret", f"the witness policy's return {j} exceeds J* - L range J = {threshold}")
 
 
-def given_values(inst: Instance, table) -> list[Fraction]:
+def given_values(inst: Instance, table) -> tuple[list[int], int]:
+    """A regret leaf's values as integers over their common denominator (``scaled_ratios``)."""
     table = obj(table, "regret-values", "regret leaf values")
     keys_within(table, inst.s_index, "regret-values", "regret leaf values")
     require(len(table) == inst.n, "regret-values", "regret leaf values: every state needs a value")
-    return [Fraction(*ratio(table[s], "regret-values", "values", s)) for s in inst.states]
+    return scaled_ratios([ratio(table[s], "regret-values", "values", s) for s in inst.states])
 
 
 def check_regret_leaf(inst: Instance, node: dict, family, threshold: Fraction) -> None:
@@ -427,8 +432,11 @@ def check_regret_leaf(inst: Instance, node: dict, family, threshold: Fraction) -
     Bellman equations (zero advantage at the policy's own actions); that solution is
     unique because gamma < 1, so verifying replaces solving."""
     policy = inst.policy(node.get("policy"), "regret-member", "regret leaf policy", family)
-    values = given_values(inst, node["values"]) if "values" in node else None
-    adv, values = inst.advantages(policy, inst.reward, values)
+    if "values" in node:
+        v_int, v_scale = given_values(inst, node["values"])
+    else:
+        v_int, v_scale = scaled(inst.values(policy, inst.reward))
+    adv = inst.advantage_ints(inst.reward, v_int, v_scale)
     m = inst.m
     for s, a in enumerate(policy):
         if adv[s * m + a] != 0:
@@ -437,7 +445,8 @@ def check_regret_leaf(inst: Instance, node: dict, family, threshold: Fraction) -
         allowed = family[x // m] is None or family[x // m] == x % m
         if allowed and v < 0:
             raise Reject("regret-pessimal", f"negative advantage at {inst_pair(inst, x)} within the family")
-    j = inst.ret(values)
+    mu_int, mu_scale = inst.mu_int
+    j = Fraction(sum(p * v for p, v in zip(mu_int, v_int) if p), mu_scale * v_scale)
     require(j > threshold, "regret-return", f"pessimal return {j} is not above J* - L range J = {threshold}")
 
 
@@ -568,7 +577,7 @@ def superharmonic_bounds(inst: Instance, table, family, bounds: list[Fraction], 
     allowed = [x for x in range(inst.n * m)
                if inst.enabled[x] and family[x // m] in (None, x % m)]    # a disabled pair is never taken
     s_index, succ_int, ts = inst.s_index, inst.succ_int, inst.tau_scale
-    mu_int, mu_scale = scaled(inst.mu0)
+    mu_int, mu_scale = inst.mu_int
     bound_rule = f"{rules}-bound"
     for state, row in table.items():
         if type(row) is not dict or not all(other in s_index for other in row):
@@ -656,7 +665,7 @@ def check_regret_dual_leaf(inst: Instance, node: dict, family, threshold: Fracti
             for s_next, g in inst.succ_int[x]:
                 flow[s_next] -= g * v
             total += v * r_int[x]
-    mu_int, mu_scale = scaled(inst.mu0)
+    mu_int, mu_scale = inst.mu_int
     # flow / (ws * ts) == t * mu0, times ws * ts * t.denominator * mu_scale
     left, right = t.denominator * mu_scale, t.numerator * ws * ts
     bad = next((s for s in range(inst.n) if flow[s] * left != right * mu_int[s]), None)
