@@ -13,6 +13,7 @@ exit 0 verified, 1 rejected, 2 unreadable.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
@@ -1451,15 +1452,30 @@ def check_file(path: str) -> tuple[str, str, dict]:
                 return "unreadable", f"file larger than {MAX_BYTES} bytes", {}
             with open(path, "rb") as handle:
                 text = handle.read().decode("utf-8")
-        document = json.loads(text, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_constant)
+        document = _without_cycle_collection(json.loads, text, object_pairs_hook=_no_duplicate_keys,
+                                             parse_constant=_no_constant)
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         return "unreadable", f"{type(exc).__name__}: {exc}", {}
     return check_document(document)
 
 
+def _without_cycle_collection(function, *args, **options):
+    """``function(*args, **options)`` with the cyclic garbage collector paused.  Parsing and checking
+    build millions of containers and no reference cycles, and each collection the allocations
+    trigger would walk all of them: on a 78 MB certificate, parsing took 1.7 s with it and 0.85 s
+    without.  Reference counting still frees everything; only cycles would wait."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return function(*args, **options)
+    finally:
+        if paused:
+            gc.enable()
+
+
 def check_document(document) -> tuple[str, str, dict]:
     try:
-        facts = check_certificate(document)
+        facts = _without_cycle_collection(check_certificate, document)
     except Reject as exc:
         return "rejected", f"{exc.rule}: {exc.detail}", {"rule": exc.rule}
     except Exception as exc:  # fail closed: an error in the checker is never a pass

@@ -303,8 +303,8 @@ def test_a_derived_number_past_the_limit_is_refused_before_writing(tmp_path):
     deep = {"evidence": {"tree": {"children": {"a": [{"w": ("1/2", "-" + "9" * 2001)}]}}}}
     with pytest.raises(ResourceLimit, match=r"evidence\.tree\.children\.a\[0\]\.w\[1\]"):
         check_number_sizes(deep)
-    # The writer scans its text for a long run of digits first, and walks only then: the shortest
-    # number past the limit, split evenly around its slash, must still be caught.
+    # The writer scans its text for a long string first, and walks only then: the shortest numbers
+    # past the limit must still be caught, and those at the limit pass.
     from rewardcert.certificates import certificate_text
     half = "9" * ((2000 - 1) // 2)
     for number in ("-" + half + "/" + half + "9", half + "9/" + half + "9", "-" + "7" * 2000):

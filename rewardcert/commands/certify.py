@@ -201,7 +201,7 @@ def _replay_here(text: str) -> tuple[str, str]:
     the certificate as it will be written: parsing it replays exactly what a user gets)."""
     import json
     from proofs import checker
-    status, message, _ = checker.check_document(json.loads(text))
+    status, message, _ = checker.check_document(checker._without_cycle_collection(json.loads, text))
     return status, message
 
 
