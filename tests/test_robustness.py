@@ -84,7 +84,9 @@ def test_a_real_write_failure_leaves_the_old_certificate_intact(tmp_path):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)       # get EFBIG instead of being killed
         resource.setrlimit(resource.RLIMIT_FSIZE, (600, 600))
 
-    done = subprocess.run([sys.executable, "-m", "rewardcert", *certify_args(path)], cwd=ROOT,
+    # -B: a child that compiled a changed module would write its .pyc cut short at 600 bytes (the
+    # write returns short, and importlib renames the file into place), breaking later imports.
+    done = subprocess.run([sys.executable, "-B", "-m", "rewardcert", *certify_args(path)], cwd=ROOT,
                           preexec_fn=limit, capture_output=True, text=True, timeout=300)
     assert done.returncode == 2, done.stderr
     assert "File too large" in done.stderr and "unchanged" in done.stderr
