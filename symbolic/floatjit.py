@@ -32,6 +32,7 @@ class Kernels(NamedTuple):
     refactor: Callable         # FloatFamilyLP.refactor: B⁻¹ and the basic values afresh
     values: Callable           # FloatPessimal.values: one policy's float values
     pessimal: Callable         # FloatPessimal.pessimal: policy iteration towards the least return
+    occupancy: Callable        # FamilyOccupancy.refine: the largest occupancy of every state
 
 
 def _compile():
@@ -106,16 +107,10 @@ def _compile():
         return True, value
 
     @numba.njit(cache=True, nogil=True)
-    def values(p, r, policy, out):
-        """``out = (I − γP_π)⁻¹ R_π`` (``p`` holds ``γτ`` per pair); False if singular."""
+    def eliminate(matrix, out):
+        """``out`` solves the ``n × (n+1)`` augmented system ``matrix`` (overwritten), by Gaussian
+        elimination with partial pivoting; False if a pivot is exactly 0."""
         n = out.shape[0]
-        m = p.shape[0] // n
-        matrix = np.empty((n, n + 1))
-        for s in range(n):
-            x = s * m + policy[s]
-            for t in range(n):
-                matrix[s, t] = (1.0 if s == t else 0.0) - p[x, t]
-            matrix[s, n] = r[x]
         for col in range(n):
             pivot, best = col, abs(matrix[col, col])
             for row in range(col + 1, n):
@@ -137,6 +132,19 @@ def _compile():
                 acc -= matrix[s, t] * out[t]
             out[s] = acc / matrix[s, s]
         return True
+
+    @numba.njit(cache=True, nogil=True)
+    def values(p, r, policy, out):
+        """``out = (I − γP_π)⁻¹ R_π`` (``p`` holds ``γτ`` per pair); False if singular."""
+        n = out.shape[0]
+        m = p.shape[0] // n
+        matrix = np.empty((n, n + 1))
+        for s in range(n):
+            x = s * m + policy[s]
+            for t in range(n):
+                matrix[s, t] = (1.0 if s == t else 0.0) - p[x, t]
+            matrix[s, n] = r[x]
+        return eliminate(matrix, out)
 
     @numba.njit(cache=True, nogil=True)
     def pessimal(p, r, allowed, policy, mu0):
@@ -168,6 +176,46 @@ def _compile():
         for s in range(n):
             total += mu0[s] * v[s]
         return True, total
+
+    @numba.njit(cache=True, nogil=True)
+    def occupancy(P, gamma, allowed, policies, out):
+        """For every target ``k``: float policy iteration towards the largest discounted occupancy
+        of ``k`` over the actions ``allowed[s, a]``, from ``policies[k]`` (changed in place), with
+        ``out[k] = V_k``, ``(I − γP_π) V_k = e_k``; as ``FamilyOccupancy.refine``'s numpy loop, one
+        target at a time.  False if a system was singular."""
+        n, m = allowed.shape
+        matrix = np.empty((n, n + 1))
+        v = np.empty(n)
+        for k in range(n):
+            for _ in range(100):
+                for s in range(n):
+                    a = policies[k, s]
+                    for t in range(n):
+                        matrix[s, t] = (1.0 if s == t else 0.0) - gamma * P[s, a, t]
+                    matrix[s, n] = 1.0 if s == k else 0.0
+                if not eliminate(matrix, v):
+                    return False
+                changed = False
+                for u in range(n):
+                    current = policies[k, u]
+                    best_a, best_q, q_current = -1, -np.inf, 0.0
+                    for a in range(m):
+                        q = 0.0
+                        for t in range(n):
+                            q += P[u, a, t] * v[t]
+                        q = (1.0 if u == k else 0.0) + gamma * q
+                        if a == current:
+                            q_current = q
+                        if allowed[u, a] and q > best_q:
+                            best_a, best_q = a, q
+                    if best_q > q_current + 1e-12 * (1.0 + abs(q_current)):
+                        policies[k, u] = best_a
+                        changed = True
+                if not changed:
+                    break
+            for t in range(n):
+                out[k, t] = v[t]
+        return True
 
     @numba.njit(cache=True, nogil=True)
     def pivot_loop(at, a, c, upper, flower, basis, y, binv, rhs, up, down, c_basic, low_b, up_b, value,
@@ -317,7 +365,7 @@ def _compile():
                 s += c[x] * y[x]
             value = s
 
-    return Kernels(pivot_loop, refactor, values, pessimal)
+    return Kernels(pivot_loop, refactor, values, pessimal, occupancy)
 
 
 _KERNEL: list = []
