@@ -122,5 +122,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
+def entry() -> int:
+    """The ``rewardcert`` console script and ``python -m rewardcert``: ``main``, then no collector
+    pass over what is still alive at exit (``gc.freeze``).  After the 4x4 lake's search at
+    L = 3/4, that pass took 2.3 s of the command (0.08 s frozen); ``main`` itself, which tests
+    call in-process, leaves the collector alone."""
+    import gc
+    status = main()
+    gc.freeze()
+    return status
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(entry())
