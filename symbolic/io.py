@@ -39,6 +39,11 @@ STDIN = "-"
 STDIN_NAME = "<stdin>"
 
 
+BYTE_ORDER_MARK = "\ufeff"
+"""Some editors start UTF-8 files with it; it is dropped (JSON's RFC 8259 allows ignoring it), where
+tomllib would report "Invalid statement" at line 1, column 1."""
+
+
 def read_document(path: str | os.PathLike) -> dict[str, Any]:
     """Parse a TOML or JSON file (by extension; ``.json`` is JSON, anything else TOML).
     ``-`` reads standard input: JSON if it starts with ``{``, TOML otherwise."""
@@ -57,7 +62,7 @@ def read_document(path: str | os.PathLike) -> dict[str, Any]:
     except OSError as exc:
         raise ModelError(f"cannot read file: {exc.strerror}", file=path) from None
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8").removeprefix(BYTE_ORDER_MARK)
     except UnicodeDecodeError as exc:
         raise ModelError(f"not UTF-8 text (byte {exc.start})", file=path) from None
     if path.lower().endswith(".json"):
@@ -79,7 +84,7 @@ def _read_stdin() -> dict[str, Any]:
         raise ResourceLimit(f"more than {MAX_FILE_BYTES} bytes; at most {MAX_FILE_BYTES} are accepted",
                             file=STDIN_NAME)
     try:
-        text = raw.decode("utf-8")
+        text = raw.decode("utf-8").removeprefix(BYTE_ORDER_MARK)
     except UnicodeDecodeError as exc:
         raise ModelError(f"not UTF-8 text (byte {exc.start})", file=STDIN_NAME) from None
     if text.lstrip().startswith("{"):

@@ -284,6 +284,16 @@ def test_non_utf8_file(tmp_path):
     located(info.value, path, f"byte {BASE.index('base') + 1}", "not UTF-8")
 
 
+def test_a_byte_order_mark_is_dropped_and_a_late_one_is_an_error(tmp_path):
+    # Some editors start UTF-8 files with U+FEFF; tomllib called it an invalid statement at 1:1.
+    plain = load_model(write(tmp_path, "plain.toml", BASE)).mdp
+    assert load_model(write(tmp_path, "bom.toml", "\ufeff" + BASE)).mdp == plain
+    assert load_model(write(tmp_path, "bom.json", "\ufeff" + BASE_JSON)).mdp == plain
+    with pytest.raises(ModelError) as info:        # only a leading one is dropped
+        load_model(write(tmp_path, "late.toml", BASE.replace("\n", "\n\ufeff", 1)))
+    located(info.value, tmp_path / "late.toml", "line 2", "TOML syntax error")
+
+
 def test_missing_file(tmp_path, capsys):
     path = tmp_path / "nowhere.toml"
     with pytest.raises(ModelError) as info:
