@@ -30,11 +30,13 @@ Parts (``--parts``):
   fresh process each (start-up, seed, search, certificate built, replayed and written), with
   ``--jobs 1`` and ``--jobs 2``, run to the end, and the standalone checker run again on the file
   written;
+* ``compiled``: the same serial command with symbolic/floatjit.py's compiled float loops and with
+  numpy only (``REWARDCERT_NO_JIT=1``);
 * ``family``: the search with the family occupancy bounds (format §3.7a,
   ``family_occupancy``) off and on, run to the end (``--family-budget`` caps
   it), from one seed, with the checker's time on each certificate.
 
-    python -m benchmarks.bench_scale [--budget 60] [--parts grid random jobs fixed ablation family commands]
+    python -m benchmarks.bench_scale [--budget 60] [--parts grid random jobs fixed ablation family commands compiled]
 """
 
 from __future__ import annotations
@@ -152,16 +154,23 @@ def run_jobs(rows, budget, count: int = 4) -> None:
               f"{t_one / t_two:.2f} | {'yes' if same else 'n/a (unfinished)'} |", flush=True)
 
 
-def run_commands(budget) -> None:
+JOBS_VARIANTS = (("1", 1, {}), ("2", 2, {}))
+COMPILED_VARIANTS = (("1, compiled", 1, {}), ("1, numpy only", 1, {"REWARDCERT_NO_JIT": "1"}))
+"""The ``commands`` part runs ``--jobs 1`` and ``--jobs 2``; the ``compiled`` part runs ``--jobs 1``
+with symbolic/floatjit.py's compiled loops and without them (``REWARDCERT_NO_JIT=1``)."""
+
+
+def run_commands(budget, variants=JOBS_VARIANTS) -> None:
     """The whole command as a user runs it, in a fresh process: ``rewardcert threshold MODEL --data
     uniform --regret L -o CERT`` (start-up, seed MILP, search, certificate built, replayed in the
-    checker and written), with ``--jobs 1`` and ``--jobs 2``, run to the end (no ``--timeout``, which
-    would let a long replay be skipped); then ``python -I -S proofs/checker.py CERT`` on the file."""
+    checker and written), once per variant ``(label, jobs, environment)``, run to the end (no
+    ``--timeout``, which would let a long replay be skipped); then ``python -I -S proofs/checker.py
+    CERT`` on the file."""
     import subprocess
     import tempfile
     from symbolic.io import model_to_document
-    print("| instance | L | jobs | command (wall) | result | families | search | check again | certificate |")
-    print("|---|---|---:|---:|---|---:|---:|---:|---:|")
+    print("| instance | L | run (jobs) | command (wall) | result | families | search | check again | certificate |")
+    print("|---|---|---|---:|---|---:|---:|---:|---:|")
     checker_path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "proofs", "checker.py")
     with tempfile.TemporaryDirectory() as folder:
         for name, mdp, _ in grid_instances():
@@ -169,12 +178,13 @@ def run_commands(budget) -> None:
             with open(model, "w", encoding="utf-8") as handle:
                 json.dump(model_to_document(mdp), handle)
             for L in (Fraction(1, 4), Fraction(1, 2), Fraction(3, 4)):
-                for jobs in (1, 2):
+                for label, jobs, environment in variants:
                     cert = os.path.join(folder, f"cert-{jobs}.json")
                     command = [sys.executable, "-m", "rewardcert", "threshold", model, "--data", "uniform",
                                "--regret", str(L), "--jobs", str(jobs), "-o", cert]
                     start = time.perf_counter()
-                    done = subprocess.run(command, capture_output=True, text=True, timeout=10 * budget)
+                    done = subprocess.run(command, capture_output=True, text=True, timeout=10 * budget,
+                                          env={**os.environ, **environment})
                     wall = time.perf_counter() - start
                     out = done.stdout
                     result = next((line.split("=")[1].split("(")[0].strip() for line in out.splitlines()
@@ -189,7 +199,7 @@ def run_commands(budget) -> None:
                     t_check = time.perf_counter() - start
                     status = check.stdout.strip().splitlines()[0] if check.stdout.strip() else f"exit {check.returncode}"
                     size = os.path.getsize(cert) / 1e6 if os.path.exists(cert) else 0.0
-                    print(f"| {name} | {L} | {jobs} | {wall:.2f} s | {result} | {families} | {seconds} | "
+                    print(f"| {name} | {L} | {label} | {wall:.2f} s | {result} | {families} | {seconds} | "
                           f"{t_check:.2f} s ({status}) | {size:.2f} MB |", flush=True)
                     if os.path.exists(cert):
                         os.remove(cert)
@@ -258,7 +268,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=60.0, help="seconds per exact search")
     parser.add_argument("--parts", nargs="+", default=["grid", "random", "jobs", "fixed", "ablation"],
-                        choices=["grid", "random", "jobs", "fixed", "ablation", "family", "commands"])
+                        choices=["grid", "random", "jobs", "fixed", "ablation", "family", "commands", "compiled"])
     parser.add_argument("--family-budget", type=float, default=None,
                         help="seconds per search in the 'family' part (default: run to the end)")
     args = parser.parse_args()
@@ -290,6 +300,10 @@ def main() -> int:
     if "commands" in args.parts:
         print("### The whole command, --jobs 1 and 2, run to the end\n")
         run_commands(args.budget)
+        print()
+    if "compiled" in args.parts:
+        print("### The whole command, serial, compiled float loops against numpy only (symbolic/floatjit.py)\n")
+        run_commands(args.budget, COMPILED_VARIANTS)
         print()
     if "ablation" in args.parts:
         print(f"### Duplicate actions and the in-search regret-aware bound, each off ({args.budget:g} s, "
