@@ -4,9 +4,11 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from tests.conftest import ROOT
 
-HEAVY = ("sympy", "z3", "pulp", "matplotlib", "numpy", "highspy")
+HEAVY = ("sympy", "z3", "pulp", "matplotlib", "numpy", "highspy", "numba")
 
 
 def loaded_after(code: str) -> set[str]:
@@ -34,6 +36,20 @@ def test_small_certify_loads_only_numpy():
     code = RUN + ("    assert main(['certify', 'examples/figure4.toml', '--data', 'examples/figure4-data.toml',"
                   " '--epsilon', '1/10', '--regret', '4/5']) in (0, 1)\n")
     assert loaded_after(code) == {"numpy"}
+
+
+def test_a_long_search_loads_the_compiled_loops_and_a_short_one_does_not():
+    # numba (symbolic/jitkernels.py) is loaded once a search has run KERNEL_AFTER float solves.
+    pytest.importorskip("numba")
+    search = ("    from fractions import Fraction as F\n"
+              "    from benchmarks.common import random_mdp, random_distribution\n"
+              "    from symbolic.safety import critical_epsilon\n"
+              "    import symbolic.floatjit as floatjit\n"
+              "    floatjit.KERNEL_AFTER = {after}\n"
+              "    mdp = random_mdp(5, 6, 3)\n"
+              "    assert critical_epsilon(mdp, random_distribution(6, mdp), F(1, 2)).complete\n")
+    assert "numba" in loaded_after(RUN + search.format(after=1))
+    assert "numba" not in loaded_after(RUN + search.format(after=10 ** 9))
 
 
 def test_latex_still_loads_sympy_on_demand():
