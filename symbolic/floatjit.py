@@ -62,6 +62,8 @@ def kernel() -> Kernels | None:
     return _KERNEL[0]
 
 
-KERNEL_AFTER = 2000
-"""Float solves a ``FloatFamilyLP`` runs in numpy before it loads the kernel (about 0.4 s of them
-on the 4x4 lake, about what loading costs)."""
+KERNEL_AFTER = 5000
+"""Float solves a ``FloatFamilyLP`` (and calls a ``FloatPessimal``) runs in numpy before it loads the
+kernels.  Loading costs about 0.5 s and saves about 0.13 ms a solve, so a search that stops soon
+after would lose: at 2,000 the 4x4 gridworld's searches (1,000-2,000 families, about a second)
+got slower by the load, while the 4x4 lake's at L = 3/4 (128,000 solves) gains about 25 s."""

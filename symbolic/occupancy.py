@@ -65,9 +65,9 @@ def occupancy_bounds(mdp: MDP) -> OccupancyBounds:
     return OccupancyBounds(tuple(horizon), {s: tuple(u) for s, u in vectors.items()})
 
 
-KERNEL_AFTER = 50
-"""Refinements run in numpy before ``FamilyOccupancy`` loads the compiled policy iteration
-(``symbolic/floatjit.py``; about 1 ms each in numpy on the 4x4 lake)."""
+KERNEL_AFTER = 200
+"""Refinements run in numpy (about 1 ms each on the 4x4 lake) before ``FamilyOccupancy`` loads the
+compiled policy iteration (``symbolic/floatjit.py``; free if the simplex loaded it already)."""
 
 
 class FamilyOccupancy:
