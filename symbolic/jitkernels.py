@@ -15,13 +15,10 @@ from .floatjit import AT_TARGET, GAVE_UP, OPTIMAL, SINGULAR
 
 
 @numba.njit(cache=True, nogil=True)
-def invert(matrix, out):
-    """``out = matrix⁻¹`` by Gauss–Jordan with partial pivoting (``matrix`` is overwritten);
-    False if a pivot is exactly 0, where numpy's ``inv`` raises."""
-    n = matrix.shape[0]
-    for i in range(n):
-        for j in range(n):
-            out[i, j] = 1.0 if i == j else 0.0
+def gauss_jordan(matrix):
+    """Reduce the ``n × (n + k)`` augmented system ``matrix`` in place, with partial pivoting, so
+    that its right block holds the solution; False if a pivot is exactly 0 (where numpy raises)."""
+    n, width = matrix.shape
     for col in range(n):
         pivot, best = col, abs(matrix[col, col])
         for r in range(col + 1, n):
@@ -30,20 +27,17 @@ def invert(matrix, out):
         if not best > 0.0:
             return False
         if pivot != col:
-            for j in range(n):
+            for j in range(col, width):
                 matrix[col, j], matrix[pivot, j] = matrix[pivot, j], matrix[col, j]
-                out[col, j], out[pivot, j] = out[pivot, j], out[col, j]
         scale = 1.0 / matrix[col, col]
-        for j in range(n):
+        for j in range(col, width):
             matrix[col, j] *= scale
-            out[col, j] *= scale
         for r in range(n):
             if r != col:
                 f = matrix[r, col]
                 if f != 0.0:
-                    for j in range(n):
+                    for j in range(col, width):
                         matrix[r, j] -= f * matrix[col, j]
-                        out[r, j] -= f * out[col, j]
     return True
 
 
@@ -52,12 +46,16 @@ def refactor(a, c, basis, y, binv, rhs):
     """``binv = a[:, basis]⁻¹``, then the basic values from the flow rows (every other
     variable where it is) and the value ``c·y``: ``(ok, value)``, ok False if singular."""
     n, width = a.shape
-    matrix = np.empty((n, n))
+    matrix = np.zeros((n, 2 * n))          # [B | I], reduced to [I | B⁻¹]
     for i in range(n):
         for k in range(n):
             matrix[i, k] = a[i, basis[k]]
-    if not invert(matrix, binv):
+        matrix[i, n + i] = 1.0
+    if not gauss_jordan(matrix):
         return False, 0.0
+    for i in range(n):
+        for j in range(n):
+            binv[i, j] = matrix[i, n + j]
     for k in range(n):
         y[basis[k]] = 0.0
     rest = np.empty(n)
@@ -80,29 +78,12 @@ def refactor(a, c, basis, y, binv, rhs):
 
 @numba.njit(cache=True, nogil=True)
 def eliminate(matrix, out):
-    """``out`` solves the ``n × (n+1)`` augmented system ``matrix`` (overwritten), by Gaussian
-    elimination with partial pivoting; False if a pivot is exactly 0."""
+    """``out`` solves the ``n × (n+1)`` augmented system ``matrix`` (overwritten); False if singular."""
+    if not gauss_jordan(matrix):
+        return False
     n = out.shape[0]
-    for col in range(n):
-        pivot, best = col, abs(matrix[col, col])
-        for row in range(col + 1, n):
-            if abs(matrix[row, col]) > best:
-                pivot, best = row, abs(matrix[row, col])
-        if not best > 0.0:
-            return False
-        if pivot != col:
-            for j in range(col, n + 1):
-                matrix[col, j], matrix[pivot, j] = matrix[pivot, j], matrix[col, j]
-        for row in range(col + 1, n):
-            f = matrix[row, col] / matrix[col, col]
-            if f != 0.0:
-                for j in range(col, n + 1):
-                    matrix[row, j] -= f * matrix[col, j]
-    for s in range(n - 1, -1, -1):
-        acc = matrix[s, n]
-        for t in range(s + 1, n):
-            acc -= matrix[s, t] * out[t]
-        out[s] = acc / matrix[s, s]
+    for s in range(n):
+        out[s] = matrix[s, n]
     return True
 
 
@@ -204,6 +185,7 @@ def pivot_loop(at, a, c, upper, flower, basis, y, binv, rhs, up, down, c_basic, 
     d = np.empty(width)
     w = np.empty(n)
     wd = np.empty(n)
+    ratios = np.empty(n)
     while True:
         if has_target and value >= target:
             return AT_TARGET, pivots, since, degenerate, value
@@ -269,29 +251,25 @@ def pivot_loop(at, a, c, upper, flower, basis, y, binv, rhs, up, down, c_basic, 
         ptol = pivot_tol * largest
         least = inf
         for i in range(n):
+            # A basic variable falling (wd > 0) may go down to its lower bound, a rising one up to
+            # its upper bound; the others (|wd| within the pivot tolerance) do not limit the step.
             v = wd[i]
             if v > ptol:
-                r = (y[basis[i]] - low_b[i]) / v
+                ratios[i] = (y[basis[i]] - low_b[i]) / v
             elif v < -ptol:
-                r = (up_b[i] - y[basis[i]]) / -v
+                ratios[i] = (up_b[i] - y[basis[i]]) / -v
             else:
-                continue
-            if r < least:
-                least = r
+                ratios[i] = inf
+            if ratios[i] < least:
+                least = ratios[i]
         if least < inf and least < 0.0:
             least = 0.0
         leave = -1
         if not least >= theta * (1 - tie):
+            # The least ratio, ties (within rounding) to the smallest variable index.
             cutoff = least * (1 + tie) + 1e-300
             for i in range(n):
-                v = wd[i]
-                if v > ptol:
-                    r = (y[basis[i]] - low_b[i]) / v
-                elif v < -ptol:
-                    r = (up_b[i] - y[basis[i]]) / -v
-                else:
-                    continue
-                if r <= cutoff and (leave < 0 or basis[i] < basis[leave]):
+                if ratios[i] <= cutoff and (leave < 0 or basis[i] < basis[leave]):
                     leave = i
             theta = least
         pivots += 1

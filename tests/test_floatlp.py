@@ -107,8 +107,12 @@ def test_a_discount_that_rounds_to_one_gets_exact_answers_without_float_guidance
               reward=(F(0), F(0), F(0), F(1)), transitions=(((0, F(1)),),) * 4, name="near-one")
     assert float(gamma) == 1.0
     assert not floatlp.FloatPessimal(dynamics(mdp), [to_fmpq(r) for r in mdp.reward], [[0, 1]] * 2).usable
-    D = uniform_distribution(mdp)
-    for L in (F(1, 4), F(1)):
+    assert_brute_force_answers(mdp, uniform_distribution(mdp), (F(1, 4), F(1)))
+
+
+def assert_brute_force_answers(mdp, D, regret_bounds):
+    """``critical_epsilon`` gives brute force's ε* at each L, with a certificate that checks."""
+    for L in regret_bounds:
         star, _ = brute_force(mdp, D, L)
         result = safety.critical_epsilon(mdp, D, L)
         assert result.complete and result.critical_epsilon == star
@@ -155,14 +159,7 @@ def test_searches_with_the_compiled_kernel_from_the_first_solve_give_the_brute_f
     counting = real._replace(pivot_loop=counted, pessimal=counted_pessimal)
     monkeypatch.setattr(floatjit, "kernel", lambda: counting)
     mdp = random_mdp(9100 + seed, 3 + seed % 3, 2 + seed % 2)
-    D = random_distribution(9200 + seed, mdp, 0.3 * (seed % 2))
-    for L in (F(1, 4), F(3, 4)):
-        star, _ = brute_force(mdp, D, L)
-        result = safety.critical_epsilon(mdp, D, L)
-        assert result.complete and result.critical_epsilon == star
-        if star is not None:
-            status, message, _ = checker.check_document(threshold_certificate(mdp, D, L, result))
-            assert status == "verified", message
+    assert_brute_force_answers(mdp, random_distribution(9200 + seed, mdp, 0.3 * (seed % 2)), (F(1, 4), F(3, 4)))
     assert calls[0] > 0 and calls[1] > 0, "the searches should have used the compiled kernels"
 
 
