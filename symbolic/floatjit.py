@@ -51,12 +51,20 @@ def _compile() -> Kernels | None:
 
 _KERNEL: list = []
 
+MAX_STATES = 64
+"""Models with more states keep the numpy loops: the kernels' loops are plain O(n³) Gauss–Jordan and
+O(n·|S×A|) pricing, which BLAS and LAPACK beat once ``n`` is large.  At 64 states (the 8x8 lake)
+the kernels still visit 8% more families in 30 s than numpy."""
 
-def kernel() -> Kernels | None:
-    """The compiled kernels, or None (numba missing or disabled), loaded on the first call.
+
+def kernel(n_states: int = 0) -> Kernels | None:
+    """The compiled kernels, or None (numba missing or disabled, or a model of more than
+    ``MAX_STATES`` states), loaded on the first call.
     Importing numba takes about 0.25 s and loading the kernels from numba's cache about as long
     (compiling them afresh, the first time, a few seconds), so ``FloatFamilyLP`` asks for them only
     once a search has run ``KERNEL_AFTER`` solves: small runs never pay for them."""
+    if n_states > MAX_STATES:
+        return None
     if not _KERNEL:
         _KERNEL.append(_compile())
     return _KERNEL[0]

@@ -234,7 +234,7 @@ class FloatFamilyLP:
         c_basic = c[basis]
         self.solves += 1
         if self.solves == floatjit.KERNEL_AFTER:
-            self.kernel = floatjit.kernel()
+            self.kernel = floatjit.kernel(self.n)
         if self.kernel is not None:
             return self._compiled(state, up, down, c_basic, target)
         low_list, up_list, basis_list = flower[basis].tolist(), upper[basis].tolist(), basis.tolist()
@@ -393,7 +393,7 @@ class FloatPessimal:
     def _count(self) -> None:
         self.calls += 1
         if self.calls == floatjit.KERNEL_AFTER:
-            self.kernel = floatjit.kernel()
+            self.kernel = floatjit.kernel(self.n)
 
     def values(self, policy) -> np.ndarray | None:
         """The float state values of one deterministic policy; None if the floats cannot say."""

@@ -143,7 +143,7 @@ class FamilyOccupancy:
         self.calls += 1
         if self.calls == KERNEL_AFTER:
             from .floatjit import kernel
-            self.kernel = kernel()
+            self.kernel = kernel(n)
         if self.kernel is not None:
             policies = np.ascontiguousarray(policies, dtype=np.int64)
             values = np.empty((n, n))

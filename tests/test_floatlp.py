@@ -157,10 +157,15 @@ def test_searches_with_the_compiled_kernel_from_the_first_solve_give_the_brute_f
         calls[1] += 1
         return real.pessimal(*args)
     counting = real._replace(pivot_loop=counted, pessimal=counted_pessimal)
-    monkeypatch.setattr(floatjit, "kernel", lambda: counting)
+    monkeypatch.setattr(floatjit, "kernel", lambda n_states=0: counting)
     mdp = random_mdp(9100 + seed, 3 + seed % 3, 2 + seed % 2)
     assert_brute_force_answers(mdp, random_distribution(9200 + seed, mdp, 0.3 * (seed % 2)), (F(1, 4), F(3, 4)))
     assert calls[0] > 0 and calls[1] > 0, "the searches should have used the compiled kernels"
+
+
+def test_models_past_the_kernels_size_limit_keep_the_numpy_loops():
+    assert floatjit.kernel(floatjit.MAX_STATES + 1) is None
+    assert floatjit.kernel(floatjit.MAX_STATES) is floatjit.kernel()
 
 
 @pytest.mark.skipif(floatjit.kernel() is None, reason="numba is not installed: no compiled kernel")
