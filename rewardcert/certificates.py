@@ -36,7 +36,7 @@ def _sparse_table(values: Sequence[Fraction], names: Sequence[tuple[str, str]]) 
     """``{state: {action: value}}`` of the non-zero values; ``names[x]``: pair ``x``'s (state, action)."""
     table: dict[str, dict[str, str]] = {}
     for (state, action), v in zip(names, values, strict=True):
-        if v:
+        if v._numerator if type(v) is Fraction else v:     # Fraction's bool() is a Python-level call
             row = table.get(state)
             if row is None:
                 row = table[state] = {}

@@ -73,7 +73,8 @@ def format_rational(value: Fraction | int) -> str:
     """Canonical text of a rational: ``"3"`` or ``"-2/5"`` (always reduced)."""
     if type(value) is not Fraction:     # a Fraction is reduced already: no copy (certificates write millions)
         value = Fraction(value)
-    return _ratio_text(value.numerator, value.denominator)
+    # The slots, not the properties: a property call costs more than the formatting of a small number.
+    return _ratio_text(value._numerator, value._denominator)
 
 
 def format_ratio(p: int, q: int) -> str:
