@@ -70,6 +70,13 @@ def kernel(n_states: int = 0) -> Kernels | None:
     return _KERNEL[0]
 
 
+def disable() -> None:
+    """Use the numpy loops from now on, in this process: a kernel failed (numba could not compile or
+    cache it here, say).  The callers then redo that step in numpy; a kernel that fails does so
+    when it is compiled, before it has changed anything."""
+    _KERNEL[:] = [None]
+
+
 KERNEL_AFTER = 5000
 """Float solves a ``FloatFamilyLP`` (and calls a ``FloatPessimal``) runs in numpy before it loads the
 kernels.  Loading costs about 0.5 s and saves about 0.13 ms a solve, so a search that stops soon

@@ -177,10 +177,15 @@ class FloatFamilyLP:
         if self.kernel is not None:
             if state.binv.shape != (self.n, self.n) or not state.binv.flags.writeable:
                 state.binv = np.empty((self.n, self.n))
-            ok, state.value = self.kernel.refactor(self.a, self.c, basis, y, state.binv, rhs)
-            state.failed = state.failed or not ok
-            state.since_refactor = 0
-            return
+            try:
+                ok, state.value = self.kernel.refactor(self.a, self.c, basis, y, state.binv, rhs)
+            except Exception:        # the kernels cannot run here: numpy from now on
+                floatjit.disable()
+                self.kernel = None
+            else:
+                state.failed = state.failed or not ok
+                state.since_refactor = 0
+                return
         try:
             state.binv = np.linalg.inv(self.a[:, basis])
         except np.linalg.LinAlgError:
@@ -236,7 +241,11 @@ class FloatFamilyLP:
         if self.solves == floatjit.KERNEL_AFTER:
             self.kernel = floatjit.kernel(self.n)
         if self.kernel is not None:
-            return self._compiled(state, up, down, c_basic, target)
+            try:
+                return self._compiled(state, up, down, c_basic, target)
+            except Exception:        # the kernels cannot run here: numpy from now on
+                floatjit.disable()
+                self.kernel = None
         low_list, up_list, basis_list = flower[basis].tolist(), upper[basis].tolist(), basis.tolist()
 
         def flag(x: int, value: float) -> None:
@@ -400,7 +409,11 @@ class FloatPessimal:
         self._count()
         if self.kernel is not None:
             out = np.empty(self.n)
-            return out if self.kernel.values(self.p, self.r, np.asarray(policy, dtype=np.int64), out) else None
+            try:
+                return out if self.kernel.values(self.p, self.r, np.asarray(policy, dtype=np.int64), out) else None
+            except Exception:        # the kernels cannot run here: numpy from now on
+                floatjit.disable()
+                self.kernel = None
         rows = self.states * self.m + np.asarray(policy)
         try:
             return np.linalg.solve(self.eye - self.p[rows], self.r[rows])
@@ -425,8 +438,14 @@ class FloatPessimal:
         policy = np.array(start, dtype=np.int64)
         self._count()
         if self.kernel is not None:
-            ok, value = self.kernel.pessimal(self.p, self.r, allowed, policy, self.mu0)
-            return (tuple(policy.tolist()), value) if ok else (tuple(start), math.inf)
+            try:
+                ok, value = self.kernel.pessimal(self.p, self.r, allowed, policy, self.mu0)
+            except Exception:        # the kernels cannot run here: numpy from now on
+                floatjit.disable()
+                self.kernel = None
+                policy = np.array(start, dtype=np.int64)
+            else:
+                return (tuple(policy.tolist()), value) if ok else (tuple(start), math.inf)
         for _ in range(100):
             values = self.values(policy)
             if values is None:

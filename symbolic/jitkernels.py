@@ -3,7 +3,8 @@
 ``floatjit.kernel()`` imports it lazily, and only once a search has run long enough for compiled
 loops to pay off.  The functions are module-level (not closures), so numba's cache holds one
 compiled version of each: a closure that calls another compiled function was compiled afresh in
-every process.  See ``floatjit`` for what each one mirrors and why only speed depends on them.
+every process.  ``error_model="numpy"``: a division by zero gives inf or nan, as in numpy, instead
+of raising (every divisor here is tested non-zero first anyway).  See ``floatjit`` for what each one mirrors and why only speed depends on them.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import numpy as np
 from .floatjit import AT_TARGET, GAVE_UP, OPTIMAL, SINGULAR
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def gauss_jordan(matrix):
     """Reduce the ``n × (n + k)`` augmented system ``matrix`` in place, with partial pivoting, so
     that its right block holds the solution; False if a pivot is exactly 0 (where numpy raises)."""
@@ -41,7 +42,7 @@ def gauss_jordan(matrix):
     return True
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def refactor(a, c, basis, y, binv, rhs):
     """``binv = a[:, basis]⁻¹``, then the basic values from the flow rows (every other
     variable where it is) and the value ``c·y``: ``(ok, value)``, ok False if singular."""
@@ -76,7 +77,7 @@ def refactor(a, c, basis, y, binv, rhs):
     return True, value
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def eliminate(matrix, out):
     """``out`` solves the ``n × (n+1)`` augmented system ``matrix`` (overwritten); False if singular."""
     if not gauss_jordan(matrix):
@@ -87,7 +88,7 @@ def eliminate(matrix, out):
     return True
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def values(p, r, policy, out):
     """``out = (I − γP_π)⁻¹ R_π`` (``p`` holds ``γτ`` per pair); False if singular."""
     n = out.shape[0]
@@ -101,7 +102,7 @@ def values(p, r, policy, out):
     return eliminate(matrix, out)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def pessimal(p, r, allowed, policy, mu0):
     """Float policy iteration towards the least return over the actions ``allowed[s, a]``
     from ``policy`` (changed in place), as ``FloatPessimal.pessimal``: ``(ok, return)``."""
@@ -133,7 +134,7 @@ def pessimal(p, r, allowed, policy, mu0):
     return True, total
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def occupancy(P, gamma, allowed, policies, out):
     """For every target ``k``: float policy iteration towards the largest discounted occupancy
     of ``k`` over the actions ``allowed[s, a]``, from ``policies[k]`` (changed in place), with
@@ -174,7 +175,7 @@ def occupancy(P, gamma, allowed, policies, out):
     return True
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def pivot_loop(at, a, c, upper, flower, basis, y, binv, rhs, up, down, c_basic, low_b, up_b, value,
                target, has_target, max_pivots, pivots, since, degenerate, n_pairs, tol, above_tol,
                tie, pivot_tol, refactor_every):

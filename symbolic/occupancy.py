@@ -147,8 +147,15 @@ class FamilyOccupancy:
         if self.kernel is not None:
             policies = np.ascontiguousarray(policies, dtype=np.int64)
             values = np.empty((n, n))
-            if not self.kernel.occupancy(self.P, self.gamma, allowed, policies, values):
-                return None
+            try:
+                if not self.kernel.occupancy(self.P, self.gamma, allowed, policies, values):
+                    return None
+            except Exception:        # the kernels cannot run here: numpy from now on
+                from .floatjit import disable
+                disable()
+                self.kernel = None
+                policies = np.tile(first, (n, 1)) if start is None else \
+                    np.where(allowed[np.arange(n), start], start, first)
         for _ in range(0 if self.kernel is not None else 100):
             # System k: (I − γ P_{π_k}) V_k = e_k, for every target state k at once.
             systems = self.eye[None] - self.gamma * self.P[states, policies]

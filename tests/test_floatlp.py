@@ -163,6 +163,46 @@ def test_searches_with_the_compiled_kernel_from_the_first_solve_give_the_brute_f
     assert calls[0] > 0 and calls[1] > 0, "the searches should have used the compiled kernels"
 
 
+def test_kernels_that_fail_give_way_to_the_numpy_loops(monkeypatch, shallow_occupancy):
+    # numba may be unable to compile or cache the kernels on some machine: the search must carry on
+    # in numpy (and stay exact), never crash.
+    import symbolic.occupancy as occupancy
+
+    def broken(*args):
+        raise RuntimeError("cannot compile here")
+    monkeypatch.setattr(floatjit, "_KERNEL", [floatjit.Kernels(*[broken] * 5)])
+    monkeypatch.setattr(floatjit, "KERNEL_AFTER", 1)
+    monkeypatch.setattr(occupancy, "KERNEL_AFTER", 1)
+    mdp = random_mdp(9400, 5, 3)
+    assert_brute_force_answers(mdp, random_distribution(9401, mdp), (F(1, 4), F(3, 4)))
+    assert floatjit._KERNEL == [None]
+    # Each place that calls a kernel falls back by itself, with the numpy loop's answer.
+    from symbolic.occupancy import FamilyOccupancy
+    bad = floatjit.Kernels(*[broken] * 5)
+    dyn, reward = dynamics(mdp), [to_fmpq(r) for r in mdp.reward]
+    enabled = [list(range(mdp.n_actions))] * mdp.n_states
+    plain, failing = floatlp.FloatPessimal(dyn, reward, enabled), floatlp.FloatPessimal(dyn, reward, enabled)
+    family, start = [None, 1, None, 0, None], [0, 1, 2, 0, 1]
+    failing.kernel, failing.calls = bad, 10          # past KERNEL_AFTER: no reloading
+    assert failing.pessimal(family, start) == plain.pessimal(family, start) and failing.kernel is None
+    failing.kernel = bad
+    assert failing.values(start).tolist() == plain.values(start).tolist() and failing.kernel is None
+    lp, lower, exact, twin, state = random_family_lp(3, 703, 7, 0.0)
+    ours = state.copy()
+    twin.kernel, twin.solves = bad, 10
+    twin.solve(ours)
+    assert twin.kernel is None and ours.optimal and abs(ours.value - float(exact.objective)) < 1e-9
+    base = [F(10)] * mdp.n_states
+    one, two = FamilyOccupancy(mdp, enabled), FamilyOccupancy(mdp, enabled)
+    two.kernel, two.calls = bad, 10
+    assert two.refine(family, base)[:2] == one.refine(family, base)[:2] and two.kernel is None
+
+
+@pytest.fixture
+def shallow_occupancy(monkeypatch):
+    monkeypatch.setattr(safety, "NODE_OCCUPANCY_DEPTHS", frozenset((1, 2, 3)))
+
+
 def test_models_past_the_kernels_size_limit_keep_the_numpy_loops():
     assert floatjit.kernel(floatjit.MAX_STATES + 1) is None
     assert floatjit.kernel(floatjit.MAX_STATES) is floatjit.kernel()
