@@ -865,9 +865,11 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
             fallback_cell.append(regret_closure(root, proven) if proven else None)
         return fallback_cell[0]
 
-    def open_closure(family, state: FloatState, parent=None) -> tuple[Closure, tuple | None]:
+    def open_closure(family, state: FloatState, parent=None) -> tuple[Closure, tuple | None, tuple | None]:
         """The stronger of the two bounds an open family has (the regret-aware one is computed now),
-        with its regret-aware float LP, which warm-starts the children's (``parent``: the parent's).
+        with its regret-aware float LP, which warm-starts the children's (``parent``: the parent's),
+        and what ``mark_used`` needs for its §3.7a vectors (None if none), applied only if the
+        closure is still open at the end: a family split again needs none of its own.
         Both bounds are exact, the plain one from the float basis's exact vertex (or y = 0)."""
         plain = exact_start(state, family)
         if finishing():
@@ -875,16 +877,15 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
             # root's regret-aware closure, which holds for every family below the root.
             fallback = root_fallback()
             if fallback is not None and fallback.bound > to_fraction(plain.objective):
-                return replace(fallback, family=tuple(family)), None
-            return dual_closure(family, plain), None
+                return replace(fallback, family=tuple(family)), None, None
+            return dual_closure(family, plain), None, None
         # The family's own H (format §3.7a): an open family's bound is the interval's lower end.
         horizon = family_horizon(family, None, None) if sum(a is not None for a in family) < n else None
         found = regret_dual(family, parent=parent, horizon=horizon)
         proven = found and regret_exact(found, should_stop=finishing)
         if proven and proven[0] > plain.objective:
-            mark_used(horizon, family, proven)
-            return regret_closure(family, proven), found
-        return dual_closure(family, plain), found
+            return regret_closure(family, proven), found, (horizon, family, proven)
+        return dual_closure(family, plain), found, None
 
     # Best-first refinement while the finishing budget lasts: split the weakest open family once more
     # (children closed by regret drop out).  The splits go into the certificate tree like any other,
@@ -893,12 +894,12 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         refine = False                 # an interrupt asked to stop: report, do not keep searching
     queue = []
     for family, state, pess in open_leaves:
-        closure, found = open_closure(family, state)
-        queue.append((closure.bound, len(queue), family, state, pess, closure, found))
+        closure, found, marks = open_closure(family, state)
+        queue.append((closure.bound, len(queue), family, state, pess, closure, found, marks))
     heapq.heapify(queue)
     ties = len(queue)
     while refine and queue and not finishing():
-        _, _, family, state, pess, parent_closure, parent_found = queue[0]
+        _, _, family, state, pess, parent_closure, parent_found, parent_marks = queue[0]
         if all(a is not None for a in family):
             exact = exact_optimum(state, family, should_stop=finishing)
             if not exact.optimal:
@@ -911,12 +912,17 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         splits[tuple(family)] = split
         for _, child, child_pess in split_children(family, split, pess):
             child_state = bound(child, state, child_pess)
-            own, found = open_closure(tuple(child), child_state, parent_found)
+            own, found, marks = open_closure(tuple(child), child_state, parent_found)
             # The parent's dual (plain or regret-aware) is feasible for every member of a child too,
-            # so a child is never bounded below its parent.
-            closure = own if own.bound >= parent_closure.bound else replace(parent_closure, family=tuple(child))
+            # so a child is never bounded below its parent (and then needs the parent's vectors: its
+            # pairs are some of the parent's, and the parent's node carries them).
+            if own.bound < parent_closure.bound:
+                own, marks = replace(parent_closure, family=tuple(child)), parent_marks
             ties += 1
-            heapq.heappush(queue, (closure.bound, ties, tuple(child), child_state, child_pess, closure, found))
+            heapq.heappush(queue, (own.bound, ties, tuple(child), child_state, child_pess, own, found, marks))
+    for entry in queue:
+        if entry[7] is not None:
+            mark_used(*entry[7])
     opened = tuple(entry[5] for entry in sorted(queue, key=lambda e: e[1]))
     value, witness = incumbent_witness()
     if refine and decide_value is None and incumbent[0] is not None and \
