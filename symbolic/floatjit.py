@@ -26,8 +26,8 @@ from typing import Callable, NamedTuple
 
 OPTIMAL, AT_TARGET, GAVE_UP, SINGULAR = 0, 1, 2, 3
 """What the pivot loop returns first (then the pivots, the pivots since the last refactorisation,
-the current run of degenerate pivots, and the value): its state is optimal; its value reached the
-target; it used up its pivots; a refactorisation met a singular basis (the last two: failed)."""
+and the value): its state is optimal; its value reached the target; it used up its pivots; a
+refactorisation met a singular basis (the last two: failed)."""
 
 
 class Kernels(NamedTuple):

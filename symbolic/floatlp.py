@@ -329,10 +329,10 @@ class FloatFamilyLP:
         """``solve``'s loop in ``symbolic/floatjit.py``'s compiled kernel, from the same flags."""
         basis, flower = state.basis, state.flower
         has_target = target is not None
-        status, state.pivots, state.since_refactor, _, state.value = self.kernel.pivot_loop(
+        status, state.pivots, state.since_refactor, state.value = self.kernel.pivot_loop(
             self.at, self.a, self.c, self.upper, flower, basis, state.y, state.binv, self._float_rhs(state),
             up, down, c_basic, flower[basis], self.upper[basis], state.value, target if has_target else 0.0,
-            has_target, self.max_pivots, state.pivots, state.since_refactor, 0, self.lp.N, REDUCED_COST_TOL,
+            has_target, self.max_pivots, state.pivots, state.since_refactor, self.lp.N, REDUCED_COST_TOL,
             math.nextafter(REDUCED_COST_TOL, math.inf), TIE, PIVOT_TOL, REFACTOR_EVERY)
         state.optimal = status == OPTIMAL
         state.failed = status in (GAVE_UP, SINGULAR)

@@ -4,7 +4,8 @@
 loops to pay off.  The functions are module-level (not closures), so numba's cache holds one
 compiled version of each: a closure that calls another compiled function was compiled afresh in
 every process.  ``error_model="numpy"``: a division by zero gives inf or nan, as in numpy, instead
-of raising (every divisor here is tested non-zero first anyway).  See ``floatjit`` for what each one mirrors and why only speed depends on them.
+of raising (every divisor here is tested non-zero first anyway).  See ``floatjit`` for what each
+one mirrors and why only speed depends on them.
 """
 
 from __future__ import annotations
@@ -177,21 +178,26 @@ def occupancy(P, gamma, allowed, policies, out):
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def pivot_loop(at, a, c, upper, flower, basis, y, binv, rhs, up, down, c_basic, low_b, up_b, value,
-               target, has_target, max_pivots, pivots, since, degenerate, n_pairs, tol, above_tol,
-               tie, pivot_tol, refactor_every):
+               target, has_target, max_pivots, pivots, since, n_pairs, tol, above_tol, tie, pivot_tol,
+               refactor_every):
+    """``FloatFamilyLP.solve``'s loop on its arrays, changed in place (``low_b``, ``up_b``: the basic
+    variables' bounds; ``since``: pivots since the last refactorisation, which it does itself every
+    ``refactor_every``): ``(status, pivots, since, value)``, the status one of ``floatjit``'s."""
     n = binv.shape[0]
     width = at.shape[0]
     inf = np.inf
     mult = np.empty(n)
     d = np.empty(width)
+    scores = np.empty(width)
     w = np.empty(n)
     wd = np.empty(n)
     ratios = np.empty(n)
+    degenerate = 0
     while True:
         if has_target and value >= target:
-            return AT_TARGET, pivots, since, degenerate, value
+            return AT_TARGET, pivots, since, value
         if pivots >= max_pivots:
-            return GAVE_UP, pivots, since, degenerate, value
+            return GAVE_UP, pivots, since, value
         # d = c − Aᵀ (c_B B⁻¹), and the pricing score max(d·up, d·down) (a NaN never wins)
         for j in range(n):
             mult[j] = 0.0
@@ -210,29 +216,24 @@ def pivot_loop(at, a, c, upper, flower, basis, y, binv, rhs, up, down, c_basic, 
             a1 = dx * up[x]
             a2 = dx * down[x]
             score = a1 if a1 >= a2 or a2 != a2 else a2
+            scores[x] = score
             if score == score and score > best:
                 best = score
         if not best > tol:
-            return OPTIMAL, pivots, since, degenerate, value
+            return OPTIMAL, pivots, since, value
         entering = -1
         if degenerate:
-            cut = tol
-            for x in range(width):
-                a1 = d[x] * up[x]
-                a2 = d[x] * down[x]
-                score = a1 if a1 >= a2 or a2 != a2 else a2
-                if score > cut:
+            for x in range(width):          # Bland: the first eligible
+                if scores[x] > tol:
                     entering = x
                     break
         else:
+            # The largest |d|, ties (within rounding) to the first, as the exact simplex does.
             cut = best * (1 - tie)
             if not cut > tol:
                 cut = above_tol
             for x in range(width):
-                a1 = d[x] * up[x]
-                a2 = d[x] * down[x]
-                score = a1 if a1 >= a2 or a2 != a2 else a2
-                if score >= cut:
+                if scores[x] >= cut:
                     entering = x
                     break
         rising = d[entering] > 0.0
@@ -312,7 +313,7 @@ def pivot_loop(at, a, c, upper, flower, basis, y, binv, rhs, up, down, c_basic, 
             if since >= refactor_every:
                 ok, value = refactor(a, c, basis, y, binv, rhs)
                 if not ok:
-                    return SINGULAR, pivots, since, degenerate, value
+                    return SINGULAR, pivots, since, value
                 since = 0
                 continue
         s = 0.0
