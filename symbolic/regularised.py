@@ -378,12 +378,28 @@ def _split_coordinate(problem: _Problem, lo: Vector, hi: Vector, weights: Sequen
     return max(range(len(lo)), key=lambda x: float(hi[x] - lo[x]) * (weights[x] + 1e-6))
 
 
+@dataclass(frozen=True)
+class BoxSearch:
+    tree: object
+    lower: Fraction
+    finished: bool
+    reason: str         # why it stopped: "finished" (or narrow enough), "budget" or "depth" (MAX_BOX_DEPTH)
+
+
+MAX_BOX_DEPTH = 200
+"""A box is split at most this deep.  The nearest open box at this depth ends the search, and the
+lower end is its distance.  A tiny data weight ``D(x)`` makes the root box ``ε range R / D(x)``
+wide in ``x``; halving it without a bound gave a chain of thousands of splits in two seconds,
+deeper than Python's recursion and JSON's nesting allow.  Certificates nest two JSON levels per
+split, so this keeps them under 500."""
+
+
 def box_search(problem: _Problem, root_epsilon: Fraction, target: Fraction | None, *, deadline: float,
                max_boxes: int = 200_000, stop_at: Fraction | None = None,
-               progress: Progress | None = None) -> tuple[object, Fraction, bool]:
+               progress: Progress | None = None) -> BoxSearch:
     """Best-first branch and bound over the root box at ``root_epsilon``.
 
-    Returns ``(tree, lower, finished)``: ``lower`` is the certified lower end (every open box lies
+    Returns ``BoxSearch(tree, lower, finished, reason)``: ``lower`` is the certified lower end (every open box lies
     strictly farther than ``lower · range R`` from ``R``).  With ``target`` (a fixed ε), boxes farther
     than ``target · range R`` are closed as ``far`` at once and the search stops when every box is
     closed (``finished``) or the budget runs out."""
@@ -393,21 +409,27 @@ def box_search(problem: _Problem, root_epsilon: Fraction, target: Fraction | Non
     nodes: dict[int, list] = {}
     root_id = next(counter)
     heap = [(problem.distance(lo, hi), root_id, lo, hi)]
+    depth = {root_id: 0}
     far_limit = (target if target is not None else root_epsilon) * range_r
     boxes = 0
+    reason = "finished"
     last_report = time.monotonic()
     while heap:
         distance, node_id, lo, hi = heap[0]
         if distance > far_limit:
             break                                      # every remaining box is far
         if problem.expired(deadline) or boxes >= max_boxes:
+            reason = "budget"
             break
         if stop_at is not None and distance > stop_at * range_r:
             break                                      # the interval is as narrow as asked
-        heapq.heappop(heap)
         boxes += 1
         weights: list = []
         leaf = _bound_box(problem, lo, hi, weights)
+        if leaf is None and depth[node_id] >= MAX_BOX_DEPTH:
+            reason = "depth"                           # the nearest box stays open: the lower end is its distance
+            break
+        heapq.heappop(heap)
         if leaf is not None:
             nodes[node_id] = ["leaf", leaf]
             continue
@@ -423,6 +445,7 @@ def box_search(problem: _Problem, root_epsilon: Fraction, target: Fraction | Non
         high_lo = lo[:x] + (at,) + lo[x + 1:]
         low_id, high_id = next(counter), next(counter)
         nodes[node_id] = ["split", x, at, low_id, high_id]
+        depth[low_id] = depth[high_id] = depth[node_id] + 1
         heapq.heappush(heap, (problem.distance(lo, low_hi), low_id, lo, low_hi))
         heapq.heappush(heap, (problem.distance(high_lo, hi), high_id, high_lo, hi))
         if progress and time.monotonic() - last_report > 1.0:
@@ -441,7 +464,7 @@ def box_search(problem: _Problem, root_epsilon: Fraction, target: Fraction | Non
     finished = all(d > far_limit for d, _, _ in open_boxes.values())
     for node_id, (distance, lo, hi) in open_boxes.items():
         nodes[node_id] = ["leaf", BoxLeaf(lo, hi, "far", distance)]
-    return _assemble(nodes, root_id), max(lower, Fraction(0)), finished
+    return BoxSearch(_assemble(nodes, root_id), max(lower, Fraction(0)), finished, reason)
 
 
 def _short_below(value: Fraction, bits: int = 48) -> Fraction:
@@ -464,12 +487,26 @@ def _short_between(lo: Fraction, hi: Fraction, mid: Fraction, avoid: Fraction | 
     return mid
 
 
-def _assemble(nodes: dict[int, list], node_id: int):
-    entry = nodes[node_id]
-    if entry[0] == "leaf":
-        return entry[1]
-    _, x, at, low_id, high_id = entry
-    return ("split", x, at, _assemble(nodes, low_id), _assemble(nodes, high_id))
+def _assemble(nodes: dict[int, list], root_id: int):
+    """The nested tree of ``nodes`` (ids to ``["leaf", BoxLeaf]`` or ``["split", x, at, low, high]``),
+    built bottom-up without recursion."""
+    built: dict[int, object] = {}
+    stack = [root_id]
+    while stack:
+        node_id = stack[-1]
+        entry = nodes[node_id]
+        if entry[0] == "leaf":
+            built[node_id] = entry[1]
+            stack.pop()
+            continue
+        _, x, at, low_id, high_id = entry
+        waiting = [child for child in (low_id, high_id) if child not in built]
+        if waiting:
+            stack.extend(waiting)
+            continue
+        built[node_id] = ("split", x, at, built.pop(low_id), built.pop(high_id))
+        stack.pop()
+    return built[root_id]
 
 
 # -- the public questions -------------------------------------------------------------------
@@ -498,8 +535,10 @@ def regularised_threshold(mdp: MDP, data: Sequence[Fraction], regret_bound: Frac
     root = upper if upper is not None else Fraction(1)
     deadline = start + timeout
     stop_at = None if upper is None else upper * (1 - relative_width)
-    tree, lower, _ = box_search(problem, root, None, deadline=deadline, stop_at=stop_at, progress=progress)
+    search = box_search(problem, root, None, deadline=deadline, stop_at=stop_at, progress=progress)
+    tree, lower = search.tree, search.lower
     stats["box_seconds"] = time.monotonic() - start - stats["witness_seconds"]
+    stats["stop_reason"] = search.reason
     complete = upper is not None and (upper - lower) <= relative_width * upper
     return RegularisedResult(problem.lam, problem.reference, problem.bounds, lower, upper, witness,
                              BoxTree(root, tree) if lower > 0 else None, complete, stats)
@@ -525,9 +564,9 @@ def regularised_certify(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, r
     if any(d == 0 for d in problem.data):
         return RegularisedResult(problem.lam, problem.reference, problem.bounds, Fraction(0), upper, witness,
                                  None, False, {})
-    tree, lower, finished = box_search(problem, epsilon, epsilon, deadline=start + timeout, progress=progress)
-    if finished:
+    search = box_search(problem, epsilon, epsilon, deadline=start + timeout, progress=progress)
+    if search.finished:
         return RegularisedResult(problem.lam, problem.reference, problem.bounds, epsilon, upper, witness,
-                                 BoxTree(epsilon, tree), True, {})
-    return RegularisedResult(problem.lam, problem.reference, problem.bounds, min(lower, epsilon), upper,
-                             witness, None, False, {})
+                                 BoxTree(epsilon, search.tree), True, {})
+    return RegularisedResult(problem.lam, problem.reference, problem.bounds, min(search.lower, epsilon), upper,
+                             witness, None, False, {"stop_reason": search.reason})

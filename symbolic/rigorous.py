@@ -80,17 +80,62 @@ def ball(value: Fraction | int) -> arb:
     return arb(fmpq(value.numerator, value.denominator))
 
 
-def _dyadic(pair: tuple[int, int]) -> Fraction:
+MAGNITUDE_BITS = 1 << 16
+"""Enclosures never hold numbers beyond ``2^±65536`` in absolute value (apart from 0).  A ball
+whose midpoint or radius is outside that range has its ends rounded outward into it (a tiny end
+to 0 or ``±2^-65536``, a huge lower end down to ``2^65536``, a huge upper end of a negative number
+up to ``-2^65536``), so no ``Fraction`` grows with an ``arb`` exponent: each end costs at most
+about 8 KB and microseconds.  Without this,
+``1/(1 + exp(8·10^10))`` built ``2^-(1.2·10^11)`` exactly: one uninterruptible big-integer
+power and gigabytes of memory (a data weight of 10^-9 at λ > 0).  An end that would have to be
+``±∞`` raises ``EnclosureOverflow``."""
+
+_LIMIT = Fraction(2) ** MAGNITUDE_BITS
+_TINY = 1 / _LIMIT
+
+
+class EnclosureOverflow(ArithmeticError):
+    """An enclosure's end point would have to be ``±∞`` (beyond ``2^MAGNITUDE_BITS``)."""
+
+
+def _in_range(pair) -> bool:
     mantissa, exponent = (int(v) for v in pair)
-    return Fraction(mantissa) * Fraction(2) ** exponent
+    return not mantissa or abs(exponent + abs(mantissa).bit_length()) <= MAGNITUDE_BITS
+
+
+def _dyadic(pair) -> Fraction:
+    mantissa, exponent = (int(v) for v in pair)
+    return Fraction(mantissa << exponent) if exponent >= 0 else Fraction(mantissa, 1 << -exponent)
+
+
+def _end_point(end: arb, up: bool) -> Fraction:
+    """An exact end point (``arb.lower()`` or ``upper()``, radius 0) as a ``Fraction``, rounded
+    outward (up if ``up``) into ``[-2^65536, 2^65536]``, tiny values to 0 or ``±2^-65536``."""
+    pair = end.mid().man_exp()
+    if _in_range(pair):
+        return _dyadic(pair)
+    mantissa, exponent = (int(v) for v in pair)
+    if exponent < 0:                                        # tiny
+        if mantissa > 0:
+            return _TINY if up else Fraction(0)
+        return Fraction(0) if up else -_TINY
+    if mantissa > 0 and not up:                             # huge: only the inner side is bounded
+        return _LIMIT
+    if mantissa < 0 and up:
+        return -_LIMIT
+    raise EnclosureOverflow(f"an enclosure's end is beyond 2^{MAGNITUDE_BITS} in absolute value")
 
 
 def bounds(x: arb) -> Enclosure:
-    """The exact rational interval ``[mid − rad, mid + rad]`` of a finite ball."""
+    """The rational interval ``[mid − rad, mid + rad]`` of a finite ball, exactly when the midpoint
+    and radius are within ``2^±MAGNITUDE_BITS``, and rounded outward into that range otherwise."""
     if not x.is_finite():
         raise ArithmeticError("an arb ball is not finite; raise PRECISION or shrink the input")
-    mid, rad = _dyadic(x.mid().man_exp()), _dyadic(x.rad().man_exp())
-    return Enclosure(mid - rad, mid + rad)
+    mid, rad = x.mid().man_exp(), x.rad().man_exp()
+    if _in_range(mid) and _in_range(rad):
+        centre, radius = _dyadic(mid), _dyadic(rad)
+        return Enclosure(centre - radius, centre + radius)
+    return Enclosure(_end_point(x.lower(), up=False), _end_point(x.upper(), up=True))
 
 
 def exp_enclosure(value: Fraction) -> Enclosure:

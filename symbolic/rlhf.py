@@ -188,11 +188,12 @@ def rlhf_threshold(mdp: MDP, regret_bound: Fraction, lam: Fraction, reference: S
                                  True, {}, "preference")
     root = upper if upper is not None else Fraction(1)
     stop_at = None if upper is None else upper * (1 - relative_width)
-    tree, lower, _ = box_search(problem, root, None, deadline=start + timeout, stop_at=stop_at, progress=progress)
+    search = box_search(problem, root, None, deadline=start + timeout, stop_at=stop_at, progress=progress)
+    lower = search.lower
     complete = upper is not None and upper - lower <= relative_width * upper
     return RegularisedResult(problem.lam, problem.reference, problem.bounds, lower, upper, witness,
-                             BoxTree(root, tree, dict(problem.radii)) if lower > 0 else None, complete, {},
-                             "preference")
+                             BoxTree(root, search.tree, dict(problem.radii)) if lower > 0 else None, complete,
+                             {"stop_reason": search.reason}, "preference")
 
 
 def rlhf_certify(mdp: MDP, epsilon: Fraction, regret_bound: Fraction, lam: Fraction,
@@ -213,12 +214,12 @@ def rlhf_certify(mdp: MDP, epsilon: Fraction, regret_bound: Fraction, lam: Fract
     if upper is not None and upper <= epsilon:
         return RegularisedResult(problem.lam, problem.reference, problem.bounds, Fraction(0), upper, witness, None,
                                  True, {}, "preference")
-    tree, lower, finished = box_search(problem, epsilon, epsilon, deadline=start + timeout, progress=progress)
-    if finished:
+    search = box_search(problem, epsilon, epsilon, deadline=start + timeout, progress=progress)
+    if search.finished:
         return RegularisedResult(problem.lam, problem.reference, problem.bounds, epsilon, upper, witness,
-                                 BoxTree(epsilon, tree, dict(problem.radii)), True, {}, "preference")
-    return RegularisedResult(problem.lam, problem.reference, problem.bounds, min(lower, epsilon), upper, witness,
-                             None, False, {}, "preference")
+                                 BoxTree(epsilon, search.tree, dict(problem.radii)), True, {}, "preference")
+    return RegularisedResult(problem.lam, problem.reference, problem.bounds, min(search.lower, epsilon), upper,
+                             witness, None, False, {"stop_reason": search.reason}, "preference")
 
 
 # -- Theorem 6.1 (Thm C.32), Props C.31 and C.33 --------------------------------------------------

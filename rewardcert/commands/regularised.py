@@ -107,6 +107,15 @@ def _witness_lines(mdp, data, result) -> list[str]:
                + f", found by: {w.kind}"])
 
 
+def _stop_text(result) -> str:
+    """Why the box search stopped without deciding."""
+    if result.stats.get("stop_reason") == "depth":
+        from symbolic.regularised import MAX_BOX_DEPTH
+        return (f"the box search reached its depth limit ({MAX_BOX_DEPTH} nested splits) on the box nearest R; "
+                "more time would not help")
+    return "the search ran out of time (raise --timeout)"
+
+
 def _header(mdp, loaded, args, epsilon) -> str:
     eps = f"epsilon = {format_rational(epsilon)}, " if epsilon is not None else ""
     ref = args.reference or "uniform"
@@ -176,7 +185,7 @@ def run_certify(args: argparse.Namespace) -> int:
         else:
             reason = ("D gives zero mass to some pair, so the reward models are unbounded there"
                       if result.error_measure != "preference" and any(d == 0 for d in data)
-                      else "the search ran out of time (raise --timeout)")
+                      else _stop_text(result))
             out.append(f"verdict: UNKNOWN - neither side was proved: {reason}")
         if path:
             out.append(_certificate_line(path, replayed))
@@ -219,6 +228,8 @@ def run_threshold(args: argparse.Namespace) -> int:
             width = (result.upper - result.lower) / result.upper
             out.append(f"relative width (upper - lower) / upper = {approximate(width)}"
                        + ("" if result.complete else " (not narrowed to 1%: raise --timeout)"))
+        if not result.complete and result.stats.get("stop_reason") == "depth":
+            out.append(f"lower end not raised further: {_stop_text(result)}")
         if result.lower == 0 and result.error_measure == "preference" and result.upper != 0:
             out.append("lower end 0: the box search did not close the box around R in time (raise --timeout)")
         elif result.lower == 0 and any(d == 0 for d in data) and result.upper != 0:
