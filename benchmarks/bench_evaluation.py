@@ -45,11 +45,13 @@ from typing import Callable, Sequence
 if __package__ in (None, ""):  # run as a file: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from rewardcert.symbolic.core.model import MDP, DeterministicPolicy, Vector
+from rewardcert.symbolic.exact.evaluation import state_values
+from rewardcert.symbolic.exact.linalg import dynamics, fraction_solve
+from rewardcert.symbolic.guidance.floatvi import return_bounds
+
 from benchmarks.common import random_mdp, random_policy
 from benchmarks.timing import Budget, best_time, machine
-from symbolic.evaluation import return_bounds, state_values
-from symbolic.linalg import dynamics, fraction_solve
-from symbolic.model import MDP, DeterministicPolicy, Vector
 
 METHODS = ("flint", "fraction", "sympy-lu", "sympy-solve", "sympy-dm")
 LABELS = {

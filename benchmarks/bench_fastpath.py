@@ -38,13 +38,14 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from rewardcert.lp.fastpath import FAST, fast_family_dual, fast_policy_error
+from rewardcert.lp.pulp_backend import default_solver
+from rewardcert.symbolic.exact.familylp import FamilyLP
+from rewardcert.symbolic.exact.linalg import dynamics, to_fmpq, to_fraction
+from rewardcert.symbolic.search.policy_error import policy_error
+
 from benchmarks.common import random_distribution, random_mdp, random_policy
 from benchmarks.timing import best_time, machine
-from lp.fastpath import FAST, fast_family_dual, fast_policy_error
-from lp.pulp_backend import default_solver
-from symbolic.exactlp import FamilyLP
-from symbolic.linalg import dynamics, to_fmpq, to_fraction
-from symbolic.safety import policy_error
 
 
 def exact_family_value(mdp, data, family) -> tuple[float, Fraction]:

@@ -40,11 +40,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--envs", nargs="+", default=list(ENVIRONMENTS), choices=list(ENVIRONMENTS))
     args = parser.parse_args(argv)
+    from rewardcert.symbolic.exact.evaluation import policy_iteration
+    from rewardcert.symbolic.exact.linalg import to_fmpq, to_fraction
+
     from rewardcert.importers.gym_import import import_gymnasium
     from rewardcert.importers.mdpfile import checked_toml
     from rewardcert.importers.prism_import import storm_optimal_return
-    from symbolic.evaluation import policy_iteration
-    from symbolic.linalg import to_fmpq, to_fraction
 
     def optimal_return(mdp) -> Fraction:
         fresh = mdp.with_reward(mdp.reward)            # a new object: its dynamics cache starts empty

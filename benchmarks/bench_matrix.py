@@ -92,13 +92,14 @@ if __package__ in (None, ""):  # run as a file: make the repository root importa
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
+from rewardcert.symbolic.core.io import load_model
+from rewardcert.symbolic.core.model import MDP, DeterministicPolicy, Vector
+from rewardcert.symbolic.exact.evaluation import is_uniformly_optimal
+from rewardcert.symbolic.guidance.floatvi import return_bounds
+from rewardcert.symbolic.paper.matrix import high_regret_policies, safety_matrix
 
 from benchmarks.common import random_distribution, random_mdp
 from benchmarks.timing import best_time, machine
-from symbolic.evaluation import is_uniformly_optimal, return_bounds
-from symbolic.io import load_model
-from symbolic.matrix import high_regret_policies, safety_matrix
-from symbolic.model import MDP, DeterministicPolicy, Vector
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURE4 = ROOT / "examples" / "figure4.toml"

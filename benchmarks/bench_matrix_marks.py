@@ -38,11 +38,12 @@ from pathlib import Path
 if __package__ in (None, ""):  # run as a file: make the repository root importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from rewardcert.symbolic.core.io import model_to_document
+from rewardcert.symbolic.paper.matrix import mark_redundant_rows, safety_matrix
+
 from benchmarks.bench_matrix import fmt_seconds, parse_shape
 from benchmarks.common import random_mdp
 from benchmarks.timing import best_time, machine
-from symbolic.io import model_to_document
-from symbolic.matrix import mark_redundant_rows, safety_matrix
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SHAPES = ("3x3", "3x4", "4x4")

@@ -26,11 +26,14 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
+from rewardcert.symbolic.core.model import uniform_distribution
+from rewardcert.symbolic.regularised.problem import regularised_problem
+from rewardcert.symbolic.regularised.verdicts import regularised_threshold
+from rewardcert.symbolic.regularised.witness import find_witness
+
 from benchmarks.common import random_mdp
 from benchmarks.timing import machine
 from rewardcert.regularised_certificates import regularised_certificate
-from symbolic.model import uniform_distribution
-from symbolic.regularised import _problem, find_witness, regularised_threshold
 
 ROOT = Path(__file__).resolve().parent.parent
 LAMBDA, L = Fraction(1, 2), Fraction(1, 2)
@@ -58,7 +61,7 @@ def main(argv=None) -> int:
         D = uniform_distribution(mdp)
         target = Fraction(1, 100) if (kind == "bandit" and n == 1) else Fraction(1, 10)
         start = time.perf_counter()
-        witness = find_witness(_problem(mdp, D, L, LAMBDA, None, None), seconds=5.0)
+        witness = find_witness(regularised_problem(mdp, D, L, LAMBDA, None, None), seconds=5.0)
         float_seconds = time.perf_counter() - start
         float_eps = float(witness.error) if witness else float("inf")
         widths, result, met = [], None, None

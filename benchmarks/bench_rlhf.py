@@ -20,13 +20,14 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
+from rewardcert.symbolic.core.io import load_model
+from rewardcert.symbolic.core.policies import uniform_policy
+from rewardcert.symbolic.core.policyfile import load_policy
+from rewardcert.symbolic.paper.measures import error_measures
+from rewardcert.symbolic.regularised.preference import rlhf_threshold
+
 from benchmarks.common import random_mdp
 from benchmarks.timing import machine
-from symbolic.io import load_model
-from symbolic.measures import error_measures
-from symbolic.policyfile import load_policy
-from symbolic.rigorous import uniform_policy
-from symbolic.rlhf import rlhf_threshold
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

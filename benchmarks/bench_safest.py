@@ -44,7 +44,7 @@ DEFAULT_SHAPES = ("3x3", "4x3", "4x4", "5x4")
 
 
 def run(mdp, L: Fraction, budget: float, exact_only: bool):
-    from symbolic import paper
+    from rewardcert.symbolic.paper import section3 as paper
     saved = paper._game_on_supports
     if exact_only:
         paper._game_on_supports = lambda mdp, rows: None

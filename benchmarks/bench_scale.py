@@ -49,16 +49,22 @@ import sys
 import time
 from fractions import Fraction
 
+from rewardcert.proofs import checker
+from rewardcert.symbolic.core.io import load_model
+from rewardcert.symbolic.core.model import uniform_distribution
+from rewardcert.symbolic.guidance.floatvi import return_bounds
+from rewardcert.symbolic.search.engine import critical_epsilon
+from rewardcert.symbolic.search.parallel import parallel_critical_epsilon
+
 from benchmarks.common import random_distribution, random_mdp
 from benchmarks.environments import frozen_lake
 from benchmarks.timing import machine
-from proofs import checker
-from rewardcert.certificates import CertificateTooLarge, certificate_text, interval_certificate, threshold_certificate
-from symbolic.evaluation import return_bounds
-from symbolic.io import load_model
-from symbolic.model import uniform_distribution
-from symbolic.parallel import parallel_critical_epsilon
-from symbolic.safety import critical_epsilon
+from rewardcert.certificates import (
+    CertificateTooLarge,
+    certificate_text,
+    interval_certificate,
+    threshold_certificate,
+)
 
 
 def grid_instances():
@@ -88,7 +94,7 @@ SEED_LIMIT = 2.0         # the seed's, as rewardcert certify/threshold use it (M
 
 
 def milp_seed(mdp, data, L, bounds, limit):
-    import lp
+    from rewardcert import lp
     start = time.perf_counter()
     milp = lp.solve_milp(mdp, data, L, bounds=bounds, time_limit=limit)
     return milp, time.perf_counter() - start
@@ -168,7 +174,8 @@ def run_commands(budget, variants=JOBS_VARIANTS) -> None:
     CERT`` on the file."""
     import subprocess
     import tempfile
-    from symbolic.io import model_to_document
+
+    from rewardcert.symbolic.core.io import model_to_document
     print("| instance | L | run (jobs) | command (wall) | result | families | search | check again | certificate |")
     print("|---|---|---|---:|---|---:|---:|---:|---:|")
     checker_path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "proofs", "checker.py")

@@ -16,13 +16,14 @@ import sys
 import time
 from fractions import Fraction
 
+from rewardcert.symbolic.core.io import load_model
+from rewardcert.symbolic.core.model import uniform_distribution
+from rewardcert.symbolic.guidance.floatvi import return_bounds
+from rewardcert.symbolic.search.engine import critical_epsilon
+
 from benchmarks.common import random_distribution, random_mdp
 from benchmarks.environments import frozen_lake
 from benchmarks.timing import machine
-from symbolic.evaluation import return_bounds
-from symbolic.io import load_model
-from symbolic.model import uniform_distribution
-from symbolic.safety import critical_epsilon
 
 
 def instances():
@@ -42,7 +43,7 @@ def show(result) -> str:
 
 
 def main() -> int:
-    import lp
+    from rewardcert import lp
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budget", type=float, default=12.0, help="seconds per exact search")
     parser.add_argument("--regrets", nargs="+", default=["1/4", "1/2", "3/4"])

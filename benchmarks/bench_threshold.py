@@ -28,11 +28,14 @@ import time
 from fractions import Fraction
 from pathlib import Path
 
+from rewardcert.symbolic.exact.evaluation import enumerate_policies
+from rewardcert.symbolic.guidance.floatvi import return_bounds
+from rewardcert.symbolic.search.engine import critical_epsilon
+from rewardcert.symbolic.search.policy_error import policy_error
+
 from benchmarks.common import random_distribution, random_mdp
 from benchmarks.timing import machine
 from rewardcert.certificates import check_certificate_document, threshold_certificate
-from symbolic.evaluation import enumerate_policies, return_bounds
-from symbolic.safety import critical_epsilon, policy_error
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTIONS = 4

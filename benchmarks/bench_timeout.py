@@ -25,10 +25,11 @@ import sys
 import tempfile
 import time
 
+from rewardcert.symbolic.core.io import model_to_document
+
 from benchmarks.common import random_mdp
 from benchmarks.environments import frozen_lake
 from benchmarks.timing import machine
-from symbolic.io import model_to_document
 
 
 def rows(big: bool):

@@ -38,8 +38,13 @@ from __future__ import annotations
 import random
 from fractions import Fraction
 
-from symbolic.model import MDP, DeterministicPolicy, Vector, validate_distribution
-from symbolic.numbers import parse_rational
+from rewardcert.symbolic.core.model import (
+    MDP,
+    DeterministicPolicy,
+    Vector,
+    validate_distribution,
+)
+from rewardcert.symbolic.core.numbers import parse_rational
 
 
 def random_mdp(seed: int, n_states: int, n_actions: int, *,

@@ -30,7 +30,7 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
-from symbolic.model import MDP
+from rewardcert.symbolic.core.model import MDP
 
 MOVES = {"left": (0, -1), "down": (1, 0), "right": (0, 1), "up": (-1, 0)}
 PERPENDICULAR = {"left": ("up", "down"), "right": ("up", "down"), "up": ("left", "right"),
@@ -94,8 +94,9 @@ def slip_grid(size: int) -> MDP:
         from make_gridworld import render
     finally:
         sys.path.pop(0)
-    from symbolic.io import model_from_document
     import tomllib
+
+    from rewardcert.symbolic.core.io import model_from_document
     return model_from_document(tomllib.loads(render(size)))[0]
 
 

@@ -56,13 +56,28 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Sequence
 
-from symbolic.duals import absolute_error, check_dual, witness_failures
-from symbolic.evaluation import check_deterministic, expected_return, is_uniformly_optimal, return_bounds
-from symbolic.model import MDP, DeterministicPolicy, validate_distribution
-from symbolic.safety import PolicyError, ThresholdResult, critical_epsilon, policy_error
-
-from .models import FloatDual, FloatPrimal, MilpThreshold, dual_bounds, solve_dual, solve_milp, solve_primal
-from .pulp_backend import Status
+from rewardcert.lp.models import (
+    FloatDual,
+    FloatPrimal,
+    MilpThreshold,
+    dual_bounds,
+    solve_dual,
+    solve_milp,
+    solve_primal,
+)
+from rewardcert.lp.pulp_backend import Status
+from rewardcert.symbolic.core.model import (
+    MDP,
+    DeterministicPolicy,
+    validate_distribution,
+)
+from rewardcert.symbolic.core.policies import check_deterministic
+from rewardcert.symbolic.exact.duals import absolute_error, check_dual, witness_failures
+from rewardcert.symbolic.exact.evaluation import expected_return, is_uniformly_optimal
+from rewardcert.symbolic.guidance.floatvi import return_bounds
+from rewardcert.symbolic.search.engine import critical_epsilon
+from rewardcert.symbolic.search.policy_error import PolicyError, policy_error
+from rewardcert.symbolic.search.results import ThresholdResult
 
 TOLERANCE = 1e-7
 

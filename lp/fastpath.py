@@ -50,18 +50,27 @@ from typing import Sequence
 
 import numpy as np
 from flint import fmpq, fmpq_mat
-
-from symbolic.duals import absolute_error, check_dual
-from symbolic.errors import ModelError, ResourceLimit
-from symbolic.evaluation import (ReturnBounds, check_deterministic, enumerate_policies, is_uniformly_optimal,
-                                 return_bounds, state_values)
-from symbolic.linalg import dynamics, to_fmpq, to_fraction
-from symbolic.model import MDP, DeterministicPolicy, Vector, validate_distribution
-from symbolic.results import Family, Witness
-from symbolic.safety import PolicyError, policy_error
-
-from .models import FloatDual, check_family, dual_bounds, solve_dual
-from .pulp_backend import Status
+from rewardcert.lp.models import FloatDual, check_family, dual_bounds, solve_dual
+from rewardcert.lp.pulp_backend import Status
+from rewardcert.symbolic.core.errors import ModelError, ResourceLimit
+from rewardcert.symbolic.core.model import (
+    MDP,
+    DeterministicPolicy,
+    Vector,
+    validate_distribution,
+)
+from rewardcert.symbolic.core.policies import check_deterministic
+from rewardcert.symbolic.core.results import Family, Witness
+from rewardcert.symbolic.exact.duals import absolute_error, check_dual
+from rewardcert.symbolic.exact.evaluation import (
+    ReturnBounds,
+    enumerate_policies,
+    is_uniformly_optimal,
+    state_values,
+)
+from rewardcert.symbolic.exact.linalg import dynamics, to_fmpq, to_fraction
+from rewardcert.symbolic.guidance.floatvi import return_bounds
+from rewardcert.symbolic.search.policy_error import PolicyError, policy_error
 
 SNAP_TOLERANCES = (1e-9, 1e-6)
 DENOMINATORS = (10 ** 4, 10 ** 6, 10 ** 9, None)   # None: the float's exact binary value

@@ -74,13 +74,18 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Sequence
 
-from symbolic.errors import ModelError, RewardcertError
-from symbolic.evaluation import ReturnBounds, check_deterministic, expected_return, return_bounds
-from symbolic.linalg import dynamics
-from symbolic.model import MDP, DeterministicPolicy, validate_distribution
-from symbolic.results import Family
-
-from .pulp_backend import Model, Solution, Status
+from rewardcert.lp.pulp_backend import Model, Solution, Status
+from rewardcert.symbolic.core.errors import ModelError, RewardcertError
+from rewardcert.symbolic.core.model import (
+    MDP,
+    DeterministicPolicy,
+    validate_distribution,
+)
+from rewardcert.symbolic.core.policies import check_deterministic
+from rewardcert.symbolic.core.results import Family
+from rewardcert.symbolic.exact.evaluation import ReturnBounds, expected_return
+from rewardcert.symbolic.exact.linalg import dynamics
+from rewardcert.symbolic.guidance.floatvi import return_bounds
 
 BOX_GROWTH = 10.0
 MAX_BOX_RETRIES = 3

@@ -39,8 +39,8 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Sequence
 
-from symbolic.errors import BackendUnavailable, RewardcertError
-from symbolic.guide import quiet_stdout
+from rewardcert.symbolic.core.errors import BackendUnavailable, RewardcertError
+from rewardcert.symbolic.guidance.highs import quiet_stdout
 
 INSTALL_HINT = "pip install pulp highspy"
 

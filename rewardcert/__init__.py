@@ -1,9 +1,10 @@
 """rewardcert: exact, certified checks of reward-learning safety on small MDPs.
 
-The public API re-exports what a user needs. The layers behind it are
-``symbolic`` (exact, the source of every verdict), ``smt`` (z3 search),
-``lp`` (numerical cross-check) and ``proofs`` (the standalone certificate
-checker).
+The public API re-exports what a user needs, loaded on first use. The layers
+behind it are ``rewardcert.symbolic`` (exact and rigorous mathematics, the
+source of every verdict), ``rewardcert.smt`` (z3 search), ``rewardcert.lp``
+(numerical cross-checks) and ``rewardcert.proofs`` (the standalone certificate
+checker); ``docs/design.md`` maps them.
 
 >>> from fractions import Fraction
 >>> import rewardcert
@@ -13,25 +14,42 @@ checker).
 (Fraction(1, 3), <Verdict.SAFE: 'safe'>)
 """
 
-from symbolic.bounds import Proposition32, proposition_3_2
-from symbolic.errors import BackendUnavailable, ModelError, ResourceLimit, RewardcertError
-from symbolic.evaluation import (
-    ReturnBounds, advantages, enumerate_policies, expected_return, occupancy, policy_distribution,
-    regret, return_bounds, state_occupancy, state_values, support,
-)
-from symbolic.io import load_data, load_model, model_from_document, model_to_document, resolve_data
-from symbolic.matrix import SafetyMatrix, paper_algorithm_rows, safety_matrix
-from symbolic.model import MDP, uniform_distribution, validate_distribution
-from symbolic.numbers import format_rational, parse_rational
-from symbolic.paper import corollary_3_4, proposition_3_3, safest_distribution
-from symbolic.results import CheckResult, Verdict, Witness
-from symbolic.safety import PolicyError, ThresholdResult, critical_epsilon, policy_error
+import os as _os
 
-from .certificates import (safest_certificate, safety_certificate, threshold_certificate,
-                           unsafe_certificate, write_certificate)
-from .theorems import TheoremReport, theorem_instances
+# The layers live in the checkout's top-level folders symbolic/, smt/, lp/ and proofs/.  Installed,
+# pyproject's package-dir puts them inside this package (rewardcert.symbolic, ...); in a source
+# checkout they sit beside it, so the checkout's root joins this package's search path.  Nothing is
+# installed under a generic top-level name either way.
+_ROOT = _os.path.dirname(_os.path.dirname(_os.path.abspath(__file__)))
+if not _os.path.isdir(_os.path.join(__path__[0], "symbolic")) and \
+        _os.path.isfile(_os.path.join(_ROOT, "symbolic", "__init__.py")):
+    __path__.append(_ROOT)
 
 __version__ = "0.1.0"
+
+_PUBLIC = {
+    "rewardcert.symbolic.core.errors": ("BackendUnavailable", "ModelError", "ResourceLimit", "RewardcertError"),
+    "rewardcert.symbolic.core.io": ("load_data", "load_model", "model_from_document", "model_to_document",
+                                    "resolve_data"),
+    "rewardcert.symbolic.core.model": ("MDP", "uniform_distribution", "validate_distribution"),
+    "rewardcert.symbolic.core.numbers": ("format_rational", "parse_rational"),
+    "rewardcert.symbolic.core.results": ("CheckResult", "Verdict", "Witness"),
+    "rewardcert.symbolic.exact.evaluation": ("ReturnBounds", "advantages", "enumerate_policies", "expected_return",
+                                             "occupancy", "policy_distribution", "regret", "state_occupancy",
+                                             "state_values", "support"),
+    "rewardcert.symbolic.guidance.floatvi": ("return_bounds",),
+    "rewardcert.symbolic.paper.closed_form": ("Proposition32", "proposition_3_2"),
+    "rewardcert.symbolic.paper.matrix": ("SafetyMatrix", "paper_algorithm_rows", "safety_matrix"),
+    "rewardcert.symbolic.paper.safest": ("safest_distribution",),
+    "rewardcert.symbolic.paper.section3": ("corollary_3_4", "proposition_3_3"),
+    "rewardcert.symbolic.search.engine": ("critical_epsilon",),
+    "rewardcert.symbolic.search.policy_error": ("PolicyError", "policy_error"),
+    "rewardcert.symbolic.search.results": ("ThresholdResult",),
+    "rewardcert.certificates": ("safest_certificate", "safety_certificate", "threshold_certificate",
+                                "unsafe_certificate", "write_certificate"),
+    "rewardcert.theorem_checks": ("TheoremReport", "theorem_instances"),
+}
+_HOME = {name: module for module, names in _PUBLIC.items() for name in names}
 
 # Numbers given to these are read like the CLI reads them ("4/5", 0.8 refused): rewardcert/api.py.
 _EXACT_API = (
@@ -42,33 +60,30 @@ _EXACT_API = (
 )
 
 
-def _wrap_exact_api() -> None:
-    from .api import exact_api
-    for name in _EXACT_API:
-        globals()[name] = exact_api(globals()[name])
+def __getattr__(name: str):
+    """The public names, imported on first use (``import rewardcert.symbolic...`` stays light)."""
+    module = _HOME.get(name)
+    if module is None:
+        raise AttributeError(f"module 'rewardcert' has no attribute {name!r}")
+    import importlib
+    value = getattr(importlib.import_module(module), name)
+    if name in _EXACT_API:
+        from .api import exact_api
+        value = exact_api(value)
+    globals()[name] = value
+    return value
 
 
-_wrap_exact_api()
+def __dir__():
+    return sorted(set(globals()) | set(_HOME))
 
 
-def check_certificate(path) -> CheckResult:
+def check_certificate(path):
     """Check a certificate file with the standalone checker (``proofs/checker.py``)."""
-    import os
-    from proofs import checker
-    status, _, _ = checker.check_file(os.fspath(path))
+    from rewardcert.proofs import checker
+    from rewardcert.symbolic.core.results import CheckResult
+    status, _, _ = checker.check_file(_os.fspath(path))
     return CheckResult.VERIFIED if status == "verified" else CheckResult.REJECTED
 
 
-__all__ = [
-    "BackendUnavailable", "ModelError", "ResourceLimit", "RewardcertError",
-    "MDP", "uniform_distribution", "validate_distribution", "format_rational", "parse_rational",
-    "load_model", "load_data", "resolve_data", "model_from_document", "model_to_document",
-    "ReturnBounds", "advantages", "enumerate_policies", "expected_return", "occupancy",
-    "policy_distribution", "regret", "return_bounds", "state_occupancy", "state_values", "support",
-    "Verdict", "CheckResult", "Witness", "PolicyError", "ThresholdResult", "critical_epsilon", "policy_error",
-    "SafetyMatrix", "safety_matrix", "paper_algorithm_rows",
-    "Proposition32", "proposition_3_2", "proposition_3_3", "corollary_3_4", "safest_distribution",
-    "TheoremReport", "theorem_instances",
-    "threshold_certificate", "safety_certificate", "unsafe_certificate", "safest_certificate",
-    "write_certificate", "check_certificate",
-]
+__all__ = sorted(set(_HOME) | {"check_certificate"})

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import inspect
 
-from symbolic.numbers import exact_arguments
+from rewardcert.symbolic.core.numbers import exact_arguments
 
 EXACT_SCALARS = ("regret_bound", "epsilon", "stop_below")
 EXACT_VECTORS = ("data", "reward", "values")

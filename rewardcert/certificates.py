@@ -12,13 +12,18 @@ import re
 from fractions import Fraction
 from typing import Any, Sequence
 
-from symbolic.errors import ResourceLimit, RewardcertError
-from symbolic.io import data_to_document, model_to_document
-from symbolic.model import MDP
-from symbolic.numbers import MAX_NUMBER_CHARS, format_epsilon, format_ratio, format_rational
-from symbolic.occupancy import GridVector
-from symbolic.results import Verdict, Witness
-from symbolic.safety import Closure, ThresholdResult
+from rewardcert.symbolic.core.errors import ResourceLimit, RewardcertError
+from rewardcert.symbolic.core.io import data_to_document, model_to_document
+from rewardcert.symbolic.core.model import MDP
+from rewardcert.symbolic.core.numbers import (
+    MAX_NUMBER_CHARS,
+    format_epsilon,
+    format_ratio,
+    format_rational,
+)
+from rewardcert.symbolic.core.results import Verdict, Witness
+from rewardcert.symbolic.search.occupancy import GridVector
+from rewardcert.symbolic.search.results import Closure, ThresholdResult
 
 FORMAT = "rewardcert/certificate-1"
 
@@ -328,5 +333,5 @@ def _has_long_number(document: Any) -> bool:
 
 def check_certificate_document(certificate: dict[str, Any]) -> tuple[str, str, dict]:
     """Run the standalone checker on an in-memory certificate."""
-    from proofs import checker
+    from rewardcert.proofs import checker
     return checker.check_document(json.loads(json.dumps(certificate)))

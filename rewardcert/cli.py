@@ -19,13 +19,20 @@ import sys
 import time
 from typing import Sequence
 
-from symbolic.errors import RewardcertError
+from rewardcert.symbolic.core.errors import RewardcertError
 
 from .commands import EXIT_BAD_INPUT, EXIT_INTERNAL, REGISTRY
 
 EXIT_BROKEN_PIPE = 141
-from .commands import certify, evaluate, measures, paper, plot, theorems  # noqa: F401  (importing registers the commands)
-from .commands import importing  # noqa: F401,E402  (rewardcert import / export)
+from .commands import (  # noqa: F401  (importing registers the commands)
+    certify,
+    evaluate,
+    importing,  # noqa: F401,E402  (rewardcert import / export)
+    measures,
+    paper,
+    plot,
+    theorems,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

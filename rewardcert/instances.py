@@ -12,13 +12,19 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
-from symbolic.io import load_data, load_model
-from symbolic.model import MDP, uniform_distribution
-from symbolic.paper import proposition_3_3, safest_distribution
-from symbolic.safety import critical_epsilon
+from rewardcert.symbolic.core.io import load_data, load_model
+from rewardcert.symbolic.core.model import MDP, uniform_distribution
+from rewardcert.symbolic.paper.safest import safest_distribution
+from rewardcert.symbolic.paper.section3 import proposition_3_3
+from rewardcert.symbolic.search.engine import critical_epsilon
 
-from .certificates import (check_certificate_document, safest_certificate, safety_certificate,
-                           threshold_certificate, unsafe_certificate)
+from .certificates import (
+    check_certificate_document,
+    safest_certificate,
+    safety_certificate,
+    threshold_certificate,
+    unsafe_certificate,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

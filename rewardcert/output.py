@@ -17,7 +17,7 @@ import sys
 import tempfile
 from typing import BinaryIO
 
-from symbolic.errors import RewardcertError
+from rewardcert.symbolic.core.errors import RewardcertError
 
 STDOUT = "-"
 

@@ -29,13 +29,23 @@ from fractions import Fraction
 from math import comb
 from typing import Callable, Sequence
 
-from symbolic.errors import BackendUnavailable, ModelError, ResourceLimit
-from symbolic.evaluation import MAX_ENUMERATION, return_bounds
-from symbolic.matrix import SafetyMatrix, safety_matrix
-from symbolic.model import MDP, Vector, uniform_distribution, validate_distribution
-from symbolic.numbers import format_epsilon, format_rational
-from symbolic.results import Verdict
-from symbolic.safety import critical_epsilon
+from rewardcert.symbolic.core.errors import (
+    BackendUnavailable,
+    ModelError,
+    ResourceLimit,
+)
+from rewardcert.symbolic.core.model import (
+    MDP,
+    Vector,
+    uniform_distribution,
+    validate_distribution,
+)
+from rewardcert.symbolic.core.numbers import format_epsilon, format_rational
+from rewardcert.symbolic.core.results import Verdict
+from rewardcert.symbolic.exact.evaluation import MAX_ENUMERATION
+from rewardcert.symbolic.guidance.floatvi import return_bounds
+from rewardcert.symbolic.paper.matrix import SafetyMatrix, safety_matrix
+from rewardcert.symbolic.search.engine import critical_epsilon
 
 Point = tuple[Fraction, Fraction]
 Progress = Callable[[int, int], None]
@@ -255,9 +265,9 @@ class PlotResult:
 
 def _matplotlib():
     try:
+        from matplotlib import tri
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
-        from matplotlib import tri
     except ImportError:
         raise BackendUnavailable(INSTALL_HINT) from None
     return Figure, FigureCanvasAgg, tri
@@ -363,6 +373,7 @@ def plot_safe_region(mdp: MDP, regret_bound: Fraction, epsilon: Fraction, output
     # legends below the axes, whose height depends on how many entries they have
     figure.subplots_adjust(left=0.05, right=0.97, bottom=0.08, top=0.84 if mode == "slice" else 0.87, wspace=0.12)
     import io
+
     from .output import write_bytes
     picture = io.BytesIO()       # drawn in memory, then written atomically (rewardcert/output.py)
     figure.savefig(picture, format=extension, dpi=110, bbox_inches="tight", pad_inches=0.25)

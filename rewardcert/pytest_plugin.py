@@ -97,7 +97,7 @@ class CertificateFile(pytest.File):
 
 class CertificateItem(pytest.Item):
     def runtest(self):
-        from proofs import checker
+        from rewardcert.proofs import checker
         status, message, _ = checker.check_file(str(self.path))
         if status != "verified":
             raise CertificateRejected(f"{status.upper()}: {message}")
@@ -112,14 +112,14 @@ class CertificateItem(pytest.Item):
 
 
 def _as_fraction(value) -> Fraction:
-    from symbolic.numbers import parse_rational
+    from rewardcert.symbolic.core.numbers import parse_rational
     return value if isinstance(value, Fraction) else parse_rational(value)
 
 
 @pytest.fixture
 def rewardcert_check():
     """``rewardcert_check(path or dict) -> facts``; fails the test unless the checker verifies it."""
-    from proofs import checker
+    from rewardcert.proofs import checker
 
     def check(certificate):
         if isinstance(certificate, (str, os.PathLike)):
@@ -140,8 +140,8 @@ def rewardcert_certify(rewardcert_check):
     asserts that the emitted certificate verifies.  ``data`` is a file path,
     ``"uniform"``, or None for the model's own ``[data]`` table."""
     from rewardcert.certificates import safety_certificate
-    from symbolic.io import load_model, resolve_data
-    from symbolic.safety import critical_epsilon
+    from rewardcert.symbolic.core.io import load_model, resolve_data
+    from rewardcert.symbolic.search.engine import critical_epsilon
 
     def certify(model, data=None, *, epsilon, regret, expect=None):
         loaded = load_model(model)
@@ -162,8 +162,8 @@ def rewardcert_certify(rewardcert_check):
 def rewardcert_theorems():
     """``rewardcert_theorems(model, data=None, *, epsilon, regret) -> TheoremReport``;
     fails the test if any of the paper's conclusions disagrees with the exact truth."""
-    from rewardcert.theorems import theorem_instances
-    from symbolic.io import load_model, resolve_data
+    from rewardcert.symbolic.core.io import load_model, resolve_data
+    from rewardcert.theorem_checks import theorem_instances
 
     def run(model, data=None, *, epsilon, regret):
         loaded = load_model(model)

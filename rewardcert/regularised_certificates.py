@@ -5,14 +5,16 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Sequence
 
-from symbolic.io import data_to_document, model_to_document
-from symbolic.model import MDP
-from symbolic.numbers import format_rational
-from symbolic.policyfile import policy_table
-from symbolic.regularised import BoxLeaf, RegularisedResult, RegularisedWitness
-from symbolic.results import Verdict
-from symbolic.errors import RewardcertError
-from symbolic.rigorous import SoftBox
+from rewardcert.symbolic.core.errors import RewardcertError
+from rewardcert.symbolic.core.io import data_to_document, model_to_document
+from rewardcert.symbolic.core.model import MDP
+from rewardcert.symbolic.core.numbers import format_rational
+from rewardcert.symbolic.core.policyfile import policy_table
+from rewardcert.symbolic.core.results import Verdict
+from rewardcert.symbolic.regularised.boxes import BoxLeaf
+from rewardcert.symbolic.regularised.problem import RegularisedWitness
+from rewardcert.symbolic.regularised.verdicts import RegularisedResult
+from rewardcert.symbolic.rigorous.soft import SoftBox
 
 from .certificates import FORMAT
 

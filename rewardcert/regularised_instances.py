@@ -13,15 +13,20 @@ import sys
 from fractions import Fraction
 from pathlib import Path
 
-from symbolic.evaluation import return_bounds, support
-from symbolic.io import load_model
-from symbolic.model import MDP, uniform_distribution
-from symbolic.regularised import regularised_certify, regularised_threshold
-from symbolic.regularised_paper import proposition_4_1, theorem_4_2
-from symbolic.policyfile import load_policy
-from symbolic.regularised import RegularisedResult
-from symbolic.rigorous import uniform_policy
-from symbolic.rlhf import preference_problem, rlhf_theorem
+from rewardcert.symbolic.core.io import load_model
+from rewardcert.symbolic.core.model import MDP, uniform_distribution
+from rewardcert.symbolic.core.policies import uniform_policy
+from rewardcert.symbolic.core.policyfile import load_policy
+from rewardcert.symbolic.exact.evaluation import support
+from rewardcert.symbolic.guidance.floatvi import return_bounds
+from rewardcert.symbolic.paper.regularised import proposition_4_1, theorem_4_2
+from rewardcert.symbolic.paper.rlhf import rlhf_theorem
+from rewardcert.symbolic.regularised.preference import preference_problem
+from rewardcert.symbolic.regularised.verdicts import (
+    RegularisedResult,
+    regularised_certify,
+    regularised_threshold,
+)
 
 from .instances import EXAMPLES, INSTANCES, write_instances
 from .regularised_certificates import regularised_certificate

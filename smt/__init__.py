@@ -4,7 +4,14 @@ z3 itself is imported only by ``smt.z3_backend``; importing this package does
 not need z3, calling a search without it raises ``BackendUnavailable``.
 """
 
-from .search import MinimumResult, SearchResult, SearchVariables, encode_search, find_witness, minimise_error
+from rewardcert.smt.search import (
+           MinimumResult,
+           SearchResult,
+           SearchVariables,
+           encode_search,
+           find_witness,
+           minimise_error,
+)
 
 __all__ = ["MinimumResult", "SearchResult", "SearchVariables", "encode_search", "find_witness",
            "minimise_error"]

@@ -27,17 +27,17 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Sequence
 
-from symbolic.duals import absolute_error, witness_failures
-from symbolic.errors import ModelError, RewardcertError
-from symbolic.evaluation import ReturnBounds, return_bounds
-from symbolic.model import MDP, Vector, validate_distribution
-from symbolic.numbers import format_rational
-from symbolic.results import Verdict, Witness
-
-from . import z3_backend as backend
-
+from rewardcert.smt import z3_backend as backend
+from rewardcert.symbolic.core.errors import ModelError, RewardcertError
+from rewardcert.symbolic.core.model import MDP, Vector, validate_distribution
+from rewardcert.symbolic.core.numbers import format_rational
+from rewardcert.symbolic.core.results import Verdict, Witness
+from rewardcert.symbolic.exact.duals import absolute_error, witness_failures
+from rewardcert.symbolic.exact.evaluation import ReturnBounds
+from rewardcert.symbolic.guidance.floatvi import return_bounds
 
 # -- results -------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class SearchResult:

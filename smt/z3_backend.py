@@ -21,7 +21,7 @@ from __future__ import annotations
 from fractions import Fraction
 from types import ModuleType
 
-from symbolic.errors import BackendUnavailable, RewardcertError
+from rewardcert.symbolic.core.errors import BackendUnavailable, RewardcertError
 
 INSTALL_HINT = "pip install z3-solver"
 

@@ -1,8 +1,14 @@
 """Exact symbolic layer: the MDP model, exact evaluation, closed-form bounds and the matrix M."""
 
-from .errors import BackendUnavailable, ModelError, ResourceLimit, RewardcertError
-from .model import MDP, DeterministicPolicy, Vector, uniform_distribution, validate_distribution
-from .numbers import format_rational, parse_rational
+from .core.errors import BackendUnavailable, ModelError, ResourceLimit, RewardcertError
+from .core.model import (
+    MDP,
+    DeterministicPolicy,
+    Vector,
+    uniform_distribution,
+    validate_distribution,
+)
+from .core.numbers import format_rational, parse_rational
 
 __all__ = [
     "BackendUnavailable", "ModelError", "ResourceLimit", "RewardcertError",

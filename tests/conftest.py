@@ -16,6 +16,7 @@ def project_python_files() -> list[Path]:
     """Every .py file of the project's own source directories, sorted."""
     return sorted(path for name in SOURCE_DIRS for path in (ROOT / name).rglob("*.py"))
 
+
 settings.register_profile("default", deadline=None, max_examples=60,
                           suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("ci", deadline=None, max_examples=60, derandomize=True,

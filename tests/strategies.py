@@ -34,8 +34,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from hypothesis import strategies as st
-
-from symbolic.model import MDP
+from rewardcert.symbolic.core.model import MDP
 
 __all__ = ["mdps", "distributions", "deterministic_policies", "stochastic_policies",
            "gammas", "rewards", "weights_to_distribution"]

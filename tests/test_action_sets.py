@@ -17,19 +17,27 @@ from fractions import Fraction as F
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rewardcert.proofs import checker
+from rewardcert.symbolic.core.errors import ModelError
+from rewardcert.symbolic.core.io import (
+    load_model,
+    model_from_document,
+    model_to_document,
+)
+from rewardcert.symbolic.core.model import MDP, uniform_distribution
+from rewardcert.symbolic.exact.evaluation import enumerate_policies
+from rewardcert.symbolic.guidance.floatvi import return_bounds
+from rewardcert.symbolic.paper.matrix import paper_algorithm_rows, safety_matrix
+from rewardcert.symbolic.paper.safest import safest_distribution
+from rewardcert.symbolic.search.engine import critical_epsilon
 
-import lp
-import smt
-from proofs import checker
-from rewardcert.certificates import safest_certificate, safety_certificate, threshold_certificate
+from rewardcert import lp, smt
+from rewardcert.certificates import (
+    safest_certificate,
+    safety_certificate,
+    threshold_certificate,
+)
 from rewardcert.cli import main
-from symbolic.errors import ModelError
-from symbolic.evaluation import enumerate_policies, return_bounds
-from symbolic.io import load_model, model_from_document, model_to_document
-from symbolic.matrix import paper_algorithm_rows, safety_matrix
-from symbolic.model import MDP, uniform_distribution
-from symbolic.paper import safest_distribution
-from symbolic.safety import critical_epsilon
 from tests import reference as ref
 from tests.strategies import enabled_distributions, enabled_mdps
 
@@ -352,12 +360,11 @@ def test_tampering_with_enabled_is_rejected(certificates, kind, tamper, rule):
     assert status == "rejected" and facts["rule"] == rule, message
 
 
-
 @settings(max_examples=40, deadline=None)
 @given(st.data())
 def test_proposition_3_2_bound_holds_with_action_sets(data):
     """Prop. 3.2 on positive D (positive on every enabled pair), against the brute-force eps*."""
-    from symbolic.bounds import proposition_3_2
+    from rewardcert.symbolic.paper.closed_form import proposition_3_2
     mdp = data.draw(enabled_mdps(max_states=3, max_actions=3))
     D = data.draw(enabled_distributions(mdp, allow_zeros=False))
     L = data.draw(regret_bounds)
@@ -386,7 +393,7 @@ def test_layers_without_action_set_support_refuse_instead_of_mixing_over_disable
                  "--lambda", "1/2"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "does not support per-state action sets yet" in err
-    from symbolic.regularised import regularised_threshold
+    from rewardcert.symbolic.regularised.verdicts import regularised_threshold
     mdp = load_model(path).mdp
     with pytest.raises(ModelError, match="per-state action sets"):
         regularised_threshold(mdp, uniform_distribution(mdp), F(1, 2), F(1, 2))

@@ -11,13 +11,13 @@ from __future__ import annotations
 import json
 
 import pytest
+import rewardcert.symbolic.core.io as symbolic_io
+from rewardcert.symbolic.core.errors import ModelError, ResourceLimit, RewardcertError
+from rewardcert.symbolic.core.io import load_data, load_model
+from rewardcert.symbolic.core.model import MAX_ACTIONS, MAX_PAIRS, MAX_STATES
+from rewardcert.symbolic.core.numbers import MAX_NUMBER_CHARS
 
-import symbolic.io
 from rewardcert.cli import main
-from symbolic.errors import ModelError, ResourceLimit, RewardcertError
-from symbolic.io import load_data, load_model
-from symbolic.model import MAX_ACTIONS, MAX_PAIRS, MAX_STATES
-from symbolic.numbers import MAX_NUMBER_CHARS
 
 BASE = """\
 format = "rewardcert/mdp-1"
@@ -263,7 +263,7 @@ def test_sizes_raise_resource_limit(tmp_path):
 
 def test_file_larger_than_limit(tmp_path, monkeypatch):
     path = write(tmp_path, "model.toml", BASE)
-    monkeypatch.setattr(symbolic.io, "MAX_FILE_BYTES", len(BASE.encode()) - 1)
+    monkeypatch.setattr(symbolic_io, "MAX_FILE_BYTES", len(BASE.encode()) - 1)
     with pytest.raises(ResourceLimit) as info:
         load_model(path)
     located(info.value, path, "", "bytes; at most")
@@ -271,7 +271,7 @@ def test_file_larger_than_limit(tmp_path, monkeypatch):
 
 def test_too_many_transition_entries(tmp_path, monkeypatch):
     path = write(tmp_path, "model.toml", BASE)
-    monkeypatch.setattr(symbolic.io, "MAX_TRANSITION_ENTRIES", 3)  # the base file has 6
+    monkeypatch.setattr(symbolic_io, "MAX_TRANSITION_ENTRIES", 3)  # the base file has 6
     with pytest.raises(ResourceLimit) as info:
         load_model(path)
     located(info.value, path, "[transitions]:", "more than 3 transition entries")

@@ -5,13 +5,13 @@ from fractions import Fraction as F
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rewardcert.proofs import checker
+from rewardcert.symbolic.core.io import load_model
+from rewardcert.symbolic.core.model import uniform_distribution
+from rewardcert.symbolic.search.engine import critical_epsilon
 
 from benchmarks.common import random_distribution, random_mdp
-from proofs import checker
 from rewardcert.certificates import interval_certificate, threshold_certificate
-from symbolic.io import load_model
-from symbolic.model import uniform_distribution
-from symbolic.safety import critical_epsilon
 from tests.strategies import distributions, mdps
 from tests.test_seed import brute_force
 

@@ -7,9 +7,10 @@ import json
 from fractions import Fraction as F
 from pathlib import Path
 
+from rewardcert.symbolic.core.io import load_model
+from rewardcert.symbolic.paper.safest import safest_distribution
+
 from rewardcert.cli import main
-from symbolic.io import load_model
-from symbolic.paper import safest_distribution
 
 from .conftest import EXAMPLES
 
@@ -69,7 +70,9 @@ def test_a_certificate_too_large_for_the_checker_falls_back_to_the_root_family(t
     # exited 2 without printing the interval it had found.  Now threshold writes the root
     # family's certificate (weaker, still verified) and says so; certify reports, then exits 2.
     import json as _json
-    from proofs import checker
+
+    from rewardcert.proofs import checker
+
     from rewardcert import certificates
     from rewardcert.cli import main
     monkeypatch.setattr(certificates, "CHECKER_MAX_BYTES", 60_000)
@@ -94,12 +97,14 @@ def test_a_certificate_too_large_for_the_checker_falls_back_to_the_root_family(t
 
 def test_the_closures_memory_budget_stops_the_search_with_a_certified_interval(capsys, monkeypatch, tmp_path):
     import json as _json
+
+    from rewardcert.proofs import checker
+    from rewardcert.symbolic.core.io import data_to_document, model_to_document
+    from rewardcert.symbolic.search.engine import critical_epsilon
+
     from benchmarks.common import random_distribution, random_mdp
-    from proofs import checker
     from rewardcert.certificates import interval_certificate
     from rewardcert.cli import main
-    from symbolic.io import data_to_document, model_to_document
-    from symbolic.safety import critical_epsilon
     mdp = random_mdp(10000, 10, 4)
     D = random_distribution(1, mdp, zeros=0)
     star = F(2021149158310651, 164036082213084400)      # the finished search's answer (test_parallel)
@@ -120,7 +125,9 @@ def test_the_closures_memory_budget_stops_the_search_with_a_certified_interval(c
 def test_large_certificates_are_compact_and_small_ones_indented(tmp_path, monkeypatch):
     # Indentation tripled deep search trees (the 4x4 lake's L = 1/2 certificate: 108 MB against 35 MB).
     import json as _json
-    from proofs import checker
+
+    from rewardcert.proofs import checker
+
     from rewardcert import certificates
     from rewardcert.cli import main
     out = tmp_path / "small.json"
@@ -144,6 +151,7 @@ def test_large_certificates_are_compact_and_small_ones_indented(tmp_path, monkey
 def test_the_search_leaves_a_share_of_the_timeout_to_the_certificate():
     import argparse
     import time
+
     from rewardcert.commands import CERTIFICATE_SHARE, command_deadline, search_budget
     now = time.monotonic()
     with_out = argparse.Namespace(timeout=10.0, out="cert.json", started=now)
@@ -157,10 +165,11 @@ def test_the_search_leaves_a_share_of_the_timeout_to_the_certificate():
 
 
 def _figure4_certificate():
+    from rewardcert.symbolic.search.engine import critical_epsilon
+
     from rewardcert.certificates import safety_certificate
-    from symbolic.safety import critical_epsilon
     loaded = load_model(EXAMPLES / "figure4.toml")
-    from symbolic.io import load_data
+    from rewardcert.symbolic.core.io import load_data
     data = load_data(EXAMPLES / "figure4-data.toml", loaded.mdp)
     result = critical_epsilon(loaded.mdp, data, F(4, 5))
     return safety_certificate(loaded.mdp, data, F(1, 5), F(4, 5), result)
@@ -168,7 +177,9 @@ def _figure4_certificate():
 
 def test_the_timed_replay_runs_the_standalone_checker_and_refuses_a_false_certificate(tmp_path):
     import time
-    from proofs import checker
+
+    from rewardcert.proofs import checker
+
     from rewardcert.commands.certify import _write_checked
     document = _figure4_certificate()
     good = tmp_path / "good.json"
@@ -192,7 +203,9 @@ def test_the_timed_replay_runs_the_standalone_checker_and_refuses_a_false_certif
 def test_a_replay_cut_short_by_the_timeout_writes_the_certificate_and_says_it_was_not_replayed(
         tmp_path, capsys, monkeypatch):
     import time
-    from proofs import checker
+
+    from rewardcert.proofs import checker
+
     from rewardcert.commands import certify
     monkeypatch.setattr(certify, "MIN_REPLAY_SECONDS", 0.0)
     monkeypatch.setattr(certify, "command_deadline", lambda args: time.monotonic() - 1.0)
@@ -213,11 +226,13 @@ def test_open_families_past_the_finishing_budget_keep_the_roots_regret_aware_bou
     # With no finishing budget at all, an open family gets the search root's regret-aware closure
     # (its members are the root's) instead of its plain bound, which is often <= 0.  The interval
     # must still contain brute force's eps*(D), and its certificate must verify.
+    from rewardcert.proofs import checker
+    from rewardcert.symbolic.core.model import uniform_distribution
+    from rewardcert.symbolic.search.engine import critical_epsilon
+
     from benchmarks.common import random_mdp
-    from proofs import checker
     from rewardcert.certificates import interval_certificate
-    from symbolic.model import uniform_distribution
-    from symbolic.safety import critical_epsilon
+
     from . import reference
     for seed in (0, 2, 3, 4, 5):
         mdp = random_mdp(seed, 3, 3)
@@ -235,7 +250,9 @@ def test_open_families_past_the_finishing_budget_keep_the_roots_regret_aware_bou
 def test_the_timed_replay_falls_back_to_the_checker_in_process_when_no_interpreter_starts(tmp_path, monkeypatch):
     import subprocess
     import time
-    from proofs import checker
+
+    from rewardcert.proofs import checker
+
     from rewardcert.commands.certify import _write_checked
 
     def no_interpreter(*args, **kwargs):
@@ -251,11 +268,13 @@ def test_the_milp_seed_takes_a_quarter_of_the_search_budget_and_none_of_a_tiny_o
     # than the whole budget; now the seed gets a quarter of the search's share, or is skipped.
     import argparse
     import time
-    import lp
+
+    from rewardcert.symbolic.core.model import uniform_distribution
+    from rewardcert.symbolic.guidance.floatvi import return_bounds
+
     from benchmarks.environments import frozen_lake
+    from rewardcert import lp
     from rewardcert.commands import certify
-    from symbolic.evaluation import return_bounds
-    from symbolic.model import uniform_distribution
     calls = []
 
     class Seed:

@@ -12,15 +12,15 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rewardcert.proofs import checker
+from rewardcert.symbolic.core.errors import RewardcertError
+from rewardcert.symbolic.core.io import data_from_table, load_model, model_from_document
+from rewardcert.symbolic.core.model import uniform_distribution
+from rewardcert.symbolic.core.numbers import parse_rational
+from rewardcert.symbolic.search.engine import critical_epsilon
 
-from proofs import checker
 from rewardcert.certificates import safety_certificate, threshold_certificate
 from rewardcert.cli import main
-from symbolic.errors import RewardcertError
-from symbolic.io import load_model, model_from_document, data_from_table
-from symbolic.model import uniform_distribution
-from symbolic.numbers import parse_rational
-from symbolic.safety import critical_epsilon
 from tests.conftest import EXAMPLES, ROOT
 from tests.strategies import distributions, mdps
 

@@ -13,13 +13,16 @@ from fractions import Fraction as F
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rewardcert.proofs import checker
+from rewardcert.symbolic.core.results import Verdict
+from rewardcert.symbolic.search.engine import critical_epsilon
 
-import lp
-import smt
-from proofs import checker
-from rewardcert.certificates import safety_certificate, threshold_certificate, unsafe_certificate
-from symbolic.results import Verdict
-from symbolic.safety import critical_epsilon
+from rewardcert import lp, smt
+from rewardcert.certificates import (
+    safety_certificate,
+    threshold_certificate,
+    unsafe_certificate,
+)
 from tests import reference as ref
 from tests.strategies import distributions, mdps
 
@@ -87,6 +90,7 @@ def test_the_verdict_flips_exactly_at_the_critical_error_in_every_layer(data):
 
 def test_cross_check_option_reports_agreement(capsys):
     import json
+
     from rewardcert.cli import main
     from tests.conftest import EXAMPLES
     code = main(["certify", str(EXAMPLES / "chatbot.toml"), "--epsilon", "1/50", "--regret", "1/2",
@@ -100,6 +104,7 @@ def test_cross_check_option_reports_agreement(capsys):
 
 def test_a_disagreeing_layer_is_a_loud_failure(monkeypatch, capsys):
     from dataclasses import replace
+
     from rewardcert.cli import main
     from tests.conftest import EXAMPLES
     real = smt.minimise_error

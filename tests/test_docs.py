@@ -68,7 +68,7 @@ def test_readme_main_job_runs(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(ROOT)
     assert main(argv) == 0
     assert "verdict: SAFE" in capsys.readouterr().out
-    from proofs import checker
+    from rewardcert.proofs import checker
     assert checker.check_file(argv[out + 1])[0] == "verified"
 
 
@@ -111,14 +111,20 @@ def test_the_installed_command_works_outside_the_repository(tmp_path):
     model = tmp_path / "figure4.toml"
     shutil.copy(ROOT / "examples" / "figure4.toml", model)
     env = {k: v for k, v in __import__("os").environ.items() if k != "PYTHONPATH"}
-    for module in ("rewardcert", "rewardcert.commands", "symbolic", "smt", "lp", "proofs"):
+    for module in ("rewardcert", "rewardcert.commands", "rewardcert.symbolic.search.engine", "rewardcert.smt",
+                   "rewardcert.lp", "rewardcert.proofs.checker"):
         found = subprocess.run([sys.executable, "-c", f"import {module}; print({module}.__file__)"],
                                cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
         assert found.returncode == 0, (module, found.stderr)
+    # nothing is installed under a generic top-level name (PyPI's smt, say, would collide)
+    for generic in ("symbolic", "smt", "lp", "proofs"):
+        found = subprocess.run([sys.executable, "-c", f"import {generic}"], cwd=tmp_path, env=env,
+                               capture_output=True, text=True, timeout=120)
+        assert found.returncode != 0 and "No module named" in found.stderr, generic
     done = subprocess.run([sys.executable, "-m", "rewardcert", "certify", str(model), "--data", "uniform",
                            "--epsilon", "1/5", "--regret", "4/5", "--out", str(tmp_path / "c.json")],
                           cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and "verdict: SAFE" in done.stdout, done.stdout + done.stderr
-    checked = subprocess.run([sys.executable, "-m", "proofs.checker", str(tmp_path / "c.json")],
+    checked = subprocess.run([sys.executable, "-m", "rewardcert.proofs.checker", str(tmp_path / "c.json")],
                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert checked.stdout.strip() == "VERIFIED", checked.stderr

@@ -10,14 +10,18 @@ from fractions import Fraction as F
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rewardcert.proofs import checker
+from rewardcert.symbolic.core.io import load_model
+from rewardcert.symbolic.core.model import MDP, uniform_distribution
+from rewardcert.symbolic.exact.duplicates import duplicate_actions
+from rewardcert.symbolic.search.engine import critical_epsilon
+from rewardcert.symbolic.search.parallel import parallel_critical_epsilon
 
-from proofs import checker
-from rewardcert.certificates import interval_certificate, safety_certificate, threshold_certificate
-from symbolic.duplicates import duplicate_actions
-from symbolic.io import load_model
-from symbolic.model import MDP, uniform_distribution
-from symbolic.parallel import parallel_critical_epsilon
-from symbolic.safety import critical_epsilon
+from rewardcert.certificates import (
+    interval_certificate,
+    safety_certificate,
+    threshold_certificate,
+)
 from tests import reference as ref
 from tests.conftest import EXAMPLES
 from tests.strategies import distributions, mdps

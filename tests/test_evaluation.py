@@ -14,20 +14,43 @@ from fractions import Fraction as F
 
 import pytest
 from flint import fmpq_mat
-from hypothesis import assume, given, strategies as st
-
-from symbolic.errors import RewardcertError
-from symbolic.evaluation import (
-    advantages, enumerate_policies, expected_return, is_uniformly_optimal, is_uniformly_pessimal,
-    occupancy, policy_distribution, regret, return_bounds, state_occupancy, state_values, support,
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from rewardcert.symbolic.core.errors import RewardcertError
+from rewardcert.symbolic.core.io import load_model
+from rewardcert.symbolic.exact.evaluation import (
+    advantages,
+    enumerate_policies,
+    expected_return,
+    is_uniformly_optimal,
+    is_uniformly_pessimal,
+    occupancy,
+    policy_distribution,
+    regret,
+    state_occupancy,
+    state_values,
+    support,
 )
-from symbolic.io import load_model
-from symbolic.linalg import column, column_values, fraction_solve, solve, to_fmpq, to_fraction
-from tests.conftest import EXAMPLES
-from tests.strategies import deterministic_policies, distributions, mdps, stochastic_policies
+from rewardcert.symbolic.exact.linalg import (
+    column,
+    column_values,
+    fraction_solve,
+    solve,
+    to_fmpq,
+    to_fraction,
+)
+from rewardcert.symbolic.guidance.floatvi import return_bounds
 
+from tests.conftest import EXAMPLES
+from tests.strategies import (
+    deterministic_policies,
+    distributions,
+    mdps,
+    stochastic_policies,
+)
 
 # -- the independent reference -------------------------------------------------------
+
 
 def gauss_jordan(matrix, rhs):
     """Solve ``matrix · x = rhs`` over Fraction (the test's own elimination)."""
@@ -286,7 +309,7 @@ def test_example_d14_policy_b_has_regret_u():
 @given(st.integers(-10**30, 10**30), st.integers(1, 10**30))
 def test_to_fraction_builds_the_same_fraction_as_the_stdlib(p, q):
     from flint import fmpq
-    from symbolic.linalg import to_fraction
+    from rewardcert.symbolic.exact.linalg import to_fraction
     built, expected = to_fraction(fmpq(p, q)), F(p, q)
     assert (built.numerator, built.denominator) == (expected.numerator, expected.denominator)
     assert built == expected and hash(built) == hash(expected) and str(built) == str(expected)
@@ -296,7 +319,7 @@ def test_to_fraction_builds_the_same_fraction_as_the_stdlib(p, q):
 @given(st.lists(st.tuples(st.integers(-10**30, 10**30), st.integers(1, 10**30)), max_size=12))
 def test_to_fractions_sized_matches_the_stdlib_and_counts_the_digits(pairs):
     from flint import fmpq
-    from symbolic.linalg import to_fractions_sized
+    from rewardcert.symbolic.exact.linalg import to_fractions_sized
     built, size = to_fractions_sized([fmpq(p, q) for p, q in pairs])
     expected = [F(p, q) for p, q in pairs]
     assert [(v.numerator, v.denominator) for v in built] == [(v.numerator, v.denominator) for v in expected]

@@ -13,10 +13,17 @@ import tomllib
 from fractions import Fraction as F
 
 import pytest
+from rewardcert.symbolic.core.io import (
+    data_from_table,
+    load_data,
+    load_model,
+    model_from_document,
+    parse_json,
+)
+from rewardcert.symbolic.exact.evaluation import expected_return
+from rewardcert.symbolic.guidance.floatvi import return_bounds
 
 from rewardcert.cli import main
-from symbolic.evaluation import expected_return, return_bounds
-from symbolic.io import data_from_table, load_data, load_model, model_from_document, parse_json
 from tests.conftest import EXAMPLES, ROOT
 
 EXAMPLE_FILES = sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".toml", ".json"))
@@ -145,7 +152,7 @@ def test_doc_toml_examples_load():
         load_data(EXAMPLES / "figure4-data.toml", figure4)
     chain3 = load_model(EXAMPLES / "chain3.toml")
     assert data_from_table(chain3.mdp, tomllib.loads(blocks[2])["data"]) == chain3.data
-    from symbolic.policyfile import policy_from_table
+    from rewardcert.symbolic.core.policyfile import policy_from_table
     assert policy_from_table(figure4, tomllib.loads(blocks[3])["policy"]) == \
         ((F(1, 2), F(1, 4), F(1, 4)),)
 
@@ -160,7 +167,7 @@ def test_doc_json_example_is_the_toml_example():
 
 @pytest.mark.parametrize("path", POLICY_FILES, ids=lambda p: p.name)
 def test_policy_files_load_for_their_model(path):
-    from symbolic.policyfile import load_policy
+    from rewardcert.symbolic.core.policyfile import load_policy
     model = load_model(EXAMPLES / (path.stem.split("-")[0] + ("-bandit" if path.stem.startswith("rlhf") else "")
                                    + ".toml")).mdp
     policy = load_policy(path, model)

@@ -10,15 +10,19 @@ from fractions import Fraction as F
 
 import numpy as np
 import pytest
+import rewardcert.symbolic.guidance.floatjit as floatjit
+import rewardcert.symbolic.guidance.floatlp as floatlp
+import rewardcert.symbolic.search.engine as safety
+from rewardcert.proofs import checker
+from rewardcert.symbolic.exact.familylp import FamilyLP
+from rewardcert.symbolic.exact.linalg import dynamics, to_fmpq
 
-import symbolic.floatlp as floatlp
-import symbolic.floatjit as floatjit
-import symbolic.safety as safety
 from benchmarks.common import random_distribution, random_mdp
-from proofs import checker
-from rewardcert.certificates import interval_certificate, safety_certificate, threshold_certificate
-from symbolic.exactlp import FamilyLP
-from symbolic.linalg import dynamics, to_fmpq
+from rewardcert.certificates import (
+    interval_certificate,
+    safety_certificate,
+    threshold_certificate,
+)
 from tests.test_seed import brute_force
 
 
@@ -101,7 +105,7 @@ def test_a_float_solve_that_gives_up_is_rescued_from_highs_basis(seed):
 def test_a_discount_that_rounds_to_one_gets_exact_answers_without_float_guidance():
     # Regression (hypothesis found it): gamma = 10^17/(10^17 + 1) is 1.0 as a float, so the float
     # Bellman systems were singular and numpy's LinAlgError escaped as an internal error (exit 70).
-    from symbolic.model import MDP, uniform_distribution
+    from rewardcert.symbolic.core.model import MDP, uniform_distribution
     gamma = F(10 ** 17, 10 ** 17 + 1)
     mdp = MDP(states=("s0", "s1"), actions=("a0", "a1"), gamma=gamma, initial=(F(0), F(1)),
               reward=(F(0), F(0), F(0), F(1)), transitions=(((0, F(1)),),) * 4, name="near-one")
@@ -126,7 +130,7 @@ def test_rewards_too_large_for_floats_get_exact_answers_and_no_numpy_warning():
     # the branching rule still read its reduced costs, inf - inf: a RuntimeWarning on stderr.
     import warnings
 
-    from symbolic.model import MDP, uniform_distribution
+    from rewardcert.symbolic.core.model import MDP, uniform_distribution
     big = F(5 * 10 ** 500)
     mdp = MDP(states=("s0", "s1"), actions=("a0", "a1"), gamma=F(1, 2), initial=(F(1), F(0)),
               reward=(big, F(0), F(1), F(0)),
@@ -166,7 +170,7 @@ def test_searches_with_the_compiled_kernel_from_the_first_solve_give_the_brute_f
 def test_kernels_that_fail_give_way_to_the_numpy_loops(monkeypatch, shallow_occupancy):
     # numba may be unable to compile or cache the kernels on some machine: the search must carry on
     # in numpy (and stay exact), never crash.
-    import symbolic.occupancy as occupancy
+    import rewardcert.symbolic.search.occupancy as occupancy
 
     def broken(*args):
         raise RuntimeError("cannot compile here")
@@ -177,7 +181,7 @@ def test_kernels_that_fail_give_way_to_the_numpy_loops(monkeypatch, shallow_occu
     assert_brute_force_answers(mdp, random_distribution(9401, mdp), (F(1, 4), F(3, 4)))
     assert floatjit._KERNEL == [None]
     # Each place that calls a kernel falls back by itself, with the numpy loop's answer.
-    from symbolic.occupancy import FamilyOccupancy
+    from rewardcert.symbolic.search.occupancy import FamilyOccupancy
     bad = floatjit.Kernels(*[broken] * 5)
     dyn, reward = dynamics(mdp), [to_fmpq(r) for r in mdp.reward]
     enabled = [list(range(mdp.n_actions))] * mdp.n_states
@@ -213,7 +217,7 @@ def test_models_past_the_kernels_size_limit_keep_the_numpy_loops():
 def test_compiled_float_policy_iteration_agrees_with_the_numpy_one(seed):
     # Against the numpy loop, which stays the reference (np.linalg.solve); and both against the
     # exact return of the policy they propose.
-    from symbolic.evaluation import expected_return
+    from rewardcert.symbolic.exact.evaluation import expected_return
     mdp = random_mdp(9300 + seed, 3 + seed, 2 + seed % 3, gamma=F(1, 2) if seed % 2 else F(9, 10))
     dyn, reward = dynamics(mdp), [to_fmpq(r) for r in mdp.reward]
     enabled = [list(range(mdp.n_actions))] * mdp.n_states

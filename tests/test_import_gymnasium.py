@@ -9,18 +9,21 @@ independent floating-point value iteration on the environment's original ``P``.
 from __future__ import annotations
 
 import importlib
-
 import math
 import sys
 from fractions import Fraction as F
 
 import pytest
+from rewardcert.symbolic.core.errors import BackendUnavailable, ModelError
+from rewardcert.symbolic.core.io import load_model
+from rewardcert.symbolic.guidance.floatvi import return_bounds
 
 from rewardcert.cli import main
-from rewardcert.importers.tabular import from_transition_table, rationalise, simplest_rational
-from symbolic.errors import BackendUnavailable, ModelError
-from symbolic.evaluation import return_bounds
-from symbolic.io import load_model
+from rewardcert.importers.tabular import (
+    from_transition_table,
+    rationalise,
+    simplest_rational,
+)
 from tests.conftest import EXAMPLES
 
 try:                         # not `import gymnasium`: only the fenced module may import it

@@ -12,20 +12,19 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-
 import itertools
 import re
 import sys
 from fractions import Fraction as F
 
 import pytest
+from rewardcert.symbolic.core.errors import BackendUnavailable
+from rewardcert.symbolic.core.io import load_model
+from rewardcert.symbolic.core.model import MDP
+from rewardcert.symbolic.guidance.floatvi import return_bounds
 
 from rewardcert.cli import main
 from rewardcert.importers.prism_export import to_prism
-from symbolic.errors import BackendUnavailable
-from symbolic.evaluation import return_bounds
-from symbolic.io import load_model
-from symbolic.model import MDP
 from tests import reference as ref
 from tests.conftest import EXAMPLES
 

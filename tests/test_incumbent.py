@@ -7,18 +7,19 @@ search's answer against brute force over every policy, also when the proposals a
 from fractions import Fraction as F
 
 import pytest
+import rewardcert.symbolic.guidance.incumbent as incumbent
+from rewardcert.proofs import checker
+from rewardcert.symbolic.core.results import Verdict
+from rewardcert.symbolic.exact.duplicates import duplicate_actions
+from rewardcert.symbolic.exact.familylp import FamilyLP
+from rewardcert.symbolic.exact.linalg import dynamics, to_fmpq
+from rewardcert.symbolic.guidance.floatlp import FloatFamilyLP, FloatPessimal
+from rewardcert.symbolic.guidance.floatvi import return_bounds
+from rewardcert.symbolic.search.engine import critical_epsilon
+from rewardcert.symbolic.search.policy_error import policy_error
 
-import symbolic.incumbent as incumbent
 from benchmarks.common import random_distribution, random_mdp
-from proofs import checker
 from rewardcert.certificates import safety_certificate, threshold_certificate
-from symbolic.duplicates import duplicate_actions
-from symbolic.evaluation import return_bounds
-from symbolic.exactlp import FamilyLP
-from symbolic.floatlp import FloatFamilyLP, FloatPessimal
-from symbolic.linalg import dynamics, to_fmpq
-from symbolic.results import Verdict
-from symbolic.safety import critical_epsilon, policy_error
 from tests.test_seed import brute_force
 
 

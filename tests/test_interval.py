@@ -8,16 +8,20 @@ import signal
 from fractions import Fraction as F
 
 import pytest
+from rewardcert.proofs import checker
+from rewardcert.symbolic.core.errors import RewardcertError
+from rewardcert.symbolic.core.io import (
+    data_from_table,
+    model_from_document,
+    model_to_document,
+)
+from rewardcert.symbolic.core.numbers import format_rational, parse_rational
+from rewardcert.symbolic.search.engine import critical_epsilon
 
 from benchmarks.common import random_distribution, random_mdp
-from proofs import checker
 from rewardcert.certificates import interval_certificate, threshold_certificate
 from rewardcert.cli import main
 from rewardcert.interrupts import Interrupts
-from symbolic.errors import RewardcertError
-from symbolic.io import data_from_table, model_from_document, model_to_document
-from symbolic.numbers import format_rational, parse_rational
-from symbolic.safety import critical_epsilon
 from tests.test_checker import mutations
 
 INSTANCES = [(seed, n, L) for seed, n in ((1, 4), (2, 5), (3, 5)) for L in (F(1, 4), F(3, 4))]
@@ -171,7 +175,7 @@ def test_ctrl_c_stops_the_search_like_a_budget():
 
 
 def test_best_first_refinement_raises_the_lower_end_and_can_finish_the_search():
-    from symbolic.safety import critical_epsilon as search
+    from rewardcert.symbolic.search.engine import critical_epsilon as search
     mdp = random_mdp(8002, 6, 3)
     D = random_distribution(2, mdp, zeros=0)
     L = F(1, 4)

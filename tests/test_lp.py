@@ -11,23 +11,31 @@ from fractions import Fraction
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from rewardcert.lp import models as lp_models
+from rewardcert.lp import pulp_backend
+from rewardcert.lp.crosscheck import TOLERANCE, cross_check, cross_check_policy
+from rewardcert.lp.fastpath import (
+    EXACT,
+    FAST,
+    certify_dual,
+    certify_policy_error,
+    fast_critical_epsilon,
+    fast_family_dual,
+    fast_policy_error,
+    rationalise,
+    repair_dual,
+)
+from rewardcert.lp.models import solve_dual, solve_milp
+from rewardcert.lp.pulp_backend import Model, Status
+from rewardcert.symbolic.core.errors import BackendUnavailable, RewardcertError
+from rewardcert.symbolic.core.io import load_model
+from rewardcert.symbolic.core.model import MDP, uniform_distribution
+from rewardcert.symbolic.exact.duals import check_dual
+from rewardcert.symbolic.guidance.floatvi import return_bounds
+from rewardcert.symbolic.search.engine import critical_epsilon
+from rewardcert.symbolic.search.policy_error import policy_error
 
-from symbolic.duals import check_dual
-from symbolic.errors import BackendUnavailable, RewardcertError
-from symbolic.evaluation import return_bounds
-from symbolic.io import load_model
-from symbolic.model import MDP, uniform_distribution
-from symbolic.safety import critical_epsilon, policy_error
-
-import lp
-from lp import models as lp_models
-from lp import pulp_backend
-from lp.crosscheck import TOLERANCE, cross_check, cross_check_policy
-from lp.fastpath import (EXACT, FAST, certify_dual, certify_policy_error, fast_critical_epsilon,
-                         fast_family_dual, fast_policy_error, rationalise, repair_dual)
-from lp.models import solve_dual, solve_milp
-from lp.pulp_backend import Model, Status
-
+from rewardcert import lp
 from tests.conftest import EXAMPLES, ROOT, project_python_files
 from tests.strategies import deterministic_policies, distributions, mdps
 
@@ -263,7 +271,8 @@ def test_fast_path_returns_exactly_the_exact_policy_error(data):
     assert fast.value == policy_error(mdp, dist, policy).value
     check = check_dual(mdp, dist, policy, fast.result.dual)
     assert check.feasible and check.value == fast.value
-    from symbolic.duals import absolute_error
+    from rewardcert.symbolic.exact.duals import absolute_error
+
     from tests.reference import uniformly_optimal
     assert absolute_error(mdp, dist, fast.result.reward_model) == fast.value
     assert uniformly_optimal(mdp, policy, fast.result.reward_model)
@@ -292,7 +301,7 @@ def test_fast_path_falls_back_when_the_solver_fails(figure4, monkeypatch):
     dist = uniform_distribution(figure4)
     real = solve_dual(figure4, dist, (2,))
     failed = dataclasses.replace(real, status=Status.NOT_SOLVED)
-    monkeypatch.setattr("lp.fastpath.solve_dual", lambda *args, **kwargs: failed)
+    monkeypatch.setattr("rewardcert.lp.fastpath.solve_dual", lambda *args, **kwargs: failed)
     answer = fast_policy_error(figure4, dist, (2,))
     assert answer.path == EXACT and "not solved" in answer.reason
     assert answer.value == Fraction(59, 150)
@@ -305,7 +314,7 @@ def test_fast_path_falls_back_on_a_misleading_float_answer(figure4, monkeypatch)
     poor = dataclasses.replace(real, dual=(0.1, 0.0, -0.1), objective=0.118, potentials=(1.0,),
                                basis=None, row_basis=None)
     assert certify_policy_error(figure4, dist, (2,), poor) is None
-    monkeypatch.setattr("lp.fastpath.solve_dual", lambda *args, **kwargs: poor)
+    monkeypatch.setattr("rewardcert.lp.fastpath.solve_dual", lambda *args, **kwargs: poor)
     answer = fast_policy_error(figure4, dist, (2,))
     assert answer.path == EXACT
     assert answer.value == Fraction(59, 150)
@@ -374,8 +383,9 @@ def test_public_api_is_exported():
 def test_a_milp_cut_short_by_its_time_limit_still_offers_its_feasible_policy():
     # Before, a time-out dropped HiGHS's integer-feasible point, so seeding the exact search on models
     # HiGHS cannot finish (the 4x4 slippery lake) gave nothing.
+    from rewardcert.symbolic.exact.evaluation import expected_return
+
     from benchmarks.environments import frozen_lake
-    from symbolic.evaluation import expected_return
     lake = frozen_lake(4, 0)
     D = uniform_distribution(lake)
     bounds = return_bounds(lake)

@@ -3,14 +3,14 @@
 from fractions import Fraction as F
 
 import pytest
+from rewardcert.symbolic.core.errors import ResourceLimit
 
 from benchmarks.common import random_mdp
-from symbolic.errors import ResourceLimit
 
 
 def test_matrix_refuses_too_many_bases_before_enumerating_policies(monkeypatch):
     # Issue 9: the bases count used to be checked only after listing every policy.
-    from symbolic import matrix
+    from rewardcert.symbolic.paper import matrix
     mdp = random_mdp(21, 12, 4)                  # C(48, 12) bases, 4^12 policies
     calls = []
     monkeypatch.setattr(matrix, "high_regret_policies", lambda *a, **k: calls.append(1) or ())
@@ -21,7 +21,11 @@ def test_matrix_refuses_too_many_bases_before_enumerating_policies(monkeypatch):
 
 @pytest.mark.parametrize("seed,n,m", [(303, 3, 3), (204, 2, 4), (305, 3, 2), (125, 1, 5)])
 def test_prefiltered_redundancy_marks_the_same_rows_as_one_lp_per_row(seed, n, m):
-    from symbolic.matrix import mark_redundant_rows, safety_matrix, witnessed_irredundant
+    from rewardcert.symbolic.paper.matrix import (
+        mark_redundant_rows,
+        safety_matrix,
+        witnessed_irredundant,
+    )
     M = safety_matrix(random_mdp(seed, n, m), F(1, 2), mark_redundant=False)
     fast = mark_redundant_rows(M.rows)
     slow = mark_redundant_rows(M.rows, prefilter=False)
@@ -36,14 +40,14 @@ REDUNDANT_CASES = [(303, 3, 3), (7, 3, 3), (11, 2, 4), (403, 4, 2), (205, 2, 5)]
 
 
 def _exact_marks(rows):
-    from symbolic.matrix import mark_redundant_rows
+    from rewardcert.symbolic.paper.matrix import mark_redundant_rows
     return [r.redundant for r in mark_redundant_rows(rows, prefilter=False)]
 
 
 @pytest.fixture(scope="module")
 def cases():
     """Rows of M (unmarked) and their marks from one dense exact LP per row, per instance."""
-    from symbolic.matrix import safety_matrix
+    from rewardcert.symbolic.paper.matrix import safety_matrix
     out = []
     for seed, n, m in REDUNDANT_CASES:
         rows = safety_matrix(random_mdp(seed, n, m), F(1, 2), mark_redundant=False).rows
@@ -58,7 +62,7 @@ def test_the_cases_have_redundant_and_irredundant_rows(cases):
 
 
 def test_floating_hints_give_the_exact_marks_with_few_dense_lps(cases, monkeypatch):
-    from symbolic import matrix
+    from rewardcert.symbolic.paper import matrix
     dense = []
     original = matrix._redundancy_lp
 
@@ -80,7 +84,7 @@ class _Lying:
         self.rows, self.marks = rows, marks
 
     def hint(self, k):
-        from lp.redundancy import RedundancyHint
+        from rewardcert.symbolic.guidance.redundancy import RedundancyHint
         others = [j for j in range(len(self.rows)) if j != k]
         if self.marks[k]:                       # redundant: claim it is the minimum at a vertex
             x = min(range(len(self.rows[k].coefficients)), key=lambda i: self.rows[k].coefficients[i])
@@ -94,7 +98,7 @@ class _Garbage:
         self.calls = 0
 
     def hint(self, k):
-        from lp.redundancy import RedundancyHint
+        from rewardcert.symbolic.guidance.redundancy import RedundancyHint
         self.calls += 1
         choice = self.calls % 6
         if choice == 0:
@@ -113,7 +117,7 @@ class _Garbage:
 
 @pytest.mark.parametrize("liar", ["opposite", "garbage"])
 def test_wrong_floating_hints_still_give_the_exact_marks(cases, monkeypatch, liar):
-    from symbolic import matrix
+    from rewardcert.symbolic.paper import matrix
     monkeypatch.setattr(matrix, "witnessed_irredundant", lambda rows, **k: set())   # every row asks the hint
     for rows, marks in cases:
         made = []
@@ -128,8 +132,8 @@ def test_wrong_floating_hints_still_give_the_exact_marks(cases, monkeypatch, lia
 def test_highs_answers_that_are_garbage_cannot_change_a_mark(cases, monkeypatch):
     # The default path, with HiGHS's own solution replaced by noise after every solve.
     import numpy as np
-    from lp import redundancy
-    from symbolic import matrix
+    from rewardcert.symbolic.guidance import redundancy
+    from rewardcert.symbolic.paper import matrix
     monkeypatch.setattr(matrix, "witnessed_irredundant", lambda rows, **k: set())
     rng = np.random.default_rng(0)
     original = redundancy.RedundancyHints.hint
@@ -149,7 +153,7 @@ def test_highs_answers_that_are_garbage_cannot_change_a_mark(cases, monkeypatch)
 
 def test_highs_hints_on_a_hand_made_matrix():
     # min(d1, d2) <= 1/2 on the 1-simplex: (1/2, 1/2) and (2, 2) are implied, the unit rows are not.
-    from lp.redundancy import RedundancyHints
+    from rewardcert.symbolic.guidance.highs import RedundancyHints
     hints = RedundancyHints([[1, 0], [0, 1], [2, 2], [0.5, 0.5]])
     unit = hints.hint(0)
     assert not unit.redundant and unit.point[1] > unit.point[0]   # row 0 is smallest where d1 is small
@@ -160,7 +164,7 @@ def test_highs_hints_on_a_hand_made_matrix():
 
 
 def test_redundancy_marking_reports_progress_and_can_be_stopped(cases):
-    from symbolic.matrix import mark_redundant_rows
+    from rewardcert.symbolic.paper.matrix import mark_redundant_rows
     rows, _ = cases[0]
     seen = []
     mark_redundant_rows(rows, progress=lambda done, total: seen.append((done, total)))
@@ -178,8 +182,10 @@ def test_redundancy_marking_reports_progress_and_can_be_stopped(cases):
 
 def test_matrix_command_marks_redundant_rows_like_the_dense_lps(cases, tmp_path, capfd):
     import json
+
+    from rewardcert.symbolic.core.io import model_to_document
+
     from rewardcert.cli import main
-    from symbolic.io import model_to_document
     seed, n, m = REDUNDANT_CASES[0]
     path = tmp_path / "model.json"
     path.write_text(json.dumps(model_to_document(random_mdp(seed, n, m))))
@@ -194,7 +200,8 @@ def test_matrix_command_marks_redundant_rows_like_the_dense_lps(cases, tmp_path,
 def test_algorithm_1_is_refused_from_its_candidate_count_before_enumerating():
     # The count is Σ_π Σ_k C(|off π|, k) C(|pairs| − k, |S|); recounted here by listing them.
     import itertools
-    from symbolic import matrix
+
+    from rewardcert.symbolic.paper import matrix
     mdp = random_mdp(305, 3, 2)
     listed = 0
     for pi in matrix.high_regret_policies(mdp, F(1, 2)):
@@ -208,13 +215,13 @@ def test_algorithm_1_is_refused_from_its_candidate_count_before_enumerating():
 
 
 def test_without_highs_the_exact_lps_alone_give_the_marks(cases, monkeypatch):
-    from lp import redundancy
-    from symbolic import matrix
-    from symbolic.errors import BackendUnavailable
+    from rewardcert.symbolic.core.errors import BackendUnavailable
+    from rewardcert.symbolic.guidance import highs
+    from rewardcert.symbolic.paper import matrix
 
     def missing():
         raise BackendUnavailable("no HiGHS here")
-    monkeypatch.setattr(redundancy, "load_highspy", missing)
+    monkeypatch.setattr(highs, "load_highspy", missing)
     rows, marks = cases[0]
     solver = matrix._float_hints(rows, set())
     assert solver.retry(0) is None                     # no second opinion: the exact LP decides
@@ -222,7 +229,7 @@ def test_without_highs_the_exact_lps_alone_give_the_marks(cases, monkeypatch):
 
 
 def _noise(hint, rng):
-    from lp.redundancy import RedundancyHint
+    from rewardcert.symbolic.guidance.redundancy import RedundancyHint
     if hint is None:
         return None
     if hint.redundant:
@@ -234,8 +241,8 @@ def test_game_hints_that_are_garbage_cannot_change_a_mark(cases, monkeypatch):
     # The batched game LPs (the first opinion) answer with noise; HiGHS and the exact LPs must
     # then give the same marks as one dense exact LP per row.
     import numpy as np
-    from lp import redundancy
-    from symbolic import matrix
+    from rewardcert.symbolic.guidance import redundancy
+    from rewardcert.symbolic.paper import matrix
     monkeypatch.setattr(matrix, "witnessed_irredundant", lambda rows, **k: set())
     rng = np.random.default_rng(1)
     original = redundancy.GameHints.solve
@@ -249,8 +256,8 @@ def test_game_hints_settle_almost_every_row_without_highs(cases, monkeypatch):
     # The first opinion does the work: HiGHS is asked about almost no row, and every game
     # hint is of the kind the exact marks say (a point for an irredundant row, a combination
     # for a redundant one).
-    from lp import redundancy
-    from symbolic import matrix
+    from rewardcert.symbolic.guidance import redundancy
+    from rewardcert.symbolic.paper import matrix
     monkeypatch.setattr(matrix, "witnessed_irredundant", lambda rows, **k: set())
     retried = []
     original = redundancy.LayeredHints.retry
@@ -270,7 +277,7 @@ def test_game_hints_settle_almost_every_row_without_highs(cases, monkeypatch):
 
 def test_game_hints_on_a_hand_made_matrix():
     # min(d1, d2) <= 1/2 on the 1-simplex: (1/2, 1/2) and (2, 2) are implied, the unit rows are not.
-    from lp.redundancy import GameHints
+    from rewardcert.symbolic.guidance.redundancy import GameHints
     hints = GameHints([[1, 0], [0, 1], [2, 2], [0.5, 0.5]], batch=3).solve(range(4))
     assert not hints[0].redundant and hints[0].point[1] > hints[0].point[0]
     assert not hints[1].redundant and hints[1].point[0] > hints[1].point[1]
@@ -291,7 +298,8 @@ def test_the_int64_unique_minimum_test_agrees_with_fractions(cases):
     # rows that are smallest there in floats (the only ones where it can say yes) and a random
     # one, and at points where two rows tie exactly.
     import random
-    from symbolic.matrix import _Scores
+
+    from rewardcert.symbolic.paper.matrix import _Scores
     rng = random.Random(5)
     seen = set()
     for rows, _ in cases:
@@ -311,7 +319,7 @@ def test_the_int64_unique_minimum_test_agrees_with_fractions(cases):
 
 
 def test_the_int64_unique_minimum_test_leaves_near_ties_to_exact_integers():
-    from symbolic.matrix import MatrixRow, _Scores
+    from rewardcert.symbolic.paper.matrix import MatrixRow, _Scores
     tiny = F(1, 10 ** 30)                   # far below the brackets' 2^-34
     rows = [MatrixRow((F(1), F(0)), (0,), ()), MatrixRow((F(1) + tiny, F(0)), (0,), ()),
             MatrixRow((F(0), F(1)), (0,), ())]
@@ -324,7 +332,7 @@ def test_the_int64_unique_minimum_test_leaves_near_ties_to_exact_integers():
 
 
 def test_a_stopped_marking_keeps_every_row_and_marks_only_those_it_decided(cases):
-    from symbolic.matrix import mark_redundant_rows
+    from rewardcert.symbolic.paper.matrix import mark_redundant_rows
     rows, marks = cases[1]
     polls = []
     out = mark_redundant_rows(rows, stop=lambda: polls.append(1) or len(polls) > 3)
@@ -338,10 +346,12 @@ def test_matrix_command_stopped_while_marking_reports_the_complete_m(cases, tmp_
     # The bases are done, so M is complete: a budget that runs out while marking leaves rows
     # "not checked" (exit 3) instead of reporting no M at all.
     import json
+
+    from rewardcert.symbolic.core.io import model_to_document
+    from rewardcert.symbolic.paper import matrix
+
     from rewardcert.cli import main
     from rewardcert.commands import paper
-    from symbolic import matrix
-    from symbolic.io import model_to_document
     seed, n, m = REDUNDANT_CASES[0]
     path = tmp_path / "model.json"
     path.write_text(json.dumps(model_to_document(random_mdp(seed, n, m))))

@@ -6,17 +6,22 @@ import random
 from fractions import Fraction as F
 
 import pytest
+import rewardcert.symbolic.guidance.floatjit as floatjit
+from rewardcert.symbolic.core.results import Verdict
+import rewardcert.symbolic.search.engine as safety
+from rewardcert.proofs import checker
+from rewardcert.symbolic.core.model import uniform_distribution
+from rewardcert.symbolic.exact.duplicates import duplicate_actions
+from rewardcert.symbolic.search.engine import critical_epsilon
+from rewardcert.symbolic.search.occupancy import FamilyOccupancy, occupancy_bounds
 
-import symbolic.floatjit as floatjit
-import symbolic.safety as safety
 from benchmarks.common import random_distribution, random_mdp
 from benchmarks.environments import frozen_lake
-from proofs import checker
-from rewardcert.certificates import interval_certificate, safety_certificate, threshold_certificate
-from symbolic.duplicates import duplicate_actions
-from symbolic.model import uniform_distribution
-from symbolic.occupancy import FamilyOccupancy, occupancy_bounds
-from symbolic.safety import critical_epsilon
+from rewardcert.certificates import (
+    interval_certificate,
+    safety_certificate,
+    threshold_certificate,
+)
 from tests import reference
 from tests.test_seed import brute_force
 
@@ -105,8 +110,8 @@ def test_the_search_with_family_bounds_gives_the_brute_force_answer(shallow):
             if star:                 # (a certificate's epsilon is > 0)
                 for epsilon in (star / 2, star):
                     decided = critical_epsilon(mdp, D, L, decide_epsilon=epsilon)
-                    assert decided.verdict(epsilon) is (safety.Verdict.SAFE if epsilon < star else
-                                                        safety.Verdict.UNSAFE)
+                    assert decided.verdict(epsilon) is (Verdict.SAFE if epsilon < star else
+                                                        Verdict.UNSAFE)
                     certificate = safety_certificate(mdp, D, epsilon, L, decided)
                     assert checker.check_document(certificate)[0] == "verified"
     assert used > 0          # the rule was exercised, not only allowed
@@ -310,7 +315,7 @@ def test_random_mutations_of_node_bounds_never_verify_a_false_claim(shallow):
 def test_huge_denominators_take_the_python_integer_path():
     # G·2^24 far above int64 (a robustness run once overflowed here): the check must still run, on
     # Python integers, and agree with the bounds' definition.
-    from symbolic.model import MDP
+    from rewardcert.symbolic.core.model import MDP
     p = F(1, 3 ** 40)
     mdp = MDP(states=("s0", "s1"), actions=("a0", "a1"), gamma=F(9, 10), initial=(F(1), F(0)),
               reward=(F(1), F(0), F(0), F(1)),

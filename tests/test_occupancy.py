@@ -5,14 +5,14 @@ from fractions import Fraction as F
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rewardcert.proofs import checker
+from rewardcert.symbolic.core.model import uniform_distribution
+from rewardcert.symbolic.exact.evaluation import state_occupancy
+from rewardcert.symbolic.search.engine import critical_epsilon
+from rewardcert.symbolic.search.occupancy import occupancy_bounds, trivial_bounds
 
 from benchmarks.environments import frozen_lake
-from proofs import checker
 from rewardcert.certificates import interval_certificate, safety_certificate
-from symbolic.evaluation import state_occupancy
-from symbolic.model import uniform_distribution
-from symbolic.occupancy import occupancy_bounds, trivial_bounds
-from symbolic.safety import critical_epsilon
 from tests.strategies import mdps
 
 

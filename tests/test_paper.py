@@ -9,21 +9,26 @@ from fractions import Fraction as F
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rewardcert.proofs import checker
+from rewardcert.symbolic.core.io import load_model
+from rewardcert.symbolic.core.model import uniform_distribution
+from rewardcert.symbolic.paper.closed_form import proposition_3_2, sqrt2_interval
+from rewardcert.symbolic.paper.matrix import paper_algorithm_rows, safety_matrix
+from rewardcert.symbolic.paper.safest import safest_distribution
+from rewardcert.symbolic.paper.section3 import corollary_3_4, proposition_3_3
+from rewardcert.symbolic.search.engine import critical_epsilon
 
-from proofs import checker
-from rewardcert.certificates import safest_certificate, safety_certificate, unsafe_certificate
+from benchmarks.common import random_mdp as ref_random_mdp
+from rewardcert.certificates import (
+    safest_certificate,
+    safety_certificate,
+    unsafe_certificate,
+)
 from rewardcert.cli import main
 from rewardcert.instances import INSTANCES, example_d14, instances, render
-from rewardcert.theorems import theorem_instances
-from symbolic.bounds import proposition_3_2, sqrt2_interval
-from symbolic.io import load_model
-from symbolic.matrix import paper_algorithm_rows, safety_matrix
-from symbolic.model import uniform_distribution
-from symbolic.paper import corollary_3_4, proposition_3_3, safest_distribution
-from symbolic.safety import critical_epsilon
+from rewardcert.theorem_checks import theorem_instances
 from tests import reference as ref
 from tests.conftest import EXAMPLES, ROOT
-from benchmarks.common import random_mdp as ref_random_mdp
 from tests.strategies import distributions, mdps
 
 regret_bounds = st.integers(1, 10).map(lambda k: F(k, 10))
@@ -83,7 +88,7 @@ def test_the_papers_algorithm_1_defines_the_same_safe_set(data):
 
 
 def test_redundancy_marks_rows_implied_on_the_simplex():
-    from symbolic.matrix import MatrixRow, mark_redundant_rows
+    from rewardcert.symbolic.paper.matrix import MatrixRow, mark_redundant_rows
     rows = [MatrixRow((F(1), F(0)), (0,), (F(0), F(0))), MatrixRow((F(0), F(1)), (0,), (F(0), F(0))),
             MatrixRow((F(2), F(2)), (0,), (F(0), F(0))), MatrixRow((F(1, 2), F(1, 2)), (0,), (F(0), F(0)))]
     # on the 1-simplex: min(d1, d2) <= 1/2 = (d1 + d2)/2, so (1/2, 1/2) is implied; (2, 2) too
@@ -182,7 +187,7 @@ def test_corollary_3_4_family_is_largest_disjoint_and_bounds_eps_star_star(data)
     # Cor. 3.4's proof: at eps = 1/K some member has D-mass <= eps, and its witness verifies
     D = data.draw(distributions(mdp))
     member = min(family.policies, key=lambda pi: sum(D[x] for x in ref_support(mdp, pi)))
-    from symbolic.paper import proposition_3_3_witness
+    from rewardcert.symbolic.paper.section3 import proposition_3_3_witness
     w = proposition_3_3_witness(mdp, D, member, safest.threshold.bounds)
     cert = unsafe_certificate(mdp, D, family.epsilon_bound, L, w.witness, safest.threshold.bounds)
     assert checker.check_document(cert)[0] == "verified"
@@ -211,7 +216,7 @@ def test_safest_distribution_beats_every_sampled_distribution_and_matches_m(data
 
 def _exact_game_value(rows, mdp):
     """max over D on the enabled pairs of min_k row_k·D, by the exact simplex (no floats)."""
-    from symbolic.exactlp import linear_program
+    from rewardcert.symbolic.exact.familylp import linear_program
     N = mdp.n_pairs
     a_ub = [[-c for c in row.coefficients] + [1] for row in rows]
     a_eq = [[1] * N + [0]] + [[int(y == x) for y in range(N)] + [0] for x in range(N) if not mdp.is_enabled(x)]
@@ -223,7 +228,7 @@ def _exact_game_value(rows, mdp):
 def test_the_safest_lp_solved_on_float_supports_is_the_exact_optimum(seed, n, m, L):
     # _best_over_rows keeps a float-guided solution only if its two bounds meet exactly; the
     # value must be the exact simplex's, on M's rows and on every prefix of them.
-    from symbolic import paper
+    from rewardcert.symbolic.paper import safest as paper
     mdp = ref_random_mdp(seed, n, m)
     rows = safety_matrix(mdp, L, mark_redundant=False).rows
     solved = 0
@@ -242,12 +247,12 @@ def test_the_safest_lp_solved_on_float_supports_is_the_exact_optimum(seed, n, m,
 
 def test_a_lying_game_solver_cannot_change_the_safest_distribution(monkeypatch):
     import numpy as np
-    from lp import redundancy
-    from symbolic import paper
+    from rewardcert.symbolic.guidance import highs
+    from rewardcert.symbolic.paper import safest as paper
     mdp = ref_random_mdp(12, 4, 2)
     honest = safest_distribution(mdp, F(1, 2))
     rng = np.random.default_rng(3)
-    monkeypatch.setattr(redundancy, "game_solution",
+    monkeypatch.setattr(highs, "game_solution",
                         lambda rows: (rng.random(len(rows[0])), rng.random(len(rows))))
     assert paper._game_on_supports(mdp, safety_matrix(mdp, F(1, 2), mark_redundant=False).rows) is None
     lied = safest_distribution(mdp, F(1, 2))
@@ -292,8 +297,9 @@ def test_no_theorem_disagrees_on_random_instances(data):
 
 
 def test_a_wrong_conclusion_is_a_loud_failure(monkeypatch, tmp_path, capsys):
-    import rewardcert.theorems as theorems
-    from symbolic.bounds import Proposition32
+    from rewardcert.symbolic.paper.closed_form import Proposition32
+
+    import rewardcert.theorem_checks.exact as theorems
 
     def inflated(mdp, data, L, bounds=None):   # a "paper" whose Prop. 3.2 bound is 100 times too large
         real = proposition_3_2(mdp, data, L, bounds)

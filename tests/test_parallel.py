@@ -7,17 +7,25 @@ from fractions import Fraction as F
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rewardcert.proofs import checker
+from rewardcert.symbolic.core.io import load_model
+from rewardcert.symbolic.core.model import uniform_distribution
+from rewardcert.symbolic.core.results import Verdict
+from rewardcert.symbolic.guidance.floatvi import return_bounds
+from rewardcert.symbolic.search.engine import _branch_order, critical_epsilon
+from rewardcert.symbolic.search.parallel import (
+    parallel_critical_epsilon,
+    prefixes,
+    split_depth,
+)
 
 from benchmarks.common import random_distribution, random_mdp
-from proofs import checker
-from rewardcert.certificates import interval_certificate, safety_certificate, threshold_certificate
+from rewardcert.certificates import (
+    interval_certificate,
+    safety_certificate,
+    threshold_certificate,
+)
 from rewardcert.cli import main
-from symbolic.evaluation import return_bounds
-from symbolic.model import uniform_distribution
-from symbolic.io import load_model
-from symbolic.parallel import parallel_critical_epsilon, prefixes, split_depth
-from symbolic.results import Verdict
-from symbolic.safety import _branch_order, critical_epsilon
 from tests.strategies import distributions, mdps
 from tests.test_checker import claim_is_true
 from tests.test_seed import brute_force

@@ -8,12 +8,12 @@ the reason, when ``distributed`` is not installed (``.ci/extras`` installs it).
 from fractions import Fraction as F
 
 import pytest
+from rewardcert.proofs import checker
+from rewardcert.symbolic.search.engine import critical_epsilon
+from rewardcert.symbolic.search.parallel import parallel_critical_epsilon
 
 from benchmarks.common import random_distribution, random_mdp
-from proofs import checker
 from rewardcert.certificates import interval_certificate, threshold_certificate
-from symbolic.parallel import parallel_critical_epsilon
-from symbolic.safety import critical_epsilon
 
 distributed = pytest.importorskip("distributed", reason="dask.distributed is not installed "
                                                         "(optional extra: pip install 'rewardcert[cluster]')")

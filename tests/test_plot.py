@@ -8,14 +8,21 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
+from rewardcert.symbolic.core.errors import BackendUnavailable, ModelError  # noqa: E402
+from rewardcert.symbolic.core.io import load_model  # noqa: E402
+from rewardcert.symbolic.core.results import Verdict  # noqa: E402
+from rewardcert.symbolic.paper.matrix import safety_matrix  # noqa: E402
+from rewardcert.symbolic.search.engine import critical_epsilon  # noqa: E402
+
 from rewardcert.cli import main  # noqa: E402
-from rewardcert.plot import (TRIANGLE, clip, data_slice, parse_pair, plot_safe_region,  # noqa: E402
-                             safe_polygon)
-from symbolic.errors import BackendUnavailable, ModelError  # noqa: E402
-from symbolic.io import load_model  # noqa: E402
-from symbolic.matrix import safety_matrix  # noqa: E402
-from symbolic.results import Verdict  # noqa: E402
-from symbolic.safety import critical_epsilon  # noqa: E402
+from rewardcert.plot import (  # noqa: E402
+    TRIANGLE,
+    clip,
+    data_slice,
+    parse_pair,
+    plot_safe_region,
+    safe_polygon,
+)
 
 from .conftest import EXAMPLES  # noqa: E402
 
@@ -239,6 +246,7 @@ def test_docs_console_blocks_are_what_the_command_prints(tmp_path, capsys, monke
     """docs/plots.md shows real output ("..." elides lines); the picture goes to tmp_path."""
     import re
     import shlex
+
     from .conftest import ROOT
     text = (ROOT / "docs" / "plots.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```console\n(.*?)```", text, re.S)
@@ -263,7 +271,7 @@ def test_docs_console_blocks_are_what_the_command_prints(tmp_path, capsys, monke
 def test_the_suggested_slice_names_enabled_pairs(capsys, tmp_path):
     # Regression: on a model with per-state action sets the suggestion named a disabled pair,
     # which --slice then refuses.
-    from symbolic.io import load_model
+    from rewardcert.symbolic.core.io import load_model
     mdp = load_model(EXAMPLES / "warehouse.toml").mdp
     err = _bad([str(EXAMPLES / "warehouse.toml"), "--regret", "1/2", "--epsilon", "1/10"], capsys, tmp_path)
     suggested = err.split("(e.g. --slice ")[1].split(")")[0].split(" ")

@@ -14,20 +14,32 @@ import mpmath
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rewardcert.proofs import checker
+from rewardcert.symbolic.core.io import load_model
+from rewardcert.symbolic.core.model import MDP, uniform_distribution
+from rewardcert.symbolic.core.policies import uniform_policy
+from rewardcert.symbolic.core.results import Verdict
+from rewardcert.symbolic.exact.evaluation import expected_return
+from rewardcert.symbolic.guidance.floatvi import return_bounds
+from rewardcert.symbolic.paper.regularised import (
+    proposition_4_1,
+    reference_is_soft_optimal,
+    theorem_4_2,
+)
+from rewardcert.symbolic.regularised.verdicts import (
+    regularised_certify,
+    regularised_threshold,
+)
+from rewardcert.symbolic.rigorous import enclosures as rg
+from rewardcert.symbolic.rigorous.soft import soft_optimum
 
-from proofs import checker
 from rewardcert.certificates import check_certificate_document
 from rewardcert.regularised_certificates import regularised_certificate
-from symbolic import rigorous as rg
-from symbolic.evaluation import expected_return, return_bounds
-from symbolic.io import load_model
-from symbolic.model import MDP, uniform_distribution
-from symbolic.regularised import regularised_certify, regularised_threshold
-from symbolic.regularised_paper import proposition_4_1, reference_is_soft_optimal, theorem_4_2
-from symbolic.results import Verdict
 
 from .conftest import EXAMPLES, ROOT
-from .regularised_reference import mp, regret as ref_regret, soft_optimum as ref_soft_optimum
+from .regularised_reference import mp
+from .regularised_reference import regret as ref_regret
+from .regularised_reference import soft_optimum as ref_soft_optimum
 from .strategies import mdps, stochastic_policies
 
 FIG4 = load_model(EXAMPLES / "figure4.toml").mdp
@@ -86,7 +98,7 @@ def test_soft_optimum_encloses_high_precision_value_iteration(data):
     mdp = data.draw(mdps(max_states=3, max_actions=3))
     reference = data.draw(stochastic_policies(mdp, allow_zeros=False))
     lam = data.draw(st.sampled_from([F(1, 10), F(1, 2), F(2), F(7, 3)]))
-    optimum = rg.soft_optimum(mdp, mdp.reward, lam, reference)
+    optimum = soft_optimum(mdp, mdp.reward, lam, reference)
     _, pi = ref_soft_optimum(mdp, mdp.reward, lam, reference)
     with mpmath.workdps(70):
         for s in range(mdp.n_states):
@@ -102,26 +114,26 @@ def test_soft_optimum_encloses_high_precision_value_iteration(data):
 
 def test_bandit_soft_optimum_is_eq_76_by_hand():
     # One prompt, two answers, R = (1, 0), uniform reference, lambda = 1: pi(a0) = e / (e + 1).
-    from symbolic.model import MDP
+    from rewardcert.symbolic.core.model import MDP
     mdp = MDP(("q",), ("a0", "a1"), F(0), (F(1),), (F(1), F(0)), None)
-    optimum = rg.soft_optimum(mdp, mdp.reward, F(1), rg.uniform_policy(mdp))
+    optimum = soft_optimum(mdp, mdp.reward, F(1), uniform_policy(mdp))
     with mpmath.workdps(60):
         expected = mpmath.e / (mpmath.e + 1)
         assert mp(optimum.policy_lower[0]) <= expected <= mp(optimum.policy_upper[0])
 
 
 def test_reference_soft_optimality_is_decided_exactly():
-    from symbolic.model import MDP
+    from rewardcert.symbolic.core.model import MDP
     constant = MDP(("q",), ("a0", "a1"), F(0), (F(1),), (F(2), F(2)), None)
-    assert reference_is_soft_optimal(constant, rg.uniform_policy(constant))
-    assert not reference_is_soft_optimal(FIG4, rg.uniform_policy(FIG4))
+    assert reference_is_soft_optimal(constant, uniform_policy(constant))
+    assert not reference_is_soft_optimal(FIG4, uniform_policy(FIG4))
     # A "potential-shaped" MDP: R(s,a) = W(s) - gamma tau(.|s,a) W for W = (1, 3): pi_ref is optimal.
     loops = ((0, F(1)),), ((1, F(1)),)
     g = F(1, 2)
     reward = (1 - g * 1, 1 - g * 3, 3 - g * 3, 3 - g * 1)
     shaped = MDP(("s", "t"), ("stay", "move"), g, (F(1), F(0)), reward,
                  (loops[0], loops[1], loops[1], loops[0]))
-    assert reference_is_soft_optimal(shaped, rg.uniform_policy(shaped))
+    assert reference_is_soft_optimal(shaped, uniform_policy(shaped))
 
 
 # -- verdicts against independent computations ------------------------------------------------
@@ -186,7 +198,7 @@ def test_zero_data_is_decided_by_a_witness_or_left_unknown():
 
 def test_prop_4_1_certifies_an_explicit_epsilon_on_figure4():
     D = uniform_distribution(FIG4)
-    reference = rg.uniform_policy(FIG4)
+    reference = uniform_policy(FIG4)
     p = proposition_4_1(FIG4, D, F(1, 2), reference, timeout=240)
     bounds = return_bounds(FIG4)
     assert p.hypothesis_holds
@@ -202,7 +214,7 @@ def test_theorem_4_2_constants_by_hand_on_figure4():
     δ = (1−γ)(1−L) range J / (√3 ‖R‖) as printed, and (1−γ) times that corrected."""
     D = (F(1, 2), F(1, 2) - F(1, 1000), F(1, 1000))
     eps, L, lam = F(1, 10), F(4, 5), F(1, 2)
-    th = theorem_4_2(FIG4, D, eps, L, lam, rg.uniform_policy(FIG4), timeout=6)
+    th = theorem_4_2(FIG4, D, eps, L, lam, uniform_policy(FIG4), timeout=6)
     with mpmath.workdps(100):
         norm = mpmath.sqrt(sum(mp(r) ** 2 for r in FIG4.reward))
         range_j = (mpmath.mpf("2.78") - mpmath.mpf("1.6")) / (1 - mpmath.mpf("0.4"))
@@ -218,7 +230,7 @@ def test_theorem_4_2_constants_by_hand_on_figure4():
             assert variant.hypothesis == (mpmath.mpf(1) / 1000 <= mp(eps) / (1 + c))
     # The engine's own verdict at eps is unsafe (the cheapest witness), whatever the theorem says.
     assert th.safe_at_epsilon is False
-    assert _independent_regret(FIG4, th.cheapest.reward, lam, rg.uniform_policy(FIG4)) >= mpmath.mpf(4) / 5
+    assert _independent_regret(FIG4, th.cheapest.reward, lam, uniform_policy(FIG4)) >= mpmath.mpf(4) / 5
 
 
 # -- certificates: checker replay, bare interpreter, tampering ---------------------------------
@@ -428,8 +440,8 @@ def test_certify_and_threshold_json(tmp_path, capsys):
 # -- the Python API refuses what the command line refuses (found by the audit campaign) -----------
 
 def test_api_validates_its_arguments():
-    from symbolic.errors import RewardcertError
-    from symbolic.rlhf import rlhf_certify
+    from rewardcert.symbolic.core.errors import RewardcertError
+    from rewardcert.symbolic.regularised.preference import rlhf_certify
     b = MDP(("s0",), ("a0", "a1"), F(0), (F(1),), (F(0), F(1)), None)
     D = (F(1, 2), F(1, 2))
     bad = [
@@ -454,7 +466,7 @@ def test_api_validates_its_arguments():
 
 
 def test_degenerate_bandit_is_safe_in_both_layers():
-    from symbolic.rlhf import rlhf_certify
+    from rewardcert.symbolic.regularised.preference import rlhf_certify
     flat = MDP(("s0",), ("a0", "a1", "a2"), F(0), (F(1),), (F(2),) * 3, None)
     assert rlhf_certify(flat, F(1, 10), F(1, 2), F(1, 2)).verdict(F(1, 10)) is Verdict.SAFE
     assert regularised_certify(flat, uniform_distribution(flat), F(1, 10), F(1, 2), F(1, 2)).verdict(F(1, 10)) \
@@ -465,7 +477,9 @@ def test_a_theorem_4_2_counterexample_exits_4(monkeypatch, capsys):
     """The reporting path: a hypothesis that holds with D proved safe at eps is a counterexample to
     the theorem as read, and `theorems` exits 4 (forced here: no real instance is known)."""
     import dataclasses
-    import symbolic.regularised_paper as paper
+
+    import rewardcert.symbolic.paper.regularised as paper
+
     from rewardcert.cli import main
     real = paper.theorem_4_2
 
@@ -474,7 +488,7 @@ def test_a_theorem_4_2_counterexample_exits_4(monkeypatch, capsys):
         variants = tuple(dataclasses.replace(v, hypothesis=True, witness=None) for v in th.variants)
         return dataclasses.replace(th, variants=variants, safe_at_epsilon=True)
     monkeypatch.setattr(paper, "theorem_4_2", forced)
-    import rewardcert.regularised_theorems as rows
+    import rewardcert.theorem_checks.regularised as rows
     monkeypatch.setattr(rows, "theorem_4_2", forced)
     code = main(["theorems", str(EXAMPLES / "figure4.toml"), "--data", "uniform", "--epsilon", "1/5",
                  "--regret", "4/5", "--lambda", "1/2"])

@@ -13,20 +13,28 @@ import mpmath
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rewardcert.proofs import checker
+from rewardcert.symbolic.core.io import load_model
+from rewardcert.symbolic.core.model import MDP
+from rewardcert.symbolic.core.policies import uniform_policy
+from rewardcert.symbolic.core.policyfile import load_policy
+from rewardcert.symbolic.guidance.floatvi import return_bounds
+from rewardcert.symbolic.paper.measures import error_measures
+from rewardcert.symbolic.paper.rlhf import rlhf_theorem
+from rewardcert.symbolic.regularised.preference import (
+    preference_error,
+    reference_data,
+    rlhf_certify,
+)
+from rewardcert.symbolic.rigorous.soft import soft_optimum
 
-from proofs import checker
 from rewardcert.cli import main
 from rewardcert.regularised_certificates import regularised_certificate
-from symbolic import rigorous as rg
-from symbolic.evaluation import return_bounds
-from symbolic.io import load_model
-from symbolic.measures import error_measures
-from symbolic.model import MDP
-from symbolic.policyfile import load_policy
-from symbolic.rlhf import preference_error, reference_data, rlhf_certify, rlhf_theorem
 
 from .conftest import EXAMPLES
-from .regularised_reference import mp, regret as ref_regret, soft_optimum as ref_soft_optimum
+from .regularised_reference import mp
+from .regularised_reference import regret as ref_regret
+from .regularised_reference import soft_optimum as ref_soft_optimum
 from .strategies import mdps, stochastic_policies
 
 BANDIT = load_model(EXAMPLES / "rlhf-bandit.toml").mdp
@@ -102,7 +110,7 @@ def test_rlhf_policy_is_eq_76(data):
     mdp = data.draw(mdps(max_states=2, max_actions=4, bandit=True))
     reference = data.draw(stochastic_policies(mdp, allow_zeros=False))
     lam = data.draw(st.sampled_from([F(1, 5), F(1), F(3)]))
-    optimum = rg.soft_optimum(mdp, mdp.reward, lam, reference)
+    optimum = soft_optimum(mdp, mdp.reward, lam, reference)
     m = mdp.n_actions
     with mpmath.workdps(100):
         tol = mpmath.mpf(10) ** -90            # the reference's own rounding; the enclosure is rigorous
@@ -139,7 +147,7 @@ def test_theorem_6_1_hypothesis_holds_and_its_witness_verifies():
 
 
 def test_theorem_6_1_hypothesis_fails_but_a_cheaper_witness_exists():
-    reference = rg.uniform_policy(CHATBOT)
+    reference = uniform_policy(CHATBOT)
     eps, L, lam = F(1, 2), F(1, 2), F(1, 2)
     th = rlhf_theorem(CHATBOT, eps, L, lam, reference, search_seconds=3)
     assert th.hypothesis is False
@@ -242,8 +250,10 @@ def brute_force(mdp, policy, estimate, horizon):
     """Every trajectory of length T with its probability and both returns (no dynamic programme)."""
     m = mdp.n_actions
     out = []
+
     def successors(x):
         return [(x // m, F(1))] if mdp.transitions is None else list(mdp.transitions[x])
+
     def walk(s, t, p, g, gh, s0):
         for a in range(m):
             q = policy[s][a]
@@ -281,6 +291,7 @@ def test_measures_against_brute_force(data):
     # The right side from its definition: (1 - g^T)/(1 - g) E_{D^pi}|R - R^|, D^pi = (1-g)/(1-g^T) eta_T.
     m = mdp.n_actions
     eta = [F(0)] * mdp.n_pairs
+
     def occ(s, t, p):
         for a in range(m):
             if policy[s][a]:
@@ -339,7 +350,7 @@ def test_measures_command_json_and_refusals(tmp_path, capsys):
 def test_binned_kl_enclosure_contains_the_exact_value(monkeypatch):
     """Past MAX_KL_PAIRS the KL sums are taken on a grid with a Lipschitz allowance: the result
     must still enclose the pair-by-pair value."""
-    import symbolic.measures as measures
+    import rewardcert.symbolic.paper.measures as measures
     mdp = load_model(EXAMPLES / "chain3.toml").mdp
     policy = load_policy(EXAMPLES / "chain3-policy.toml", mdp)
     estimate = load_model(EXAMPLES / "chain3-estimate.toml").mdp.reward
@@ -356,7 +367,8 @@ def test_preference_safe_side_against_sampling():
     """A proved lower end of the RLHF interval: random reward models whose (independently
     computed) preference error is below it all have regret < L at 70 digits."""
     import random
-    from symbolic.rlhf import rlhf_threshold
+
+    from rewardcert.symbolic.regularised.preference import rlhf_threshold
     eps_L, lam = F(1, 2), F(1)
     result = rlhf_threshold(BANDIT, eps_L, lam, BANDIT_REF, timeout=120)
     assert result.complete and 0 < result.lower <= result.upper
@@ -385,8 +397,8 @@ def test_preference_safe_side_against_sampling():
 def test_chatbot_rlhf_interval_with_huge_boxes_verifies():
     """Regression: boxes thousands wide (pairs that D^ref barely weighs) once made the checker's
     policy box trivial (every exponent clamped), rejecting a correct certificate."""
-    from symbolic.rlhf import rlhf_threshold
-    reference = rg.uniform_policy(CHATBOT)
+    from rewardcert.symbolic.regularised.preference import rlhf_threshold
+    reference = uniform_policy(CHATBOT)
     result = rlhf_threshold(CHATBOT, F(1, 2), F(1, 2), reference, timeout=6)
     cert = regularised_certificate(CHATBOT, reference_data(CHATBOT, reference), F(1, 2), result)
     assert _status(cert) == "verified"
@@ -394,7 +406,8 @@ def test_chatbot_rlhf_interval_with_huge_boxes_verifies():
 
 def test_a_contradicted_measure_exits_4(monkeypatch, capsys):
     import dataclasses
-    import symbolic.measures as command        # the command imports it when it runs
+
+    import rewardcert.symbolic.paper.measures as command  # the command imports it when it runs
     real = command.error_measures
 
     def forced(*args, **kwargs):

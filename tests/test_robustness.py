@@ -19,11 +19,11 @@ from fractions import Fraction as F
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rewardcert.proofs import checker
+from rewardcert.symbolic.core.io import model_to_document
 
 import rewardcert
-from proofs import checker
 from rewardcert.cli import build_parser, main
-from symbolic.io import model_to_document
 from tests.conftest import EXAMPLES, ROOT
 from tests.strategies import mdps
 
@@ -208,7 +208,7 @@ def test_exit_130_is_documented():
 # -- 2. one number-size limit for producer and checker ------------------------------------------
 
 def test_producer_and_checker_share_one_number_limit():
-    from symbolic.numbers import MAX_NUMBER_CHARS
+    from rewardcert.symbolic.core.numbers import MAX_NUMBER_CHARS
     assert checker.MAX_NUMBER_CHARS == MAX_NUMBER_CHARS == 2000
 
 
@@ -295,8 +295,9 @@ def test_whatever_the_loader_accepts_certifies_or_is_refused_with_exit_2(mdp, lo
 
 
 def test_a_derived_number_past_the_limit_is_refused_before_writing(tmp_path):
+    from rewardcert.symbolic.core.errors import ResourceLimit
+
     from rewardcert.certificates import check_number_sizes
-    from symbolic.errors import ResourceLimit
     document = {"instance": {"epsilon": "1/5"}, "evidence": {"tree": {"values": {"s": "7/" + "3" * 2001}}}}
     with pytest.raises(ResourceLimit, match=r"evidence\.tree\.values\.s"):
         check_number_sizes(document)
@@ -323,7 +324,8 @@ def test_fast_number_text_is_the_canonical_text():
     ``Fraction``'s own reduced form gives, also past Python's 4300-digit ``str`` limit."""
     import random
     from fractions import Fraction as F
-    from symbolic.numbers import format_ratio, format_rational
+
+    from rewardcert.symbolic.core.numbers import format_ratio, format_rational
     rng = random.Random(3)
     for _ in range(2000):
         p, q = rng.randint(-10 ** 6, 10 ** 6), rng.choice([1, 2, 3, 2 ** 24, rng.randint(1, 10 ** 6)])
@@ -528,7 +530,7 @@ def test_check_says_what_it_verified(name, expected, capsys):
 # -- 15. readable output -------------------------------------------------------------------------
 
 def test_decimals_beside_fractions():
-    from symbolic.numbers import with_decimal, approximate
+    from rewardcert.symbolic.core.numbers import approximate, with_decimal
     assert with_decimal(F(2, 99)) == "2/99 (≈ 0.0202)"      # 2/99 = 0.020202...
     assert with_decimal(F(1, 5)) == "1/5 (= 0.2)"
     assert with_decimal(F(-7, 3)) == "-7/3 (≈ -2.33)"
@@ -543,7 +545,7 @@ def test_threshold_prints_decimals(capsys):
 
 
 def test_policy_counts_are_short():
-    from symbolic.numbers import power_text
+    from rewardcert.symbolic.core.numbers import power_text
     assert power_text(4, 16) == "4^16 ≈ 4.3e9"               # 4^16 = 4294967296
     assert power_text(4, 3) == "64"
     for base, exponent in ((4, 650), (3, 1000), (7, 401)):      # past 1e300: the mantissa comes from log10
@@ -682,7 +684,7 @@ def test_api_accepts_exact_numbers_and_refuses_floats():
     assert result.verdict("0.3") is rewardcert.Verdict.SAFE and result.verdict(1) is rewardcert.Verdict.UNSAFE
     assert result.verdict("1/3") is rewardcert.Verdict.UNSAFE
     # a float is refused with the message the CLI gives for a float in a model file
-    from symbolic.numbers import parse_rational
+    from rewardcert.symbolic.core.numbers import parse_rational
     with pytest.raises(rewardcert.RewardcertError) as cli_error:
         parse_rational(0.8)
     for call in (lambda: rewardcert.critical_epsilon(loaded.mdp, D, 0.8),
@@ -731,7 +733,7 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
 def test_no_doc_attributes_the_safest_distribution_to_the_paper():
-    for path in DOCS + [ROOT / "rewardcert" / "theorems.py"]:
+    for path in DOCS + [ROOT / "rewardcert" / "theorem_checks" / "exact.py"]:
         text = path.read_text()
         assert "open question" not in text, path
         assert "paper §7" not in text and "paper's §7" not in text, path
@@ -825,8 +827,8 @@ def test_a_derived_long_epsilon_still_gets_a_verdict():
        sign=st.sampled_from([1, -1]))
 def test_the_size_check_refuses_exactly_the_fractions_longer_than_the_limit(numerator_digits, denominator_digits,
                                                                             lead, sign):
-    from symbolic.errors import ModelError
-    from symbolic.numbers import check_size
+    from rewardcert.symbolic.core.errors import ModelError
+    from rewardcert.symbolic.core.numbers import check_size
     value = F(sign * (lead * 10 ** (numerator_digits - 1) + 7), lead * 10 ** (denominator_digits - 1) + 3)
     text = str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
     if len(text) > 2000:
@@ -844,8 +846,9 @@ def test_size_errors_state_counts_briefly(tmp_path, capsys):
     # matrix refuses the bases count (checked first, before listing policies) briefly too
     assert "C(600, 300) ≈ 1.4e179 bases" in err and str(2 ** 300) not in err
     assert len(err) < 200
-    from symbolic.numbers import equals_count
     from math import comb
+
+    from rewardcert.symbolic.core.numbers import equals_count
     assert equals_count(comb(6, 2)) == "= 15" and equals_count(comb(64, 16)) == "≈ 4.9e14"  # C(64,16) = 4.89e14
 
 

@@ -10,11 +10,12 @@ from fractions import Fraction as F
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rewardcert.symbolic.core.io import load_model
+from rewardcert.symbolic.core.model import uniform_distribution
+from rewardcert.symbolic.core.results import Verdict
+from rewardcert.symbolic.search.engine import critical_epsilon
+from rewardcert.symbolic.search.policy_error import policy_error
 
-from symbolic.io import load_model
-from symbolic.model import uniform_distribution
-from symbolic.results import Verdict
-from symbolic.safety import critical_epsilon, policy_error
 from tests import reference as ref
 from tests.conftest import EXAMPLES
 from tests.strategies import deterministic_policies, distributions, mdps
@@ -166,7 +167,7 @@ def test_figure4_critical_error_is_the_papers_matrix_on_a_grid_of_the_simplex():
 
 
 def test_figure4_example_data_files_are_safe_and_unsafe_at_one_fifth():
-    from symbolic.io import load_data
+    from rewardcert.symbolic.core.io import load_data
     mdp = load_model(EXAMPLES / "figure4.toml").mdp
     safe = critical_epsilon(mdp, load_data(EXAMPLES / "figure4-data.toml", mdp), F(4, 5))
     unsafe = critical_epsilon(mdp, load_data(EXAMPLES / "figure4-data-unsafe.toml", mdp), F(4, 5))
@@ -175,7 +176,7 @@ def test_figure4_example_data_files_are_safe_and_unsafe_at_one_fifth():
 
 
 def test_bad_parameters_are_refused():
-    from symbolic.errors import ModelError
+    from rewardcert.symbolic.core.errors import ModelError
     mdp = load_model(EXAMPLES / "figure4.toml").mdp
     D = uniform_distribution(mdp)
     for L in (F(0), F(-1), F(3, 2)):

@@ -6,15 +6,17 @@ from fractions import Fraction as F
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rewardcert.proofs import checker
+from rewardcert.symbolic.core.io import model_to_document
+from rewardcert.symbolic.core.results import Verdict
+from rewardcert.symbolic.exact.evaluation import enumerate_policies
+from rewardcert.symbolic.guidance.floatvi import return_bounds
+from rewardcert.symbolic.search.engine import critical_epsilon
+from rewardcert.symbolic.search.policy_error import policy_error
 
 from benchmarks.common import random_distribution, random_mdp
-from proofs import checker
 from rewardcert.certificates import safety_certificate, threshold_certificate
 from rewardcert.cli import main
-from symbolic.evaluation import enumerate_policies, return_bounds
-from symbolic.io import model_to_document
-from symbolic.results import Verdict
-from symbolic.safety import critical_epsilon, policy_error
 from tests.strategies import distributions, mdps
 
 

@@ -21,15 +21,25 @@ from fractions import Fraction as F
 import pytest
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
+from rewardcert.smt import (
+    MinimumResult,
+    SearchResult,
+    encode_search,
+    find_witness,
+    minimise_error,
+    z3_backend,
+)
+from rewardcert.symbolic.core.errors import (
+    BackendUnavailable,
+    ModelError,
+    RewardcertError,
+)
+from rewardcert.symbolic.core.io import load_model
+from rewardcert.symbolic.core.model import MDP
+from rewardcert.symbolic.core.results import Verdict
+from rewardcert.symbolic.guidance.floatvi import return_bounds
 
-from smt import MinimumResult, SearchResult, encode_search, find_witness, minimise_error
-from smt import z3_backend
 from tests import reference as ref
-from symbolic.errors import BackendUnavailable, ModelError, RewardcertError
-from symbolic.evaluation import return_bounds
-from symbolic.io import load_model
-from symbolic.model import MDP
-from symbolic.results import Verdict
 from tests.conftest import EXAMPLES, ROOT, project_python_files
 from tests.strategies import distributions, mdps
 
@@ -211,7 +221,7 @@ def test_bandit_minimum_equals_closed_form(data):
 @given(st.data())
 def test_minimum_agrees_with_the_exact_per_policy_lp(data):
     """Differential: the SMT minimum is min over Π_L of the exact engine's f_π(D) (brute force)."""
-    safety = pytest.importorskip("symbolic.safety")
+    policy_error = pytest.importorskip("rewardcert.symbolic.search.policy_error").policy_error
     mdp = data.draw(mdps(min_states=2, max_states=3, min_actions=2, max_actions=3, bandit=False))
     d = data.draw(distributions(mdp, allow_zeros=True))
     regret_bound = data.draw(regret_bounds)
@@ -220,7 +230,7 @@ def test_minimum_agrees_with_the_exact_per_policy_lp(data):
     if regrets is None:
         assert result.critical_epsilon is None
         return
-    exact = min(safety.policy_error(mdp, d, pi).value for pi, r in regrets.items() if r >= regret_bound)
+    exact = min(policy_error(mdp, d, pi).value for pi, r in regrets.items() if r >= regret_bound)
     assert result.critical_epsilon == exact / ref_range(mdp)
 
 

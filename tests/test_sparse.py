@@ -6,15 +6,25 @@ import pytest
 from flint import fmpq, fmpq_mat
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from rewardcert.symbolic.core.errors import ResourceLimit
+from rewardcert.symbolic.core.model import MDP
+from rewardcert.symbolic.exact import sparse
+from rewardcert.symbolic.exact.evaluation import state_occupancy, state_values
+from rewardcert.symbolic.exact.linalg import (
+    DENSE_UP_TO,
+    dynamics,
+    fraction_solve,
+    to_fmpq,
+    to_fraction,
+)
+from rewardcert.symbolic.exact.sparse import (
+    sparse_solve,
+    strongly_connected_blocks,
+    transpose,
+)
 
 from benchmarks.common import random_mdp, random_policy
 from rewardcert.cli import main
-from symbolic import sparse
-from symbolic.errors import ResourceLimit
-from symbolic.evaluation import state_occupancy, state_values
-from symbolic.linalg import DENSE_UP_TO, dynamics, fraction_solve, to_fmpq, to_fraction
-from symbolic.model import MDP
-from symbolic.sparse import sparse_solve, strongly_connected_blocks, transpose
 from tests.strategies import deterministic_policies, mdps
 
 
@@ -147,8 +157,9 @@ def test_fill_limit_refuses_before_arithmetic(monkeypatch):
 
 
 def test_cli_refuses_a_too_large_elimination_with_exit_2(monkeypatch, tmp_path, capsys):
-    from symbolic.io import model_to_document
     import json
+
+    from rewardcert.symbolic.core.io import model_to_document
     path = tmp_path / "big.json"
     path.write_text(json.dumps(model_to_document(random_mdp(5, 120, 2))))
     monkeypatch.setattr(sparse, "MAX_FILL", 500)

@@ -43,8 +43,8 @@ def test_a_long_search_loads_the_compiled_loops_and_a_short_one_does_not():
     pytest.importorskip("numba")
     search = ("    from fractions import Fraction as F\n"
               "    from benchmarks.common import random_mdp, random_distribution\n"
-              "    from symbolic.safety import critical_epsilon\n"
-              "    import symbolic.floatjit as floatjit\n"
+              "    from rewardcert.symbolic.search.engine import critical_epsilon\n"
+              "    import rewardcert.symbolic.guidance.floatjit as floatjit\n"
               "    floatjit.KERNEL_AFTER = {after}\n"
               "    mdp = random_mdp(5, 6, 3)\n"
               "    assert critical_epsilon(mdp, random_distribution(6, mdp), F(1, 2)).complete\n")
@@ -55,5 +55,5 @@ def test_a_long_search_loads_the_compiled_loops_and_a_short_one_does_not():
 def test_latex_still_loads_sympy_on_demand():
     # The lazy import must still work where sympy is actually used.
     assert "sympy" in loaded_after(
-        "from fractions import Fraction as F\nfrom symbolic.bounds import Proposition32\n"
+        "from fractions import Fraction as F\nfrom rewardcert.symbolic.paper.closed_form import Proposition32\n"
         "p = Proposition32(F(1), F(1, 2), F(1), F(1), F(1), F(1))\nassert 'sqrt' in p.latex()")

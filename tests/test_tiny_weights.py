@@ -19,12 +19,11 @@ from fractions import Fraction as F
 
 import mpmath
 import pytest
-from flint import arb
+from rewardcert.proofs import checker
+from rewardcert.symbolic.regularised.boxes import MAX_BOX_DEPTH, BoxLeaf, _assemble
+from rewardcert.symbolic.rigorous import enclosures as rg
 
-from proofs import checker
 from tests.conftest import ROOT
-from symbolic import rigorous as rg
-from symbolic.regularised import MAX_BOX_DEPTH, _assemble, BoxLeaf
 
 BANDIT = """format = "rewardcert/mdp-1"
 name = "tiny-weight bandit"
@@ -69,8 +68,8 @@ def tiny(tmp_path):
 
 def test_a_ball_far_below_the_range_rounds_outward_without_a_giant_fraction():
     # In a child under the memory limit: the old conversion would build 2^-(1.2e11) here.
-    script = ("import time; from flint import arb; from symbolic import rigorous as rg\n"
-              "with rg._Precision():\n"
+    script = ("import time; from flint import arb; from rewardcert.symbolic.rigorous import enclosures as rg\n"
+              "with rg.Precision():\n"
               "    tiny = 1 / (1 + arb(8 * 10 ** 10).exp())\n"
               "    start = time.monotonic(); e = rg.bounds(tiny)\n"
               "print(time.monotonic() - start, e.lower, e.upper.denominator.bit_length() - 1)\n")
@@ -86,8 +85,8 @@ def test_a_ball_far_below_the_range_rounds_outward_without_a_giant_fraction():
 
 
 def test_a_huge_ball_keeps_its_inner_end_and_refuses_an_infinite_one():
-    script = ("from flint import arb; from symbolic import rigorous as rg\n"
-              "with rg._Precision():\n"
+    script = ("from flint import arb; from rewardcert.symbolic.rigorous import enclosures as rg\n"
+              "with rg.Precision():\n"
               "    huge = arb(10 ** 10).exp()\n"
               "    for x in (huge, -huge):\n"
               "        try:\n"
@@ -107,7 +106,7 @@ def test_a_huge_ball_keeps_its_inner_end_and_refuses_an_infinite_one():
 
 @pytest.mark.parametrize("x", ["1/3", "-7/2", "12345678/1000", "1/1000000000000"])
 def test_ordinary_balls_convert_exactly_as_midpoint_plus_minus_radius(x):
-    with rg._Precision():
+    with rg.Precision():
         ball = rg.ball(F(x)).exp()
         enclosure = rg.bounds(ball)
     mid_man, mid_exp = (int(v) for v in ball.mid().man_exp())

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable, Sequence
 
-from symbolic.errors import ModelError
-from symbolic.numbers import as_fraction_arg, format_rational
+from rewardcert.symbolic.core.errors import ModelError
+from rewardcert.symbolic.core.numbers import as_fraction_arg, format_rational
 
 EXIT_OK, EXIT_UNSAFE, EXIT_BAD_INPUT, EXIT_UNKNOWN, EXIT_DISAGREEMENT = 0, 1, 2, 3, 4
 EXIT_INTERNAL = 70
@@ -109,7 +109,7 @@ def check_parameters(args: argparse.Namespace) -> None:
 
 def load_instance(args: argparse.Namespace):
     """The model file, the data distribution (``--data``) and checked parameters."""
-    from symbolic.io import load_model, resolve_data
+    from rewardcert.symbolic.core.io import load_model, resolve_data
     check_parameters(args)
     check_stdin_once(args.model, getattr(args, "data", None))
     check_out_argument(args)
@@ -138,7 +138,7 @@ def policy_brief(mdp, policy, *, limit: int = BRIEF_STATES) -> str:
 
 def policy_count_text(mdp) -> str:
     """The number of deterministic policies, short: ``64`` or ``4^16 ≈ 4.3e9``."""
-    from symbolic.numbers import approximate, power_text
+    from rewardcert.symbolic.core.numbers import approximate, power_text
     count = mdp.n_deterministic_policies
     if count == mdp.n_actions ** mdp.n_states:
         return power_text(mdp.n_actions, mdp.n_states)

@@ -5,19 +5,50 @@ from __future__ import annotations
 import argparse
 import time
 
-from symbolic.errors import RewardcertError
-from symbolic.evaluation import expected_return, return_bounds
-from symbolic.numbers import approximate, format_epsilon, format_rational, with_decimal
-from symbolic.results import Verdict, Witness
-from symbolic.safety import FINISH_FRACTION, ThresholdResult, critical_epsilon
+from rewardcert.symbolic.core.errors import RewardcertError
+from rewardcert.symbolic.core.numbers import (
+    approximate,
+    format_epsilon,
+    format_rational,
+    with_decimal,
+)
+from rewardcert.symbolic.core.results import Verdict, Witness
+from rewardcert.symbolic.exact.evaluation import expected_return
+from rewardcert.symbolic.guidance.floatvi import return_bounds
+from rewardcert.symbolic.search.engine import FINISH_FRACTION, critical_epsilon
+from rewardcert.symbolic.search.results import ThresholdResult
 
-from ..certificates import safety_certificate, threshold_certificate, write_certificate
-from ..certificates import interval_certificate
+from ..certificates import (
+    interval_certificate,
+    safety_certificate,
+    threshold_certificate,
+    write_certificate,
+)
 from ..progress import ProgressBar
-from . import (EXIT_BAD_INPUT, EXIT_DISAGREEMENT, EXIT_OK, EXIT_UNKNOWN, EXIT_UNSAFE, add_data_argument,
-               add_epsilon_argument, add_json_argument, add_model_argument, add_out_argument,
-               add_regret_argument, budget_hint, budget_reason, command, command_deadline, load_instance,
-               policy_brief, print_json, search_budget, search_exit_status, searching, table)
+from . import (
+    EXIT_BAD_INPUT,
+    EXIT_DISAGREEMENT,
+    EXIT_OK,
+    EXIT_UNKNOWN,
+    EXIT_UNSAFE,
+    add_data_argument,
+    add_epsilon_argument,
+    add_json_argument,
+    add_model_argument,
+    add_out_argument,
+    add_regret_argument,
+    budget_hint,
+    budget_reason,
+    command,
+    command_deadline,
+    load_instance,
+    policy_brief,
+    print_json,
+    search_budget,
+    search_exit_status,
+    searching,
+    table,
+)
 
 CHANGED_ONLY_ABOVE = 20     # witness tables longer than this show only the changed rows by default
 
@@ -36,7 +67,7 @@ def cross_check(mdp, data, regret_bound, result: ThresholdResult) -> dict:
     if not result.complete:
         return {"skipped": "the exact search did not finish"}
     if mdp.n_deterministic_policies <= SMT_CROSS_CHECK_POLICIES:
-        import smt
+        from rewardcert import smt
         minimum = smt.minimise_error(mdp, data, regret_bound, bounds=result.bounds, timeout_ms=120_000)
         if minimum.verdict is Verdict.UNKNOWN:
             report["smt"] = {"agrees": None, "reason": minimum.reason}
@@ -45,7 +76,7 @@ def cross_check(mdp, data, regret_bound, result: ThresholdResult) -> dict:
                              "agrees": minimum.critical_epsilon == result.critical_epsilon}
     else:
         report["smt"] = {"agrees": None, "reason": f"more than {SMT_CROSS_CHECK_POLICIES} policies"}
-    import lp
+    from rewardcert import lp
     checked = lp.cross_check(mdp, data, regret_bound, result)
     report["lp"] = {"solver": checked.solver, "milp_epsilon": checked.milp_epsilon, "tolerance": checked.tolerance,
                     "agrees": checked.agree, "failures": list(checked.failures)}
@@ -138,7 +169,9 @@ def _search(args, mdp, data) -> ThresholdResult:
         decide = getattr(args, "epsilon", None) if mdp.n_deterministic_policies > DECIDE_ONLY_FROM else None
         with searching(args) as stop:
             if args.jobs > 1:
-                from symbolic.parallel import parallel_critical_epsilon
+                from rewardcert.symbolic.search.parallel import (
+                    parallel_critical_epsilon,
+                )
                 return parallel_critical_epsilon(mdp, data, args.regret, jobs=args.jobs, bounds=bounds,
                                                  progress=bar, max_seconds=remaining, stop=stop,
                                                  seed_policies=seeds, decide_epsilon=decide, refine=True,
@@ -163,7 +196,7 @@ def _milp_seed(args, mdp, data, bounds) -> list:
         if limit < MILP_SEED_MIN_SECONDS:
             return []
     try:
-        import lp
+        from rewardcert import lp
         milp = lp.solve_milp(mdp, data, args.regret, bounds=bounds, time_limit=limit)
     except RewardcertError:     # no backend, or the solver failed: the exact search needs no seed
         return []
@@ -200,7 +233,8 @@ def _replay_here(text: str) -> tuple[str, str]:
     """``(status, message)`` of the standalone checker on ``text``, in this process (the text is
     the certificate as it will be written: parsing it replays exactly what a user gets)."""
     import json
-    from proofs import checker
+
+    from rewardcert.proofs import checker
     status, message, _ = checker.check_document(checker._without_cycle_collection(json.loads, text))
     return status, message
 
@@ -212,7 +246,8 @@ def _replay_until(text: str, deadline: float) -> tuple[str, str] | None:
     import json
     import subprocess
     import sys
-    from proofs import checker
+
+    from rewardcert.proofs import checker
     seconds = max(MIN_REPLAY_SECONDS, deadline - time.monotonic())
     try:
         done = subprocess.run([sys.executable or "python3", "-I", "-S", checker.__file__, "--json", "-"],
@@ -287,7 +322,7 @@ def witness_lines(mdp, data, witness: Witness, bounds, *, changed_only: bool | N
     regret = bounds.regret_of_return(expected_return(mdp, witness.policy))
     hidden = mdp.n_pairs - len(rows)
     note = [f"({hidden} of {mdp.n_pairs} pairs where R^ = R not shown; --all-rows shows them)"] if hidden else []
-    from symbolic.bounds import theorem_d11
+    from rewardcert.symbolic.paper.closed_form import theorem_d11
     d11 = theorem_d11(mdp, witness.reward, regret, bounds)
     return (table(rows, ("state", "action", "R", "R^", "R^-R", "D")) + note
             + [f"optimal for R^: {policy_brief(mdp, witness.policy)}   regret under R: {with_decimal(regret)}",
@@ -467,7 +502,7 @@ def _configure_check(p: argparse.ArgumentParser) -> None:
 @command("check", "check a certificate with the standalone checker (exit 0 verified, 1 rejected, 2 unreadable)",
          _configure_check)
 def run_check(args: argparse.Namespace) -> int:
-    from proofs import checker
+    from rewardcert.proofs import checker
     status, message, facts = checker.check_file(args.certificate)
     if args.json:
         print_json({"result": status, "message": message, **facts})

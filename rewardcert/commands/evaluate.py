@@ -4,12 +4,22 @@ from __future__ import annotations
 
 import argparse
 
-from symbolic.evaluation import enumerate_policies, return_bounds
-from symbolic.io import load_model
-from symbolic.numbers import format_rational, with_decimal
+from rewardcert.symbolic.core.io import load_model
+from rewardcert.symbolic.core.numbers import format_rational, with_decimal
+from rewardcert.symbolic.exact.evaluation import enumerate_policies
+from rewardcert.symbolic.guidance.floatvi import return_bounds
 
 from ..progress import ProgressBar
-from . import EXIT_OK, command, plural, policy_brief, policy_count_text, policy_text, print_json, table
+from . import (
+    EXIT_OK,
+    command,
+    plural,
+    policy_brief,
+    policy_count_text,
+    policy_text,
+    print_json,
+    table,
+)
 
 LIST_POLICIES_UP_TO = 64
 SUMMARY_CHARS = 60          # longer exact values are summarised by their decimal (--json has them)

@@ -10,8 +10,8 @@ import argparse
 import os
 import sys
 
-from symbolic.errors import ModelError
-from symbolic.numbers import format_rational
+from rewardcert.symbolic.core.errors import ModelError
+from rewardcert.symbolic.core.numbers import format_rational
 
 from . import EXIT_OK, command, rational_arg
 
@@ -128,7 +128,7 @@ def configure_export(p: argparse.ArgumentParser) -> None:
 
 @command("export", "write a model for another tool (PRISM/Storm)", configure_export)
 def run_export(args: argparse.Namespace) -> int:
-    from symbolic.io import load_model
+    from rewardcert.symbolic.core.io import load_model
 
     from ..importers.mdpfile import write_text_atomically
     from ..importers.prism_export import to_prism

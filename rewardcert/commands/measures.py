@@ -4,10 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-from symbolic.errors import RewardcertError
-from symbolic.numbers import approximate, format_rational
+from rewardcert.symbolic.core.errors import RewardcertError
+from rewardcert.symbolic.core.numbers import approximate, format_rational
 
-from . import EXIT_DISAGREEMENT, EXIT_OK, add_json_argument, add_model_argument, command, print_json, table
+from . import (
+    EXIT_DISAGREEMENT,
+    EXIT_OK,
+    add_json_argument,
+    add_model_argument,
+    command,
+    print_json,
+    table,
+)
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -20,7 +28,7 @@ def configure(p: argparse.ArgumentParser) -> None:
 
 
 def _side(value) -> str:
-    from symbolic.rigorous import Enclosure
+    from rewardcert.symbolic.rigorous.enclosures import Enclosure
     if isinstance(value, Enclosure):
         return f"in [{approximate(value.lower)}, {approximate(value.upper)}]"
     return f"{format_rational(value)} (~ {approximate(value)})"
@@ -29,9 +37,9 @@ def _side(value) -> str:
 @command("measures", "both sides of the paper's Props 5.1-5.3 (trajectory and preference errors) "
          "for a policy, an estimate R^ and a horizon (exit 4 if one is contradicted)", configure)
 def run(args: argparse.Namespace) -> int:
-    from symbolic.io import load_model
-    from symbolic.measures import check_estimate, error_measures
-    from symbolic.policyfile import load_policy
+    from rewardcert.symbolic.core.io import load_model
+    from rewardcert.symbolic.core.policyfile import load_policy
+    from rewardcert.symbolic.paper.measures import check_estimate, error_measures
     loaded = load_model(args.model)
     estimate = load_model(args.estimate)
     try:

@@ -5,19 +5,45 @@ from __future__ import annotations
 import argparse
 import dataclasses
 
-from symbolic.errors import ResourceLimit
-from symbolic.exactlp import linear_program
-from symbolic.io import load_model
-from symbolic.matrix import dominating_row, mark_redundant_rows, paper_algorithm_rows, safety_matrix
-from symbolic.numbers import format_epsilon, format_rational, with_decimal
-from symbolic.paper import safest_distribution
+from rewardcert.symbolic.core.errors import ResourceLimit
+from rewardcert.symbolic.core.io import load_model
+from rewardcert.symbolic.core.numbers import (
+    format_epsilon,
+    format_rational,
+    with_decimal,
+)
+from rewardcert.symbolic.exact.familylp import linear_program
+from rewardcert.symbolic.paper.matrix import (
+    dominating_row,
+    mark_redundant_rows,
+    paper_algorithm_rows,
+    safety_matrix,
+)
+from rewardcert.symbolic.paper.safest import safest_distribution
 
 from ..certificates import safest_certificate
 from ..progress import ProgressBar
+from . import (
+    EXIT_DISAGREEMENT,
+    EXIT_OK,
+    EXIT_UNKNOWN,
+    add_json_argument,
+    add_model_argument,
+    add_out_argument,
+    add_regret_argument,
+    check_out_argument,
+    check_parameters,
+    command,
+    command_deadline,
+    plural,
+    policy_text,
+    print_json,
+    search_budget,
+    search_exit_status,
+    searching,
+    table,
+)
 from .certify import _write_checked, not_replayed
-from . import (EXIT_DISAGREEMENT, EXIT_OK, EXIT_UNKNOWN, add_json_argument, add_model_argument, add_out_argument,
-               add_regret_argument, check_out_argument, check_parameters, command, command_deadline, plural,
-               policy_text, print_json, search_budget, search_exit_status, searching, table)
 
 PAPER_CANDIDATES_DEFAULT = 20_000
 SHOW_PAPER_ROWS = 8

@@ -4,14 +4,27 @@ from __future__ import annotations
 
 import argparse
 
-from symbolic.errors import ModelError
-from symbolic.io import load_model, resolve_data
-from symbolic.numbers import format_epsilon, format_rational
+from rewardcert.symbolic.core.errors import ModelError
+from rewardcert.symbolic.core.io import load_model, resolve_data
+from rewardcert.symbolic.core.numbers import format_epsilon, format_rational
 
-from ..plot import ENGINE_SECONDS, describe_vertices, pair_text, parse_pair, plot_safe_region
+from ..plot import (
+    ENGINE_SECONDS,
+    describe_vertices,
+    pair_text,
+    parse_pair,
+    plot_safe_region,
+)
 from ..progress import ProgressBar
-from . import (EXIT_OK, add_epsilon_argument, add_model_argument, add_regret_argument, check_parameters,
-               check_stdin_once, command)
+from . import (
+    EXIT_OK,
+    add_epsilon_argument,
+    add_model_argument,
+    add_regret_argument,
+    check_parameters,
+    check_stdin_once,
+    command,
+)
 
 
 def configure(p: argparse.ArgumentParser) -> None:

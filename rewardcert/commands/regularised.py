@@ -5,11 +5,20 @@ from __future__ import annotations
 import argparse
 import sys
 
-from symbolic.numbers import approximate, format_rational
-from symbolic.results import Verdict
+from rewardcert.symbolic.core.numbers import approximate, format_rational
+from rewardcert.symbolic.core.results import Verdict
 
-from . import (EXIT_OK, EXIT_UNKNOWN, EXIT_UNSAFE, command_deadline, print_json, search_budget, search_exit_status,
-               searching, table)
+from . import (
+    EXIT_OK,
+    EXIT_UNKNOWN,
+    EXIT_UNSAFE,
+    command_deadline,
+    print_json,
+    search_budget,
+    search_exit_status,
+    searching,
+    table,
+)
 
 DEFAULT_TIMEOUT = 60.0
 
@@ -30,10 +39,11 @@ def add_regularisation_arguments(p: argparse.ArgumentParser) -> None:
 def load_regularised_instance(args: argparse.Namespace):
     """The model, the reference policy and the data, with ``--data reference`` meaning
     ``D^ref(s,a) = μ(s) π_ref(a|s)`` (μ the model's initial distribution)."""
-    from symbolic.errors import ModelError
-    from symbolic.io import load_model, resolve_data
-    from symbolic.policyfile import resolve_reference
-    from symbolic.rlhf import check_bandit, reference_data
+    from rewardcert.symbolic.core.errors import ModelError
+    from rewardcert.symbolic.core.io import load_model, resolve_data
+    from rewardcert.symbolic.core.policyfile import resolve_reference
+    from rewardcert.symbolic.regularised.preference import check_bandit, reference_data
+
     from . import check_parameters
     check_parameters(args)
     if args.lam is None:
@@ -110,7 +120,7 @@ def _witness_lines(mdp, data, result) -> list[str]:
 def _stop_text(result) -> str:
     """Why the box search stopped without deciding."""
     if result.stats.get("stop_reason") == "depth":
-        from symbolic.regularised import MAX_BOX_DEPTH
+        from rewardcert.symbolic.regularised.boxes import MAX_BOX_DEPTH
         return (f"the box search reached its depth limit ({MAX_BOX_DEPTH} nested splits) on the box nearest R; "
                 "more time would not help")
     return "the search ran out of time (raise --timeout)"
@@ -151,10 +161,10 @@ def run_certify(args: argparse.Namespace) -> int:
     loaded, reference, data = load_regularised_instance(args)
     mdp = loaded.mdp
     timeout = _budget(args)
-    from symbolic.regularised import regularised_certify
+    from rewardcert.symbolic.regularised.verdicts import regularised_certify
     with searching(args) as stop:
         if args.error == "preference":
-            from symbolic.rlhf import rlhf_certify
+            from rewardcert.symbolic.regularised.preference import rlhf_certify
             result = rlhf_certify(mdp, args.epsilon, args.regret, args.lam, reference, timeout=timeout, stop=stop)
         else:
             result = regularised_certify(mdp, data, args.epsilon, args.regret, args.lam, reference,
@@ -206,10 +216,10 @@ def run_threshold(args: argparse.Namespace) -> int:
     loaded, reference, data = load_regularised_instance(args)
     mdp = loaded.mdp
     timeout = _budget(args)
-    from symbolic.regularised import regularised_threshold
+    from rewardcert.symbolic.regularised.verdicts import regularised_threshold
     with searching(args) as stop:
         if args.error == "preference":
-            from symbolic.rlhf import rlhf_threshold
+            from rewardcert.symbolic.regularised.preference import rlhf_threshold
             result = rlhf_threshold(mdp, args.regret, args.lam, reference, timeout=timeout, stop=stop)
         else:
             result = regularised_threshold(mdp, data, args.regret, args.lam, reference, timeout=timeout,

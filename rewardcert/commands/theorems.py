@@ -5,14 +5,25 @@ from __future__ import annotations
 import argparse
 import os
 
-from symbolic.errors import RewardcertError
-from symbolic.numbers import format_rational
+from rewardcert.symbolic.core.errors import RewardcertError
+from rewardcert.symbolic.core.numbers import format_rational
 
 from ..certificates import write_certificate
 from ..output import write_text
-from ..theorems import latex_report, markdown_report, theorem_instances
-from . import (EXIT_DISAGREEMENT, EXIT_OK, add_data_argument, add_epsilon_argument, add_json_argument,
-               add_model_argument, add_regret_argument, command, load_instance, print_json, table)
+from ..theorem_checks import latex_report, markdown_report, theorem_instances
+from . import (
+    EXIT_DISAGREEMENT,
+    EXIT_OK,
+    add_data_argument,
+    add_epsilon_argument,
+    add_json_argument,
+    add_model_argument,
+    add_regret_argument,
+    command,
+    load_instance,
+    print_json,
+    table,
+)
 
 
 def configure(p: argparse.ArgumentParser) -> None:
@@ -90,13 +101,15 @@ def run(args: argparse.Namespace) -> int:
 def _with_regularised_rows(args, mdp, data, report):
     """Add the §4 rows (Prop 4.1, Thm 4.2) for ``--lambda`` and return their constants."""
     import dataclasses
-    from symbolic.policyfile import resolve_reference
-    from ..regularised_theorems import regularised_checks
+
+    from rewardcert.symbolic.core.policyfile import resolve_reference
+
+    from ..theorem_checks.regularised import regularised_checks
     certificates = dict(report.certificates)
     reference = resolve_reference(args.reference, mdp)
     rows, constants = regularised_checks(mdp, data, args.epsilon, args.regret, args.lam, reference, certificates)
     if mdp.gamma == 0:
-        from ..regularised_theorems import rlhf_checks
+        from ..theorem_checks.regularised import rlhf_checks
         more, rlhf_constants = rlhf_checks(mdp, args.epsilon, args.regret, args.lam, reference)
         rows += more
         constants["rlhf"] = rlhf_constants
@@ -106,7 +119,8 @@ def _with_regularised_rows(args, mdp, data, report):
 def _with_theorem_d11(mdp, data, report):
     """Thm D.11's first two claims on the exact witness (every run, lambda = 0)."""
     import dataclasses
-    from ..regularised_theorems import theorem_d11_check
+
+    from ..theorem_checks.regularised import theorem_d11_check
     return dataclasses.replace(report, checks=report.checks + (theorem_d11_check(mdp, data, report.regret_bound),))
 
 

@@ -12,8 +12,8 @@ import warnings
 from fractions import Fraction
 from typing import Any, Sequence
 
-from symbolic.errors import BackendUnavailable, ModelError
-from symbolic.model import MDP
+from rewardcert.symbolic.core.errors import BackendUnavailable, ModelError
+from rewardcert.symbolic.core.model import MDP
 
 from .tabular import Report, from_transition_table
 

@@ -14,10 +14,10 @@ import os
 import tempfile
 import tomllib
 
-from symbolic.errors import RewardcertError
-from symbolic.io import MODEL_FORMAT, model_from_document
-from symbolic.model import MDP
-from symbolic.numbers import format_rational
+from rewardcert.symbolic.core.errors import RewardcertError
+from rewardcert.symbolic.core.io import MODEL_FORMAT, model_from_document
+from rewardcert.symbolic.core.model import MDP
+from rewardcert.symbolic.core.numbers import format_rational
 
 
 def _key(name: str) -> str:

@@ -27,8 +27,8 @@ from __future__ import annotations
 import re
 from fractions import Fraction
 
-from symbolic.model import MDP
-from symbolic.numbers import format_rational
+from rewardcert.symbolic.core.model import MDP
+from rewardcert.symbolic.core.numbers import format_rational
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _KEYWORDS = {"A", "bool", "C", "const", "ctmc", "ctmdp", "double", "dtmc", "E", "endinit", "endinvariant",

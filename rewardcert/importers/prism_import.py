@@ -28,9 +28,13 @@ import os
 from fractions import Fraction
 from typing import Sequence
 
-from symbolic.errors import BackendUnavailable, ModelError, RewardcertError
-from symbolic.model import MAX_PAIRS, MAX_STATES, MDP
-from symbolic.numbers import parse_rational
+from rewardcert.symbolic.core.errors import (
+    BackendUnavailable,
+    ModelError,
+    RewardcertError,
+)
+from rewardcert.symbolic.core.model import MAX_PAIRS, MAX_STATES, MDP
+from rewardcert.symbolic.core.numbers import parse_rational
 
 INSTALL_HINT = "pip install 'rewardcert[prism]'"
 UNLABELLED = "tau"

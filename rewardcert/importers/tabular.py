@@ -29,9 +29,9 @@ from fractions import Fraction
 from numbers import Integral, Real
 from typing import Any, Mapping, Sequence
 
-from symbolic.errors import ModelError, ResourceLimit
-from symbolic.model import MAX_PAIRS, MAX_STATES, MDP
-from symbolic.numbers import format_rational
+from rewardcert.symbolic.core.errors import ModelError, ResourceLimit
+from rewardcert.symbolic.core.model import MAX_PAIRS, MAX_STATES, MDP
+from rewardcert.symbolic.core.numbers import format_rational
 
 TOLERANCE = Fraction(1, 10 ** 12)
 

@@ -1,0 +1,164 @@
+"""Theorem instances for the paper's §4 (``rewardcert theorems --lambda``): Prop 4.1 and Thm 4.2."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import Sequence
+
+from rewardcert.symbolic.core.model import MDP
+from rewardcert.symbolic.core.numbers import approximate, format_rational
+from rewardcert.symbolic.core.policies import StochasticPolicy
+from rewardcert.symbolic.guidance.floatvi import return_bounds
+from rewardcert.symbolic.paper.regularised import proposition_4_1, theorem_4_2
+from rewardcert.symbolic.rigorous.enclosures import Enclosure
+
+from ..regularised_certificates import regularised_certificate
+from .exact import TheoremCheck, _verified
+
+
+def _interval(value: Enclosure | None) -> dict | None:
+    return None if value is None else value.as_json()
+
+
+def regularised_checks(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, regret_bound: Fraction,
+                       lam: Fraction, reference: StochasticPolicy, certificates: dict, *,
+                       timeout: float = 30.0) -> tuple[list[TheoremCheck], dict]:
+    """The §4 rows and their constants (every constant an interval ``{"lower", "upper"}``)."""
+    bounds = return_bounds(mdp)
+    checks: list[TheoremCheck] = []
+    constants: dict = {"lambda": format_rational(lam)}
+
+    # -- Proposition 4.1 (Thm D.22)
+    p41 = proposition_4_1(mdp, data, lam, reference, bounds=bounds, timeout=timeout)
+    hypothesis = (f"D positive: {'yes' if p41.positive_data else 'no'}; the soft optimum of R "
+                  f"{'equals' if p41.reference_optimal else 'differs from'} pi_ref (decided exactly); "
+                  f"L = Reg(pi_ref) = {format_rational(p41.regret_bound)}")
+    constants["proposition_4_1"] = {"regret_bound": format_rational(p41.regret_bound),
+                                    "epsilon": None if p41.epsilon is None else format_rational(p41.epsilon)}
+    if p41.hypothesis_holds and p41.regret_bound > 0:
+        ok = p41.epsilon is not None and _verified(
+            certificates, "proposition-4.1-safe.json",
+            regularised_certificate(mdp, data, p41.regret_bound, p41.result, p41.epsilon))
+        checks.append(TheoremCheck(
+            "Proposition 4.1", "positive D, pi_ref not (lambda, omega)-optimal, L = Reg(pi_ref) => some eps > 0 is safe",
+            hypothesis, True,
+            "some eps > 0 is safe" + (f"; certified eps = {format_rational(p41.epsilon)}" if p41.epsilon else ""),
+            "a regularised-safe certificate replayed by the checker" if ok else
+            "no eps was certified within the time budget (unknown, not a counterexample)",
+            True if ok else None, ("proposition-4.1-safe.json",) if ok else ()))
+    elif p41.hypothesis_holds:
+        checks.append(TheoremCheck(
+            "Proposition 4.1", "positive D, pi_ref not (lambda, omega)-optimal, L = Reg(pi_ref) => some eps > 0 is safe",
+            hypothesis, True, "some eps > 0 is safe with L = 0",
+            "L = Reg(pi_ref) = 0, so 'regret < L' is impossible: the conclusion fails (Definition 2.1 needs L > 0)",
+            False))
+    else:
+        checks.append(TheoremCheck("Proposition 4.1", "positive D, pi_ref not (lambda, omega)-optimal => safe eps",
+                                   hypothesis, False, "no conclusion", "-", None))
+
+    # -- Theorem 4.2 (Thm C.38)
+    th = theorem_4_2(mdp, data, epsilon, regret_bound, lam, reference, bounds=bounds, timeout=timeout)
+    if th is None:
+        checks.append(TheoremCheck("Theorem 4.2", "D(supp D^pi*) <= eps/(1 + C) => unsafe",
+                                   "needs range J > 0 and 0 < L < 1", False, "no conclusion", "-", None))
+        return checks, constants
+    constants["theorem_4_2"] = {
+        "support_mass": format_rational(th.support_mass), "omega": _interval(th.omega), "t0": th.t0,
+        "pessimal_policy": mdp.policy_to_mapping(th.pessimal_policy),
+        "variants": [{"delta": v.name, "delta_value": _interval(v.delta), "inner_C": _interval(v.inner),
+                      "outer_C": _interval(v.outer), "hypothesis": v.hypothesis,
+                      "witness_level": None if v.witness_level is None else format_rational(v.witness_level),
+                      "witness_error": None if v.witness_error is None else format_rational(v.witness_error),
+                      "witness_regret": _interval(v.witness_regret), "witness_verified": v.witness is not None}
+                     for v in th.variants],
+        "cheapest_witness": None if th.cheapest is None else {
+            "reward": mdp.pair_table(th.cheapest.reward), "error": format_rational(th.cheapest.error),
+            "regret": th.cheapest.regret.as_json(), "found_by": th.cheapest.kind},
+        "engine_verdict_at_epsilon": {True: "safe", False: "unsafe", None: "unknown"}[th.safe_at_epsilon]}
+    truth = {True: "safe", False: "unsafe", None: "unknown"}[th.safe_at_epsilon]
+    cheapest = ("" if th.cheapest is None else
+                f"; cheapest witness found: error {approximate(th.cheapest.error)} ({th.cheapest.kind})")
+    for v in th.variants:
+        c_text = "inf (C(delta) = 0)" if v.outer is None else v.outer.text()
+        hyp = (f"delta {v.name} = {v.delta.text()}, C(delta) = {v.inner.text() if v.inner else 0}, C = {c_text}; "
+               f"D(supp D^pi*) = {format_rational(th.support_mass)} "
+               f"{'<=' if v.hypothesis else '>' if v.hypothesis is False else '?'} eps/(1+C)")
+        if v.hypothesis:
+            if v.witness is not None:
+                agrees = True
+                conclusion = f"unsafe at eps; eq. 103's witness verified (error {approximate(v.witness_error)})"
+            elif th.counterexample(v):
+                agrees = False
+                conclusion = "unsafe at eps, but D is proved safe there: a COUNTEREXAMPLE to the theorem as read"
+            else:
+                agrees = True if th.safe_at_epsilon is False else None
+                conclusion = ("unsafe at eps; eq. 103's witness does not verify "
+                              f"(error {approximate(v.witness_error)}, regret {v.witness_regret.text()})")
+        else:
+            agrees, conclusion = None, "no conclusion"
+        checks.append(TheoremCheck(f"Theorem 4.2 (delta {v.name})",
+                                   "D(supp D^pi*) <= eps/(1 + C) => D unsafe for (eps, L, lambda, omega)",
+                                   hyp, v.hypothesis, conclusion, f"engine at eps: {truth}{cheapest}", agrees))
+    return checks, constants
+
+
+def theorem_d11_check(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction) -> TheoremCheck:
+    """Thm D.11's first two claims on the exact engine's λ = 0 witness, decided by squaring."""
+    from rewardcert.symbolic.exact.evaluation import expected_return
+    from rewardcert.symbolic.paper.closed_form import theorem_d11
+    from rewardcert.symbolic.search.engine import critical_epsilon
+    bounds = return_bounds(mdp)
+    result = critical_epsilon(mdp, data, regret_bound, bounds=bounds)
+    statement = "an optimal policy of R^ has Reg <= sqrt2 ||R - R^||_2 / ((1-gamma) range J)"
+    if result.witness is None:
+        return TheoremCheck("Theorem D.11", statement, "no witness (no policy has regret >= L)", False,
+                            "no conclusion", "-", None)
+    regret = bounds.regret_of_return(expected_return(mdp, result.witness.policy))
+    d11 = theorem_d11(mdp, result.witness.reward, regret, bounds)
+    return TheoremCheck(
+        "Theorem D.11", statement, "the exact engine's witness at eps*(D): its policy is optimal for R^", True,
+        "Reg^2 (1-gamma)^2 range J^2 <= 2 ||R - R^||^2",
+        f"{format_rational(d11.left)} {'<=' if d11.holds else '>'} {format_rational(d11.right)} (exact)",
+        d11.holds)
+
+
+def rlhf_checks(mdp: MDP, epsilon: Fraction, regret_bound: Fraction, lam: Fraction,
+                reference: StochasticPolicy) -> tuple[list[TheoremCheck], dict]:
+    """Thm 6.1 (C.32) and Props C.31, C.33 on a bandit, with D = D^ref."""
+    from rewardcert.symbolic.paper.rlhf import rlhf_theorem
+    checks, constants = [], {}
+    for variant in ("Theorem 6.1", "Proposition C.31", "Proposition C.33"):
+        th = rlhf_theorem(mdp, epsilon, regret_bound, lam, reference, variant=variant, search_seconds=5.0)
+        measure = "mean absolute error" if variant == "Proposition C.33" else "preference KL"
+        per_state = "; ".join(
+            f"{mdp.states[c.state]}: " + ("constant row" if c.constant_row else
+                                         "no action below R_L" if c.action is None else
+                                         f"a_s = {mdp.actions[c.action]}, bound {c.bound.text()}, "
+                                         f"{'holds' if c.holds else 'fails' if c.holds is False else 'undecided'}")
+            for c in th.conditions)
+        if th.hypothesis:
+            agrees = True if th.conclusion_verified else None
+            conclusion = ("D^ref unsafe; Lemma C.30's witness verified" if th.conclusion_verified else
+                          "D^ref unsafe; Lemma C.30's witness does not verify (not a counterexample)")
+        else:
+            agrees = None
+            conclusion = "no conclusion" + (
+                " (the printed hypothesis fails only on constant rows, which need no a_s)"
+                if th.hypothesis_without_constant_rows else "")
+        cheapest = "-" if th.cheapest is None else (
+            f"cheapest witness found: {measure} / range R = {approximate(th.cheapest.error)} ({th.cheapest.kind})")
+        truth = (f"witness {measure} / range R in {th.witness_error.text()} against eps = {format_rational(epsilon)}, "
+                 f"regret in {th.witness_regret.text()}; " if th.witness_error else "") + cheapest
+        checks.append(TheoremCheck(variant, f"{measure} on D^ref: small pi_ref(a_s|s) => D^ref unsafe",
+                                   per_state, th.hypothesis, conclusion, truth, agrees))
+        constants[variant] = {
+            "hypothesis": th.hypothesis, "hypothesis_without_constant_rows": th.hypothesis_without_constant_rows,
+            "states": [{"state": mdp.states[c.state], "constant_row": c.constant_row,
+                        "action": None if c.action is None else mdp.actions[c.action],
+                        "R_L": format_rational(c.threshold), "bound": _interval(c.bound), "holds": c.holds,
+                        "c_s": None if c.level is None else format_rational(c.level),
+                        "lemma_c30_bound": _interval(c.lemma_bound)} for c in th.conditions],
+            "witness_error": _interval(th.witness_error), "witness_regret": _interval(th.witness_regret),
+            "conclusion_verified": th.conclusion_verified,
+            "cheapest_witness_error": None if th.cheapest is None else format_rational(th.cheapest.error)}
+    return checks, constants

@@ -1,0 +1,1 @@
+"""Exact rational mathematics: linear algebra, sparse solves, policy evaluation, the family LP, duals."""

@@ -1,0 +1,1 @@
+"""The related optimisers: Best-of-n and its relatives, policy gradient, heavy-tailed error."""

@@ -1,0 +1,1 @@
+"""Rigorous enclosures (FLINT ``arb``, outward rounding) and the soft Bellman optimum."""
