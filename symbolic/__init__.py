@@ -1,17 +1,8 @@
-"""Exact symbolic layer: the MDP model, exact evaluation, closed-form bounds and the matrix M."""
+"""The exact and rigorous mathematics of rewardcert, in layers (docs/design.md, "Layout").
 
-from .core.errors import BackendUnavailable, ModelError, ResourceLimit, RewardcertError
-from .core.model import (
-    MDP,
-    DeterministicPolicy,
-    Vector,
-    uniform_distribution,
-    validate_distribution,
-)
-from .core.numbers import format_rational, parse_rational
-
-__all__ = [
-    "BackendUnavailable", "ModelError", "ResourceLimit", "RewardcertError",
-    "MDP", "DeterministicPolicy", "Vector", "uniform_distribution", "validate_distribution",
-    "format_rational", "parse_rational",
-]
+``core`` (the model, numbers, files, errors) ← ``exact`` (rational algebra, evaluation, the family
+LP) ← ``guidance`` (floats that only propose) ← ``search`` (the λ = 0 branch and bound) and
+``rigorous`` (arb enclosures) ← ``regularised`` (λ > 0, preference error) ← ``optimisers``
+(Best-of-n, policy gradient, heavy tails) ← ``paper`` (each result of the paper on an instance).
+A module imports only from its own package and the layers below it (tests/test_layout.py).
+"""

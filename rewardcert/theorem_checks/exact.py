@@ -87,7 +87,7 @@ class TheoremReport:
         return tuple(c for c in self.checks if c.agrees is False)
 
 
-def _verified(certificates: dict, name: str, document: dict) -> bool:
+def verified_certificate(certificates: dict, name: str, document: dict) -> bool:
     status, message, _ = check_certificate_document(document)
     if status == "verified":
         certificates[name] = document
@@ -109,8 +109,8 @@ def theorem_instances(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, reg
     enumerable = mdp.n_deterministic_policies <= min(ENUMERATION_LIMIT, MAX_ENUMERATION)
 
     # -- Theorem E (the toolkit's own): the exact threshold, replayed by the standalone checker
-    ok_threshold = _verified(certs, "threshold.json", threshold_certificate(mdp, data, regret_bound, result))
-    ok_verdict = _verified(certs, f"{verdict.value}.json",
+    ok_threshold = verified_certificate(certs, "threshold.json", threshold_certificate(mdp, data, regret_bound, result))
+    ok_verdict = verified_certificate(certs, f"{verdict.value}.json",
                            safety_certificate(mdp, data, epsilon, regret_bound, result))
     checks.append(TheoremCheck(
         THEOREM_E,
@@ -149,7 +149,7 @@ def theorem_instances(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, reg
     if positive and p32.applies:
         eps0 = p32.safe_epsilon()
         ok = star is None or eps0 < star
-        cert_ok = ok and _verified(certs, "proposition-3.1-safe.json",
+        cert_ok = ok and verified_certificate(certs, "proposition-3.1-safe.json",
                                    safety_certificate(mdp, data, eps0, regret_bound, result))
         checks.append(TheoremCheck(
             "Proposition 3.1", "for positive D some eps > 0 is safe",
@@ -184,7 +184,7 @@ def theorem_instances(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, reg
         low = proposition_3_3(mdp, data, epsilon, regret_bound, bounds)
         if low:
             first = low[0]
-            ok_cert = _verified(certs, "proposition-3.3-unsafe.json",
+            ok_cert = verified_certificate(certs, "proposition-3.3-unsafe.json",
                                 unsafe_certificate(mdp, data, epsilon, regret_bound, first.witness, bounds))
             pairs = ", ".join(f"({s},{a})" for s, a in (mdp.pair_name(x) for x in sorted(first.support)))
             checks.append(TheoremCheck(
@@ -204,7 +204,7 @@ def theorem_instances(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, reg
         # -- Corollary 3.4 and the safest distribution
         family = corollary_3_4(mdp, regret_bound, bounds)
         safest = safest_distribution(mdp, regret_bound, bounds=bounds)
-        ok_safest = _verified(certs, "safest.json", safest_certificate(mdp, regret_bound, safest))
+        ok_safest = verified_certificate(certs, "safest.json", safest_certificate(mdp, regret_bound, safest))
         max_eps = safest.max_critical_epsilon
         max_text = format_epsilon(max_eps)
         if family.size:

@@ -13,7 +13,7 @@ from rewardcert.symbolic.paper.regularised import proposition_4_1, theorem_4_2
 from rewardcert.symbolic.rigorous.enclosures import Enclosure
 
 from ..regularised_certificates import regularised_certificate
-from .exact import TheoremCheck, _verified
+from .exact import TheoremCheck, verified_certificate
 
 
 def _interval(value: Enclosure | None) -> dict | None:
@@ -36,7 +36,7 @@ def regularised_checks(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, re
     constants["proposition_4_1"] = {"regret_bound": format_rational(p41.regret_bound),
                                     "epsilon": None if p41.epsilon is None else format_rational(p41.epsilon)}
     if p41.hypothesis_holds and p41.regret_bound > 0:
-        ok = p41.epsilon is not None and _verified(
+        ok = p41.epsilon is not None and verified_certificate(
             certificates, "proposition-4.1-safe.json",
             regularised_certificate(mdp, data, p41.regret_bound, p41.result, p41.epsilon))
         checks.append(TheoremCheck(

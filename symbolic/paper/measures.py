@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Sequence
 
-from flint import arb
 
 from ..core.errors import ModelError, ResourceLimit
 from ..core.model import MDP, require_all_actions
@@ -128,10 +127,6 @@ def truncated_occupancy(mdp: MDP, policy: StochasticPolicy, horizon: int) -> lis
     return eta
 
 
-def softplus(x: arb) -> arb:
-    return x.max(arb(0)) + (-abs(x)).exp().log1p()
-
-
 BINS = 1_200
 """Props 5.2/5.3 group a law with more values than this into grid cells (see ``_binned``)."""
 
@@ -156,7 +151,7 @@ def _binned(law: dict) -> tuple[dict, Fraction]:
     return centred, w
 
 
-def _kl_expectation(law: dict) -> arb:
+def _kl_expectation(law: dict) -> rg.Ball:
     """``E KL(σ(g1 − g2) ‖ σ(ĝ1 − ĝ2))`` for two independent draws from ``law``.
 
     Exactly pair by pair when there are at most ``MAX_KL_PAIRS`` pairs of values; otherwise on a
@@ -171,19 +166,18 @@ def _kl_expectation(law: dict) -> arb:
     return _kl_pairs(binned, w)
 
 
-def _kl_pairs(law: dict, w: Fraction | None) -> arb:
+def _kl_pairs(law: dict, w: Fraction | None) -> rg.Ball:
     """``E KL(σ(g1 − g2) ‖ σ(ĝ1 − ĝ2))`` for two independent draws from ``law``.  The returns are
     turned into balls once; each unordered pair is enclosed once (KL is symmetric under swapping
     the trajectories) and counted twice."""
     items = [(rg.ball(g), rg.ball(h), rg.ball(p)) for (g, h), p in law.items()]
     delta = None if w is None else rg.ball(w)
-    total = arb(0)
+    total = rg.ball(0)
     for i, (g1, h1, p1) in enumerate(items):
-        row = arb(0)
+        row = rg.ball(0)
         for g2, h2, p2 in items[i + 1:]:
             u, v = g1 - g2, h1 - h2
-            sig = 1 / (1 + (-u).exp())
-            kl = sig * (softplus(-v) - softplus(-u)) + (1 - sig) * (softplus(v) - softplus(u))
+            kl = rg.bernoulli_kl(u, v)
             if delta is not None:
                 slack = delta * (1 + (abs(u - v) + 2 * delta) / 4)
                 kl = (kl - slack).union(kl + slack)
@@ -191,8 +185,8 @@ def _kl_pairs(law: dict, w: Fraction | None) -> arb:
         total += 2 * p1 * row
     if delta is not None:
         # Pairs in the same cell: u, v both within δ of 0, so KL ≤ δ (1 + 3δ/4) (the same bound at (0, 0)).
-        diagonal = sum((p * p for _, _, p in items), arb(0))
-        total += (arb(0)).union(diagonal * delta * (1 + 3 * delta / 4))
+        diagonal = sum((p * p for _, _, p in items), rg.ball(0))
+        total += rg.ball(0).union(diagonal * delta * (1 + 3 * delta / 4))
     return total
 
 
@@ -227,7 +221,7 @@ def error_measures(mdp: MDP, policy: StochasticPolicy, estimate: Sequence[Fracti
         if len(starts) == 1:
             left_53 = left_52          # one start state: the two sides are the same expectation
         else:
-            shared = arb(0)
+            shared = rg.ball(0)
             for s in starts:
                 law = return_distribution(mdp, policy, estimate, horizon, {s: Fraction(1)})
                 shared += rg.ball(mdp.initial[s]) * _kl_expectation(law)

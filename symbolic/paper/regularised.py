@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Sequence
 
-from flint import arb
 
 from ..core.model import MDP, require_all_actions
 from ..core.policies import StochasticPolicy, deterministic_as_stochastic
@@ -131,11 +130,11 @@ def _min_path_probabilities(mdp: MDP, policy: Sequence[int]) -> tuple[list[Fract
 
 
 def _theorem_variant(name: str, mdp: MDP, data, epsilon, regret_bound, lam, reference, bounds, policy,
-                     supp, support_mass, omega: rg.Enclosure, delta: arb, path_mins) -> Theorem42Variant:
+                     supp, support_mass, omega: rg.Enclosure, delta: rg.Ball, path_mins) -> Theorem42Variant:
     with rg.Precision():
         terms = []
         for t, p in enumerate(path_mins):
-            weight = rg.ball(mdp.gamma ** t * p) if t == 0 or mdp.gamma else arb(0)
+            weight = rg.ball(mdp.gamma ** t * p) if t == 0 or mdp.gamma else rg.ball(0)
             terms.append(weight * (1 - delta) ** t * delta)
         inner = terms[0]
         for term in terms[1:]:

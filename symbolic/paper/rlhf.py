@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Sequence
 
-from flint import arb
 
 from ..core.model import MDP, Vector
 from ..core.policies import StochasticPolicy
@@ -71,7 +70,7 @@ def _lemma_c30_bound(mdp: MDP, s: int, a_s: int, L: Fraction, lam: Fraction, ref
     top = max(row)
     with rg.Precision():
         lam_b = rg.ball(lam)
-        total = arb(0)
+        total = rg.ball(0)
         for a in range(m):
             if a != a_s:
                 total += rg.ball((row[a] - r_l) * reference[s][a]) * (rg.ball(row[a] - top) / lam_b).exp()
@@ -112,7 +111,7 @@ def rlhf_theorem(mdp: MDP, epsilon: Fraction, regret_bound: Fraction, lam: Fract
                 gap = rg.ball(r_l - row[a])
                 if variant == "Proposition C.31":
                     # eq. 84: log[Σ_{a'≠a} π_ref e^{(R(a')−R(a))/λ} (R(a') − R_L)/(R_L − R(a))] <= ε range R/(2λπ_ref(a)) + log π_ref(a)
-                    total = arb(0)
+                    total = rg.ball(0)
                     for b in range(m):
                         if b != a:
                             total += (rg.ball(reference[s][b]) * (rg.ball(row[b] - row[a]) / rg.ball(lam)).exp()

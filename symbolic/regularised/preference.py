@@ -15,7 +15,6 @@ from fractions import Fraction
 from typing import Sequence
 
 import numpy as np
-from flint import arb
 
 from ..core.errors import ModelError
 from ..core.model import MDP, Vector, require_all_actions
@@ -54,7 +53,7 @@ def _ordered_pairs(mdp: MDP):
                         yield s, s * m + a1, s * m + a2
 
 
-def _weight(mdp: MDP, reference: StochasticPolicy, s: int, x1: int, x2: int) -> arb:
+def _weight(mdp: MDP, reference: StochasticPolicy, s: int, x1: int, x2: int) -> rg.Ball:
     m = mdp.n_actions
     return rg.ball(mdp.initial[s] * reference[s][x1 % m] * reference[s][x2 % m])
 
@@ -62,7 +61,7 @@ def _weight(mdp: MDP, reference: StochasticPolicy, s: int, x1: int, x2: int) -> 
 def preference_error(mdp: MDP, reference: StochasticPolicy, reward_model: Sequence[Fraction]) -> rg.Enclosure:
     """``E_{s∼μ, a1,a2∼π_ref} KL(p_R ‖ p_R̂)``, enclosed (not divided by ``range R``)."""
     with rg.Precision():
-        total = arb(0)
+        total = rg.ball(0)
         for s, x1, x2 in _ordered_pairs(mdp):
             u = mdp.reward[x1] - mdp.reward[x2]
             v = reward_model[x1] - reward_model[x2]
@@ -143,7 +142,7 @@ class PreferenceProblem(RegularisedProblem):
         the point of its difference interval nearest the true difference (KL is convex in it)."""
         mdp = self.mdp
         with rg.Precision():
-            total = arb(0)
+            total = rg.ball(0)
             for s, x1, x2 in _ordered_pairs(mdp):
                 u = mdp.reward[x1] - mdp.reward[x2]
                 v = min(max(u, lo[x1] - hi[x2]), hi[x1] - lo[x2])

@@ -71,7 +71,12 @@ class Precision:
         ctx.prec = self.saved
 
 
-def ball(value: Fraction | int) -> arb:
+Ball = arb
+"""The ball type (FLINT's ``arb``).  Other modules make balls with ``ball`` and compute with their
+operators and methods; only this module imports the binding."""
+
+
+def ball(value: Fraction | int) -> Ball:
     value = Fraction(value)
     return arb(fmpq(value.numerator, value.denominator))
 
@@ -171,18 +176,27 @@ def round_dyadic_down(value: Fraction, bits: int = 200) -> Fraction:
 
 
 
-from dataclasses import dataclass
-from fractions import Fraction
+# -- the Bradley-Terry pair KL (preference error, error measures) ---------------------------
 
-
-
-def softplus(x: arb) -> arb:
+def softplus(x: Ball) -> Ball:
     """``log(1 + e^x)`` with only ``exp`` of non-positive numbers."""
     return x.max(arb(0)) + (1 + (-abs(x)).exp()).log()
 
 
-def pair_kl(u: Fraction, v: Fraction) -> arb:
-    """``KL(Bern(σ(u)) ‖ Bern(σ(v)))`` as a ball (``u``: true difference, ``v``: the model's)."""
-    bu, bv = ball(u), ball(v)
-    p = 1 / (1 + (-bu).exp()) if u >= 0 else bu.exp() / (1 + bu.exp())
-    return p * (softplus(-bv) - softplus(-bu)) + (1 - p) * (softplus(bv) - softplus(bu))
+def sigmoid(x: Ball) -> Ball:
+    """``σ(x) = 1/(1 + e^-x)``, with ``exp`` of a non-positive midpoint only."""
+    if x.mid() >= 0:
+        return 1 / (1 + (-x).exp())
+    return x.exp() / (1 + x.exp())
+
+
+def bernoulli_kl(u: Ball, v: Ball) -> Ball:
+    """``KL(Bern(σ(u)) ‖ Bern(σ(v)))`` of two balls (``u``: the true difference, ``v``: the model's):
+    ``σ(u)(sp(−v) − sp(−u)) + σ(−u)(sp(v) − sp(u))`` with ``sp`` the softplus above."""
+    p = sigmoid(u)
+    return p * (softplus(-v) - softplus(-u)) + (1 - p) * (softplus(v) - softplus(u))
+
+
+def pair_kl(u: Fraction, v: Fraction) -> Ball:
+    """``bernoulli_kl`` of two exact differences."""
+    return bernoulli_kl(ball(u), ball(v))

@@ -20,7 +20,6 @@ from fractions import Fraction
 from typing import Sequence
 
 import numpy as np
-from flint import arb
 
 from ..core.model import MDP, Vector
 from ..core.policies import StochasticPolicy
@@ -61,7 +60,7 @@ def soft_operator(mdp: MDP, reward: Sequence[Fraction], lam: Fraction, reference
         for s in range(mdp.n_states):
             row = q[s * m:(s + 1) * m]
             top = max(row)
-            total = arb(0)
+            total = ball(0)
             for a, qa in enumerate(row):
                 total += ball(reference[s][a]) * ((ball(qa - top)) / lam_b).exp()
             out.append(bounds(ball(top) + lam_b * total.log()))
@@ -140,7 +139,7 @@ def policy_box(mdp: MDP, lam: Fraction, reference: StochasticPolicy, r_lo: Seque
         lam_b = ball(lam)
         for s in range(mdp.n_states):
             for a in range(m):
-                worst, best = arb(0), arb(0)
+                worst, best = ball(0), ball(0)
                 for b in range(m):
                     if b == a:
                         continue
@@ -248,11 +247,11 @@ def kl_regulariser(mdp: MDP, policy: StochasticPolicy, reference: StochasticPoli
     """``ω(π) = Σ_s d^π(s) KL(π(·|s) ‖ π_ref(·|s))`` for a rational ``π`` (unnormalised ``d^π``)."""
     d = state_occupancy(mdp, policy)
     with Precision():
-        total = arb(0)
+        total = ball(0)
         for s, row in enumerate(policy):
             if not d[s]:
                 continue
-            kl = arb(0)
+            kl = ball(0)
             for a, p in enumerate(row):
                 if p:
                     kl += ball(p) * (ball(p) / ball(reference[s][a])).log()
