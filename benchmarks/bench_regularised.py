@@ -33,7 +33,7 @@ from rewardcert.symbolic.regularised.witness import find_witness
 
 from benchmarks.common import random_mdp
 from benchmarks.timing import machine
-from rewardcert.regularised_certificates import regularised_certificate
+from rewardcert.certificates import regularised_certificate
 
 ROOT = Path(__file__).resolve().parent.parent
 LAMBDA, L = Fraction(1, 2), Fraction(1, 2)

@@ -52,13 +52,14 @@ import numpy as np
 from flint import fmpq, fmpq_mat
 from rewardcert.lp.models import FloatDual, check_family, dual_bounds, solve_dual
 from rewardcert.lp.pulp_backend import Status
-from rewardcert.symbolic.core.errors import ModelError, ResourceLimit
+from rewardcert.symbolic.core.errors import ResourceLimit
 from rewardcert.symbolic.core.model import (
     MDP,
     DeterministicPolicy,
     Vector,
     validate_distribution,
 )
+from rewardcert.symbolic.core.parameters import check_regret_bound
 from rewardcert.symbolic.core.policies import check_deterministic
 from rewardcert.symbolic.core.results import Family, Witness
 from rewardcert.symbolic.exact.duals import absolute_error, check_dual
@@ -507,8 +508,7 @@ def fast_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Frac
     is the scalable exact search.
     """
     data = validate_distribution(mdp, data)
-    if not (0 < regret_bound <= 1):
-        raise ModelError(f"the regret bound L must satisfy 0 < L <= 1, got {regret_bound}", entry="regret")
+    regret_bound = check_regret_bound(regret_bound)
     if mdp.n_deterministic_policies > max_policies:
         raise ResourceLimit(f"{mdp.n_actions}^{mdp.n_states} deterministic policies; the fast-path threshold "
                             f"enumerates at most {max_policies} (use symbolic.safety.critical_epsilon)")

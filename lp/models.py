@@ -81,6 +81,7 @@ from rewardcert.symbolic.core.model import (
     DeterministicPolicy,
     validate_distribution,
 )
+from rewardcert.symbolic.core.parameters import check_regret_bound
 from rewardcert.symbolic.core.policies import check_deterministic
 from rewardcert.symbolic.core.results import Family
 from rewardcert.symbolic.exact.evaluation import ReturnBounds, expected_return
@@ -373,8 +374,7 @@ def solve_milp(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction, *,
                time_limit: float | None = None, box: float | None = None) -> MilpThreshold:
     """``ε*(D)`` from the MILP, with big-M retries and exact regret checks of the decoded policy."""
     data = validate_distribution(mdp, data)
-    if not (0 < regret_bound <= 1):
-        raise ModelError(f"the regret bound L must satisfy 0 < L <= 1, got {regret_bound}", entry="regret")
+    regret_bound = check_regret_bound(regret_bound)
     bounds = bounds or return_bounds(mdp)
     box = initial_box(mdp) if box is None else box
     name = solver or ""

@@ -22,14 +22,14 @@ from rewardcert.symbolic.guidance.floatvi import return_bounds
 from rewardcert.symbolic.paper.regularised import proposition_4_1, theorem_4_2
 from rewardcert.symbolic.paper.rlhf import rlhf_theorem
 from rewardcert.symbolic.regularised.preference import preference_problem
+from rewardcert.symbolic.regularised.results import RegularisedResult
 from rewardcert.symbolic.regularised.verdicts import (
-    RegularisedResult,
     regularised_certify,
     regularised_threshold,
 )
 
+from .certificates import regularised_certificate
 from .instances import EXAMPLES, INSTANCES, write_instances
-from .regularised_certificates import regularised_certificate
 
 TARGET = INSTANCES / "regularised"
 

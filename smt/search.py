@@ -31,6 +31,7 @@ from rewardcert.smt import z3_backend as backend
 from rewardcert.symbolic.core.errors import ModelError, RewardcertError
 from rewardcert.symbolic.core.model import MDP, Vector, validate_distribution
 from rewardcert.symbolic.core.numbers import format_rational
+from rewardcert.symbolic.core.parameters import check_regret_bound
 from rewardcert.symbolic.core.results import Verdict, Witness
 from rewardcert.symbolic.exact.duals import absolute_error, witness_failures
 from rewardcert.symbolic.exact.evaluation import ReturnBounds
@@ -318,10 +319,7 @@ def _check_inputs(mdp, data, regret_bound, timeout_ms, epsilon):
     if not isinstance(mdp, MDP):
         raise ModelError(f"expected an MDP, got {type(mdp).__name__}")
     data = validate_distribution(mdp, data)
-    regret_bound = _exact(regret_bound, "regret bound L")
-    if not 0 < regret_bound <= 1:
-        raise ModelError(f"the regret bound L must lie in (0, 1], got {format_rational(regret_bound)}",
-                         entry="regret_bound")
+    regret_bound = check_regret_bound(_exact(regret_bound, "regret bound L"))
     if epsilon is not None:
         epsilon = _exact(epsilon, "epsilon")
         if epsilon < 0:

@@ -73,7 +73,7 @@ def test_a_certificate_too_large_for_the_checker_falls_back_to_the_root_family(t
 
     from rewardcert.proofs import checker
 
-    from rewardcert import certificates
+    from rewardcert.certificates import common as certificates
     from rewardcert.cli import main
     monkeypatch.setattr(certificates, "CHECKER_MAX_BYTES", 60_000)
     out = tmp_path / "cert.json"
@@ -128,7 +128,7 @@ def test_large_certificates_are_compact_and_small_ones_indented(tmp_path, monkey
 
     from rewardcert.proofs import checker
 
-    from rewardcert import certificates
+    from rewardcert.certificates import common as certificates
     from rewardcert.cli import main
     out = tmp_path / "small.json"
     assert main(["threshold", "examples/figure4.toml", "--data", "examples/figure4-data.toml", "--regret", "4/5",
@@ -152,7 +152,7 @@ def test_the_search_leaves_a_share_of_the_timeout_to_the_certificate():
     import argparse
     import time
 
-    from rewardcert.commands import CERTIFICATE_SHARE, command_deadline, search_budget
+    from rewardcert.engine import CERTIFICATE_SHARE, command_deadline, search_budget
     now = time.monotonic()
     with_out = argparse.Namespace(timeout=10.0, out="cert.json", started=now)
     without = argparse.Namespace(timeout=10.0, out=None, started=now)
@@ -180,7 +180,7 @@ def test_the_timed_replay_runs_the_standalone_checker_and_refuses_a_false_certif
 
     from rewardcert.proofs import checker
 
-    from rewardcert.commands.certify import _write_checked
+    from rewardcert.certificates.replay import write_checked as _write_checked
     document = _figure4_certificate()
     good = tmp_path / "good.json"
     assert _write_checked(str(good), document, deadline=time.monotonic() + 120) is True
@@ -206,9 +206,10 @@ def test_a_replay_cut_short_by_the_timeout_writes_the_certificate_and_says_it_wa
 
     from rewardcert.proofs import checker
 
-    from rewardcert.commands import certify
-    monkeypatch.setattr(certify, "MIN_REPLAY_SECONDS", 0.0)
-    monkeypatch.setattr(certify, "command_deadline", lambda args: time.monotonic() - 1.0)
+    from rewardcert import engine
+    from rewardcert.certificates import replay
+    monkeypatch.setattr(replay, "MIN_REPLAY_SECONDS", 0.0)
+    monkeypatch.setattr(engine, "command_deadline", lambda args: time.monotonic() - 1.0)
     out = tmp_path / "cert.json"
     status = main(["certify", str(EXAMPLES / "figure4.toml"), "--data", str(EXAMPLES / "figure4-data.toml"),
                    "--epsilon", "1/5", "--regret", "4/5", "--timeout", "60", "--json", "-o", str(out)])
@@ -253,7 +254,7 @@ def test_the_timed_replay_falls_back_to_the_checker_in_process_when_no_interpret
 
     from rewardcert.proofs import checker
 
-    from rewardcert.commands.certify import _write_checked
+    from rewardcert.certificates.replay import write_checked as _write_checked
 
     def no_interpreter(*args, **kwargs):
         raise FileNotFoundError("no python here")
@@ -269,12 +270,12 @@ def test_the_milp_seed_takes_a_quarter_of_the_search_budget_and_none_of_a_tiny_o
     import argparse
     import time
 
+    from rewardcert.symbolic.core.io import LoadedModel
     from rewardcert.symbolic.core.model import uniform_distribution
     from rewardcert.symbolic.guidance.floatvi import return_bounds
 
     from benchmarks.environments import frozen_lake
-    from rewardcert import lp
-    from rewardcert.commands import certify
+    from rewardcert import engine, lp
     calls = []
 
     class Seed:
@@ -282,14 +283,15 @@ def test_the_milp_seed_takes_a_quarter_of_the_search_budget_and_none_of_a_tiny_o
     monkeypatch.setattr(lp, "solve_milp", lambda *a, time_limit, **k: calls.append(time_limit) or Seed())
     mdp = frozen_lake(4, 0)
     D, bounds = uniform_distribution(mdp), return_bounds(mdp)
+    loaded = LoadedModel(mdp, None, "lake")
 
     def seed(timeout, out=None):
         args = argparse.Namespace(no_milp_seed=False, timeout=timeout, out=out, regret=F(1, 2),
                                   started=time.monotonic())
-        certify._milp_seed(args, mdp, D, bounds)
+        engine.milp_seed(args, engine.Instance(loaded, D), bounds)
     seed(None)
     seed(1.0)                                 # a quarter of 1 s is below MILP_SEED_MIN_SECONDS
     seed(4.0, out="c.json")                   # the search's 60 % of 4 s, a quarter of it: 0.6 s
     seed(100.0)
-    assert calls[0] == certify.MILP_SEED_SECONDS and len(calls) == 3
-    assert 0.5 <= calls[1] <= 0.6 and calls[2] == certify.MILP_SEED_SECONDS
+    assert calls[0] == engine.MILP_SEED_SECONDS and len(calls) == 3
+    assert 0.5 <= calls[1] <= 0.6 and calls[2] == engine.MILP_SEED_SECONDS

@@ -7,10 +7,10 @@ from fractions import Fraction as F
 
 import pytest
 import rewardcert.symbolic.guidance.floatjit as floatjit
-from rewardcert.symbolic.core.results import Verdict
 import rewardcert.symbolic.search.engine as safety
 from rewardcert.proofs import checker
 from rewardcert.symbolic.core.model import uniform_distribution
+from rewardcert.symbolic.core.results import Verdict
 from rewardcert.symbolic.exact.duplicates import duplicate_actions
 from rewardcert.symbolic.search.engine import critical_epsilon
 from rewardcert.symbolic.search.occupancy import FamilyOccupancy, occupancy_bounds

@@ -33,8 +33,7 @@ from rewardcert.symbolic.regularised.verdicts import (
 from rewardcert.symbolic.rigorous import enclosures as rg
 from rewardcert.symbolic.rigorous.soft import soft_optimum
 
-from rewardcert.certificates import check_certificate_document
-from rewardcert.regularised_certificates import regularised_certificate
+from rewardcert.certificates import check_certificate_document, regularised_certificate
 
 from .conftest import EXAMPLES, ROOT
 from .regularised_reference import mp

@@ -28,8 +28,8 @@ from rewardcert.symbolic.regularised.preference import (
 )
 from rewardcert.symbolic.rigorous.soft import soft_optimum
 
+from rewardcert.certificates import regularised_certificate
 from rewardcert.cli import main
-from rewardcert.regularised_certificates import regularised_certificate
 
 from .conftest import EXAMPLES
 from .regularised_reference import mp

@@ -20,7 +20,8 @@ from fractions import Fraction as F
 import mpmath
 import pytest
 from rewardcert.proofs import checker
-from rewardcert.symbolic.regularised.boxes import MAX_BOX_DEPTH, BoxLeaf, _assemble
+from rewardcert.symbolic.regularised.boxes import MAX_BOX_DEPTH, _assemble
+from rewardcert.symbolic.regularised.results import BoxLeaf
 from rewardcert.symbolic.rigorous import enclosures as rg
 
 from tests.conftest import ROOT

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Callable, Sequence
 
 from rewardcert.symbolic.core.errors import ModelError
-from rewardcert.symbolic.core.numbers import as_fraction_arg, format_rational
+from rewardcert.symbolic.core.numbers import as_fraction_arg
+
+from ..engine import check_out_argument, check_parameters, check_stdin_once  # noqa: F401  (for the commands)
 
 EXIT_OK, EXIT_UNSAFE, EXIT_BAD_INPUT, EXIT_UNKNOWN, EXIT_DISAGREEMENT = 0, 1, 2, 3, 4
 EXIT_INTERNAL = 70
@@ -77,49 +78,6 @@ def add_json_argument(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
-MAX_JOBS = 256
-"""Most worker processes ``--jobs`` starts (each holds a copy of the model)."""
-
-
-def check_parameters(args: argparse.Namespace) -> None:
-    """Range checks shared by every command: ``0 < L <= 1``, ``eps > 0``, a positive ``--timeout``."""
-    regret = getattr(args, "regret", None)
-    if regret is not None and not (0 < regret <= 1):
-        raise ModelError(f"L = {format_rational(regret)} must satisfy 0 < L <= 1", entry="--regret")
-    epsilon = getattr(args, "epsilon", None)
-    if epsilon is not None and epsilon <= 0:
-        raise ModelError(f"epsilon must be > 0, got {format_rational(epsilon)}", entry="--epsilon")
-    lam = getattr(args, "lam", None)
-    if lam is not None and lam <= 0:
-        raise ModelError(f"lambda = {format_rational(lam)} must be > 0", entry="--lambda")
-    if getattr(args, "reference", None) is not None and lam is None:
-        raise ModelError("--reference needs --lambda (it is the KL reference policy)", entry="--reference")
-    timeout = getattr(args, "timeout", None)
-    if timeout is not None and timeout <= 0:
-        raise ModelError("must be a positive number of seconds", entry="--timeout")
-    jobs = getattr(args, "jobs", None)
-    if jobs is not None:
-        if not 1 <= jobs <= MAX_JOBS:
-            raise ModelError(f"must be between 1 and {MAX_JOBS} processes, got {jobs}", entry="--jobs")
-        if jobs > 1 and lam is not None:
-            raise ModelError("--jobs applies to the lambda = 0 search only", entry="--jobs")
-        if jobs > 1 and getattr(args, "max_nodes", None) is not None:
-            raise ModelError("--max-nodes counts one search's nodes; use --timeout with --jobs", entry="--jobs")
-
-
-def load_instance(args: argparse.Namespace):
-    """The model file, the data distribution (``--data``) and checked parameters."""
-    from rewardcert.symbolic.core.io import load_model, resolve_data
-    check_parameters(args)
-    check_stdin_once(args.model, getattr(args, "data", None))
-    check_out_argument(args)
-    loaded = load_model(args.model)
-    if getattr(args, "out", None):
-        from ..certificates import check_certifiable
-        check_certifiable(loaded.mdp)
-    return loaded, resolve_data(getattr(args, "data", None), loaded)
-
-
 def policy_text(mdp, policy) -> str:
     return " ".join(f"{s}={a}" for s, a in mdp.policy_to_mapping(policy).items())
 
@@ -160,26 +118,13 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word[:-1]}ies" if word.endswith("y") else f"{count} {word}s"
 
 
-# -- input and output conventions: "-" for stdin/stdout, -o/--out, budgets ----------------
-
-def check_stdin_once(*paths: str | None) -> None:
-    """``-`` (standard input) can stand for one input only."""
-    if sum(path == "-" for path in paths) > 1:
-        raise ModelError("only one input can be read from standard input ('-'); give the others as files")
-
+# -- -o/--out and the budgets' reports ---------------------------------------------------
 
 def add_out_argument(p: argparse.ArgumentParser, *, metavar: str = "CERT",
                      help: str = "write the certificate (JSON) here ('-': standard output, and the "
                                  "report goes to standard error); an existing file is replaced "
                                  "atomically, a missing directory is an error") -> None:
     p.add_argument("-o", "--out", metavar=metavar, help=help)
-
-
-def check_out_argument(args: argparse.Namespace, *, what: str = "certificate") -> None:
-    """Refuse an ``--out`` whose directory is missing before any work is done."""
-    from ..output import check_output_path
-    if getattr(args, "out", None):
-        check_output_path(args.out, what=what)
 
 
 def budget_reason(args: argparse.Namespace, result) -> str:
@@ -204,42 +149,11 @@ def budget_hint(args: argparse.Namespace, result) -> str:
     if interrupts is not None and interrupts.stop_requested():
         return "the search was interrupted; rerun to let it finish"
     if getattr(result, "stop_reason", None) == "memory":
-        return "the model is too large to finish within the closures' memory budget (symbolic.safety.MAX_CLOSURE_BYTES)"
+        return "the model is too large to finish within the closures' memory budget (rewardcert.symbolic.search.engine.MAX_CLOSURE_BYTES)"
     max_nodes = getattr(args, "max_nodes", None)
     if max_nodes is not None and result.stats.nodes >= max_nodes:
         return "raise --max-nodes"
     return "raise --timeout"
-
-
-def searching(args: argparse.Namespace):
-    """The context a long search runs in: there the first Ctrl-C or SIGTERM only asks it to stop, like
-    ``--timeout`` (``rewardcert/interrupts.py``); it yields the ``stop()`` to poll (``None`` outside the CLI)."""
-    import contextlib
-    interrupts = getattr(args, "interrupts", None)
-    return interrupts.searching() if interrupts is not None else contextlib.nullcontext(None)
-
-
-CERTIFICATE_SHARE = 0.4
-"""With ``--out`` and ``--timeout``, the search gets the first 60% of the budget; building the
-certificate and the checker's replay of it get the rest.  Both grow with the search tree: on the 4x4
-lake stopped by ``--timeout 8``, 6 s of search made a certificate that took 2.2 s to build and more
-than 1 s to replay (docs/performance.md, "--timeout with --out")."""
-
-
-def search_budget(args: argparse.Namespace) -> float | None:
-    """The seconds the search may still take: ``--timeout`` counted from the command's start, less
-    the certificate's share (``CERTIFICATE_SHARE``) when one is to be written; None without a timeout."""
-    timeout = getattr(args, "timeout", None)
-    if timeout is None:
-        return None
-    share = CERTIFICATE_SHARE if getattr(args, "out", None) else 0.0
-    return max(0.0, timeout * (1 - share) - (time.monotonic() - getattr(args, "started", time.monotonic())))
-
-
-def command_deadline(args: argparse.Namespace) -> float | None:
-    """When ``--timeout`` runs out for the whole command (None without one)."""
-    timeout = getattr(args, "timeout", None)
-    return None if timeout is None else getattr(args, "started", time.monotonic()) + timeout
 
 
 def search_exit_status(args: argparse.Namespace, otherwise: int) -> int:

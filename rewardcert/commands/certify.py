@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import time
 
-from rewardcert.symbolic.core.errors import RewardcertError
 from rewardcert.symbolic.core.numbers import (
     approximate,
     format_epsilon,
@@ -14,15 +12,18 @@ from rewardcert.symbolic.core.numbers import (
 )
 from rewardcert.symbolic.core.results import Verdict, Witness
 from rewardcert.symbolic.exact.evaluation import expected_return
-from rewardcert.symbolic.guidance.floatvi import return_bounds
-from rewardcert.symbolic.search.engine import FINISH_FRACTION, critical_epsilon
 from rewardcert.symbolic.search.results import ThresholdResult
 
-from ..certificates import (
-    interval_certificate,
-    safety_certificate,
-    threshold_certificate,
+from ..certificates import CertificateTooLarge, not_replayed, safety_certificate
+from ..engine import (
+    DECIDE_ONLY_FROM,
+    MILP_SEED_FROM,
+    MILP_SEED_MIN_SECONDS,
+    MILP_SEED_SECONDS,
+    exact_search,
+    load_instance,
     write_certificate,
+    write_threshold_certificate,
 )
 from ..progress import ProgressBar
 from . import (
@@ -40,25 +41,15 @@ from . import (
     budget_hint,
     budget_reason,
     command,
-    command_deadline,
-    load_instance,
     policy_brief,
     print_json,
-    search_budget,
     search_exit_status,
-    searching,
     table,
 )
 
 CHANGED_ONLY_ABOVE = 20     # witness tables longer than this show only the changed rows by default
 
 SMT_CROSS_CHECK_POLICIES = 4 ** 5     # beyond this z3 takes minutes (docs/performance.md)
-MILP_SEED_FROM = 4 ** 6               # below this the exact search is faster than building the MILP
-MILP_SEED_SECONDS = 2.0               # HiGHS then hands over its best feasible policy, which the search polishes
-MILP_SEED_MIN_SECONDS = 0.5           # with --timeout: a smaller share of it gets no seed
-# (symbolic/incumbent.py).  With the polish, 2 s beat 10 s on every random 12x4 instance of the benchmark,
-# by 1.7-8 s in total, and the 4x4 lake at L = 3/4 needed the same tree (204,119 nodes against 204,740).
-DECIDE_ONLY_FROM = 4 ** 8             # above this, certify decides eps without computing eps*(D)
 
 
 def cross_check(mdp, data, regret_bound, result: ThresholdResult) -> dict:
@@ -153,149 +144,36 @@ def _instance_arguments(p: argparse.ArgumentParser, *, epsilon: bool) -> None:
                       help="show every pair of the witness, however many")
 
 
-def _search(args, mdp, data) -> ThresholdResult:
-    """The exact search, seeded with the floating MILP's policy on large models; Ctrl-C or SIGTERM
-    stops it like --timeout, keeping the interval."""
-    bounds = return_bounds(mdp)
-    seeds = _milp_seed(args, mdp, data, bounds)
-    remaining = search_budget(args)     # with --out, a share of --timeout stays for the certificate
-    finish = None
-    if remaining is not None:
-        # The search proper, then the open families' bounds (the finishing budget), both within it.
-        finish = remaining * FINISH_FRACTION / (1 + FINISH_FRACTION)
-        remaining -= finish
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+
+def _search(args, instance) -> ThresholdResult:
+    """The engine's exact search, with a progress bar on a terminal."""
     bar = ProgressBar("policies closed", min_total=256)
     try:
-        decide = getattr(args, "epsilon", None) if mdp.n_deterministic_policies > DECIDE_ONLY_FROM else None
-        with searching(args) as stop:
-            if args.jobs > 1:
-                from rewardcert.symbolic.search.parallel import (
-                    parallel_critical_epsilon,
-                )
-                return parallel_critical_epsilon(mdp, data, args.regret, jobs=args.jobs, bounds=bounds,
-                                                 progress=bar, max_seconds=remaining, stop=stop,
-                                                 seed_policies=seeds, decide_epsilon=decide, refine=True,
-                                                 finish_seconds=finish)
-            return critical_epsilon(mdp, data, args.regret, bounds=bounds, progress=bar, max_seconds=remaining,
-                                    max_nodes=args.max_nodes, stop=stop, seed_policies=seeds,
-                                    decide_epsilon=decide, refine=args.max_nodes is None, finish_seconds=finish)
+        return exact_search(args, instance, progress=bar)
     finally:
         bar.close()
-
-
-def _milp_seed(args, mdp, data, bounds) -> list:
-    """The floating MILP's minimiser as a candidate first incumbent (verified exactly by the search),
-    or nothing when the model is small, the user declined, or PuLP/HiGHS is unavailable."""
-    if args.no_milp_seed or mdp.n_deterministic_policies <= MILP_SEED_FROM or bounds.degenerate:
-        return []
-    limit = MILP_SEED_SECONDS
-    if args.timeout is not None:
-        # a quarter of what the search may still take, and no seed at all where that is too little
-        # to load PuLP and HiGHS and build the MILP (a sub-second --timeout used to overrun by 1 s here)
-        limit = min(MILP_SEED_SECONDS, (search_budget(args) or 0.0) / 4)
-        if limit < MILP_SEED_MIN_SECONDS:
-            return []
-    try:
-        from rewardcert import lp
-        milp = lp.solve_milp(mdp, data, args.regret, bounds=bounds, time_limit=limit)
-    except RewardcertError:     # no backend, or the solver failed: the exact search needs no seed
-        return []
-    return [milp.policy] if milp.policy is not None else []
-
-
-MIN_REPLAY_SECONDS = 0.25
-"""The replay always gets at least this long, however little of ``--timeout`` is left (enough for
-a small certificate; a larger one is then written unreplayed, and the report says so)."""
-
-
-def _write_checked(path: str, certificate: dict, *, stdout=None, deadline: float | None = None) -> bool:
-    """Replay the certificate in the standalone checker before anyone sees it, then write it.  Its
-    size is checked first (``CertificateTooLarge``), so an unreadable certificate costs no replay.
-
-    With a ``deadline`` (``--timeout``), the replay runs as ``python -I -S proofs/checker.py`` in a
-    child process that is stopped at the deadline (at least ``MIN_REPLAY_SECONDS``); the certificate
-    is then written unreplayed and the result is False, so the caller says so.  True: replayed and
-    verified.  A certificate the checker rejects is never written (an internal error)."""
-    from ..certificates import certificate_text
-    text = certificate_text(path, certificate)
-    replay = _replay_here(text) if deadline is None else _replay_until(text, deadline)
-    if replay is None:
-        write_certificate(path, certificate, stdout=stdout, text=text)
-        return False
-    status, message = replay
-    if status != "verified":
-        raise RuntimeError(f"the certificate produced was {status} by proofs/checker.py: {message}")
-    write_certificate(path, certificate, stdout=stdout, text=text)
-    return True
-
-
-def _replay_here(text: str) -> tuple[str, str]:
-    """``(status, message)`` of the standalone checker on ``text``, in this process (the text is
-    the certificate as it will be written: parsing it replays exactly what a user gets)."""
-    import json
-
-    from rewardcert.proofs import checker
-    status, message, _ = checker.check_document(checker._without_cycle_collection(json.loads, text))
-    return status, message
-
-
-def _replay_until(text: str, deadline: float) -> tuple[str, str] | None:
-    """``(status, message)`` of the standalone checker on ``text``, run in its own interpreter
-    (``-I -S``: the standard library only, as a user runs it); None if it was still running at
-    ``deadline``."""
-    import json
-    import subprocess
-    import sys
-
-    from rewardcert.proofs import checker
-    seconds = max(MIN_REPLAY_SECONDS, deadline - time.monotonic())
-    try:
-        done = subprocess.run([sys.executable or "python3", "-I", "-S", checker.__file__, "--json", "-"],
-                              input=text.encode("utf-8"), capture_output=True, timeout=seconds)
-    except subprocess.TimeoutExpired:
-        return None
-    except OSError:          # no interpreter to start (an embedded Python): replay here, untimed
-        return _replay_here(text)
-    try:
-        report = json.loads(done.stdout)
-        return report["result"], report["message"]
-    except (ValueError, KeyError, TypeError):
-        raise RuntimeError(f"proofs/checker.py gave no report (exit {done.returncode}): "
-                           f"{done.stderr.decode('utf-8', 'replace')[-500:]}") from None
-
-
-def not_replayed(path: str) -> str:
-    """The note for a certificate ``_write_checked`` wrote without its replay."""
-    return (f"--timeout ran out before proofs/checker.py finished replaying it, so it was written unchecked; "
-            f"'rewardcert check {path}' replays it")
-
-
-def _write_interval(args, mdp, data, result: ThresholdResult) -> tuple[str | None, str | None, bool]:
-    """Write ``result``'s certificate (threshold or interval); when it is too large for the checker,
-    write the root-level interval certificate instead: the root family's own bounds and the
-    witness, a weaker but certified ``[lo', hi]``.  Returns ``(path written, note, replayed)``."""
-    from ..certificates import CertificateTooLarge
-
-    def write(document: dict, note: str | None = None) -> tuple[str, str | None, bool]:
-        replayed = _write_checked(args.out, document, stdout=getattr(args, "stdout", None),
-                                  deadline=command_deadline(args))
-        if not replayed:
-            note = not_replayed(args.out) if note is None else f"{note}; {not_replayed(args.out)}"
-        return args.out, note, replayed
-
-    full = threshold_certificate if result.complete else interval_certificate
-    try:
-        return write(full(mdp, data, args.regret, result))
-    except CertificateTooLarge as too_large:
-        reason = str(too_large).split("; ")[0]
-    seeds = [result.witness.policy] if result.witness is not None else []
-    coarse = critical_epsilon(mdp, data, args.regret, bounds=result.bounds, max_seconds=0, seed_policies=seeds,
-                              occupancy=result.occupancy)
-    if coarse.complete:      # the root closed at once: that is the whole answer
-        return write(threshold_certificate(mdp, data, args.regret, coarse))
-    return write(interval_certificate(mdp, data, args.regret, coarse),
-                 f"{reason}, so the certificate written covers the root family only: it proves "
-                 f"eps*(D) in [{with_decimal(coarse.lower_bound)}, {with_decimal(coarse.upper_bound)}]")
 
 
 def witness_json(mdp, witness: Witness, bounds) -> dict:
@@ -377,17 +255,15 @@ def run_certify(args: argparse.Namespace) -> int:
     if args.lam is not None or args.error != "absolute" or args.data == "reference":
         from . import regularised
         return regularised.run_certify(args)
-    loaded, data = load_instance(args)
-    mdp = loaded.mdp
-    result = _search(args, mdp, data)
+    instance = load_instance(args)
+    mdp, data = instance.mdp, instance.data
+    result = _search(args, instance)
     verdict = result.verdict(args.epsilon)
     certificate_path = not_written = note = None
     too_large, replayed = False, True
     if args.out and verdict is not Verdict.UNKNOWN:
-        from ..certificates import CertificateTooLarge
         try:
-            replayed = _write_checked(args.out, safety_certificate(mdp, data, args.epsilon, args.regret, result),
-                                      stdout=getattr(args, "stdout", None), deadline=command_deadline(args))
+            replayed = write_certificate(args, safety_certificate(mdp, data, args.epsilon, args.regret, result))
             certificate_path = args.out
             note = None if replayed else not_replayed(args.out)
         except CertificateTooLarge as error:     # the verdict is still reported, then exit 2
@@ -398,7 +274,7 @@ def run_certify(args: argparse.Namespace) -> int:
     checks = cross_check(mdp, data, args.regret, result) if args.cross_check else None
     if args.json:
         print_json({
-            "model": mdp.name or loaded.path,
+            "model": instance.name,
             "verdict": verdict.value,
             "epsilon": format_rational(args.epsilon),
             "regret_bound": format_rational(args.regret),
@@ -416,7 +292,7 @@ def run_certify(args: argparse.Namespace) -> int:
     else:
         decided = verdict is not Verdict.UNKNOWN and not result.complete
         reason = "certify decided epsilon without computing eps*(D)" if decided else budget_reason(args, result)
-        out = [f"{mdp.name or loaded.path}: epsilon = {format_rational(args.epsilon)}, "
+        out = [f"{instance.name}: epsilon = {format_rational(args.epsilon)}, "
                f"L = {format_rational(args.regret)}",
                _critical_line(result, reason)]
         if verdict is Verdict.SAFE:
@@ -447,18 +323,18 @@ def run_threshold(args: argparse.Namespace) -> int:
     if args.lam is not None or args.error != "absolute" or args.data == "reference":
         from . import regularised
         return regularised.run_threshold(args)
-    loaded, data = load_instance(args)
-    mdp = loaded.mdp
-    result = _search(args, mdp, data)
+    instance = load_instance(args)
+    mdp, data = instance.mdp, instance.data
+    result = _search(args, instance)
     certificate_path = note = None
     replayed = True
     if args.out:
         # A stopped search still proves its interval (certificate-format §3.5).
-        certificate_path, note, replayed = _write_interval(args, mdp, data, result)
+        certificate_path, note, replayed = write_threshold_certificate(args, instance, result)
     checks = cross_check(mdp, data, args.regret, result) if args.cross_check else None
     if args.json:
         print_json({
-            "model": mdp.name or loaded.path,
+            "model": instance.name,
             "regret_bound": format_rational(args.regret),
             "critical_epsilon": format_epsilon(result.critical_epsilon) if result.complete else None,
             "critical_epsilon_interval": None if result.complete else
@@ -472,7 +348,7 @@ def run_threshold(args: argparse.Namespace) -> int:
             "cross_check": checks,
         })
     else:
-        out = [f"{mdp.name or loaded.path}: L = {format_rational(args.regret)}",
+        out = [f"{instance.name}: L = {format_rational(args.regret)}",
                _critical_line(result, budget_reason(args, result))]
         if result.complete and result.critical_epsilon is None:
             out.append("no policy has regret >= L, so D is safe for every epsilon")

@@ -88,8 +88,13 @@ def configure_import(p: argparse.ArgumentParser) -> None:
 @command("import", "bring a Gymnasium environment or a PRISM/JANI model in as a rewardcert/mdp-1 file",
          configure_import)
 def run_import(args: argparse.Namespace) -> int:
-    from ..importers.mdpfile import write_model, write_text_atomically
+    from ..importers.mdpfile import write_model
+    from ..output import check_output_path, write_text
     gamma = _gamma(args)
+    # Every output is checked before any work, so that a bad --report cannot fail after the model was written.
+    check_output_path(args.output, what="model", option="--out")
+    if getattr(args, "report", None):
+        check_output_path(args.report, what="report", option="--report")
     if args.source == "gymnasium":
         from ..importers.gym_import import import_gymnasium, parse_option
         options = dict(parse_option(text) for text in args.option)
@@ -97,7 +102,7 @@ def run_import(args: argparse.Namespace) -> int:
                                                      initial_state=args.initial, name=args.name)
         write_model(args.output, mdp, description=description, comment=_command_line("gymnasium", args))
         if args.report:
-            write_text_atomically(args.report, "\n".join(report.lines()) + "\n")
+            write_text(args.report, "\n".join(report.lines()) + "\n", what="report")
         if not args.quiet:
             for line in report.lines():
                 print(line)
@@ -130,10 +135,11 @@ def configure_export(p: argparse.ArgumentParser) -> None:
 def run_export(args: argparse.Namespace) -> int:
     from rewardcert.symbolic.core.io import load_model
 
-    from ..importers.mdpfile import write_text_atomically
     from ..importers.prism_export import to_prism
+    from ..output import check_output_path, write_text
+    check_output_path(args.output, what="PRISM model", option="--out")
     mdp = load_model(args.model).mdp
-    write_text_atomically(args.output, to_prism(mdp, stop_state=args.stop_state))
+    write_text(args.output, to_prism(mdp, stop_state=args.stop_state), what="PRISM model")
     kind = "stop-state transform" if args.stop_state else "MDP"
     print(f"wrote {args.output}: PRISM {kind}, {len(mdp.states)} states, {mdp.n_enabled_pairs} commands"
           + ('; check with Rmax=? [F "stop"]' if args.stop_state else ""), file=sys.stdout)

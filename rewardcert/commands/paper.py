@@ -6,7 +6,6 @@ import argparse
 import dataclasses
 
 from rewardcert.symbolic.core.errors import ResourceLimit
-from rewardcert.symbolic.core.io import load_model
 from rewardcert.symbolic.core.numbers import (
     format_epsilon,
     format_rational,
@@ -21,7 +20,8 @@ from rewardcert.symbolic.paper.matrix import (
 )
 from rewardcert.symbolic.paper.safest import safest_distribution
 
-from ..certificates import safest_certificate
+from ..certificates import not_replayed, safest_certificate
+from ..engine import load_instance, search_budget, searching, write_certificate
 from ..progress import ProgressBar
 from . import (
     EXIT_DISAGREEMENT,
@@ -31,19 +31,13 @@ from . import (
     add_model_argument,
     add_out_argument,
     add_regret_argument,
-    check_out_argument,
-    check_parameters,
     command,
-    command_deadline,
     plural,
     policy_text,
     print_json,
-    search_budget,
     search_exit_status,
-    searching,
     table,
 )
-from .certify import _write_checked, not_replayed
 
 PAPER_CANDIDATES_DEFAULT = 20_000
 SHOW_PAPER_ROWS = 8
@@ -104,8 +98,7 @@ def matrix_latex(mdp, matrix) -> str:
 @command("matrix", "the matrix M of Theorem 3.5 exactly: D is safe iff M D > eps * range R (row-wise)",
          _configure_matrix)
 def run_matrix(args: argparse.Namespace) -> int:
-    check_parameters(args)
-    loaded = load_model(args.model)
+    loaded = load_instance(args, with_data=False).loaded
     mdp = loaded.mdp
     bar = ProgressBar("policies, bases, then redundant rows", min_total=2000)
     expired = _budget(args)
@@ -249,13 +242,8 @@ def _configure_safest(p: argparse.ArgumentParser) -> None:
 @command("safest", "the safest data distribution and the largest error any distribution tolerates (eps**)",
          _configure_safest)
 def run_safest(args: argparse.Namespace) -> int:
-    check_parameters(args)
-    check_out_argument(args)
-    loaded = load_model(args.model)
+    loaded = load_instance(args, with_data=False).loaded
     mdp = loaded.mdp
-    if args.out:
-        from ..certificates import check_certifiable
-        check_certifiable(mdp)
     bar = ProgressBar("cutting planes", min_total=2)
     try:
         with searching(args) as stop:
@@ -266,8 +254,7 @@ def run_safest(args: argparse.Namespace) -> int:
         return _safest_incomplete(args, loaded, result)
     certificate_path, replayed = None, True
     if args.out:
-        replayed = _write_checked(args.out, safest_certificate(mdp, args.regret, result),
-                                  stdout=getattr(args, "stdout", None), deadline=command_deadline(args))
+        replayed = write_certificate(args, safest_certificate(mdp, args.regret, result))
         certificate_path = args.out
     if args.json:
         print_json({

@@ -1,4 +1,4 @@
-"""``certify`` and ``threshold`` with ``--lambda``: the regularised, three-valued verdicts (SPEC §5)."""
+"""``certify`` and ``threshold`` with ``--lambda``: the regularised, three-valued verdicts (docs/regularised.md)."""
 
 from __future__ import annotations
 
@@ -8,23 +8,20 @@ import sys
 from rewardcert.symbolic.core.numbers import approximate, format_rational
 from rewardcert.symbolic.core.results import Verdict
 
+from ..certificates import not_replayed
+from ..engine import load_instance, regularised_search, write_regularised_certificate
 from . import (
     EXIT_OK,
     EXIT_UNKNOWN,
     EXIT_UNSAFE,
-    command_deadline,
     print_json,
-    search_budget,
+    rational_arg,
     search_exit_status,
-    searching,
     table,
 )
 
-DEFAULT_TIMEOUT = 60.0
-
 
 def add_regularisation_arguments(p: argparse.ArgumentParser) -> None:
-    from . import rational_arg
     p.add_argument("--lambda", dest="lam", type=rational_arg("--lambda"), metavar="LAM",
                    help="KL-regularisation strength lambda > 0, exact; the verdict becomes three-valued "
                         "(safe, unsafe, unknown with a verified interval)")
@@ -36,32 +33,7 @@ def add_regularisation_arguments(p: argparse.ArgumentParser) -> None:
                             "Bradley-Terry KL of Def C.27 on D^ref (bandits, with --lambda and --data reference)")
 
 
-def load_regularised_instance(args: argparse.Namespace):
-    """The model, the reference policy and the data, with ``--data reference`` meaning
-    ``D^ref(s,a) = μ(s) π_ref(a|s)`` (μ the model's initial distribution)."""
-    from rewardcert.symbolic.core.errors import ModelError
-    from rewardcert.symbolic.core.io import load_model, resolve_data
-    from rewardcert.symbolic.core.policyfile import resolve_reference
-    from rewardcert.symbolic.regularised.preference import check_bandit, reference_data
 
-    from . import check_parameters
-    check_parameters(args)
-    if args.lam is None:
-        flag = "--error preference" if args.error == "preference" else "--data reference"
-        raise ModelError(f"{flag} needs --lambda (RLHF optimises with a KL penalty towards pi_ref)", entry=flag)
-    loaded = load_model(args.model)
-    mdp = loaded.mdp
-    reference = resolve_reference(args.reference, mdp)
-    if args.error == "preference":
-        if args.data != "reference":
-            raise ModelError("the preference error is defined on D^ref = mu pi_ref only (Def C.27): "
-                             "pass --data reference", entry="--data")
-        try:
-            check_bandit(mdp)
-        except ModelError as exc:
-            raise exc.located(file=loaded.path) from None
-    data = reference_data(mdp, reference) if args.data == "reference" else resolve_data(args.data, loaded)
-    return loaded, reference, data
 
 
 def _progress(message: str) -> None:
@@ -135,42 +107,23 @@ def _header(mdp, loaded, args, epsilon) -> str:
             f"lambda = {format_rational(args.lam)}, reference = {ref}, {measure} (KL-regularised, SPEC §5)")
 
 
-def _write(args, mdp, data, result, epsilon) -> tuple[str | None, bool]:
-    """``(path written, replayed)``: replayed is False if ``--timeout`` ran out during the replay."""
-    from ..regularised_certificates import regularised_certificate
-    from .certify import _write_checked
-    if not args.out:
-        return None, True
-    replayed = _write_checked(args.out, regularised_certificate(mdp, data, args.regret, result, epsilon),
-                              stdout=getattr(args, "stdout", None), deadline=command_deadline(args))
-    return args.out, replayed
+
 
 
 def _certificate_line(path: str, replayed: bool) -> str:
-    from .certify import not_replayed
     return f"certificate: {path} (verified by proofs/checker.py)" if replayed else \
         f"certificate: {path} ({not_replayed(path)})"
 
 
-def _budget(args) -> float:
-    """The search's seconds: ``--timeout`` less the certificate's share (``search_budget``), or the default."""
-    return DEFAULT_TIMEOUT if args.timeout is None else search_budget(args)
+
 
 
 def run_certify(args: argparse.Namespace) -> int:
-    loaded, reference, data = load_regularised_instance(args)
-    mdp = loaded.mdp
-    timeout = _budget(args)
-    from rewardcert.symbolic.regularised.verdicts import regularised_certify
-    with searching(args) as stop:
-        if args.error == "preference":
-            from rewardcert.symbolic.regularised.preference import rlhf_certify
-            result = rlhf_certify(mdp, args.epsilon, args.regret, args.lam, reference, timeout=timeout, stop=stop)
-        else:
-            result = regularised_certify(mdp, data, args.epsilon, args.regret, args.lam, reference,
-                                         timeout=timeout, progress=_progress, stop=stop)
+    instance = load_instance(args)
+    mdp, data, loaded = instance.mdp, instance.data, instance.loaded
+    result = regularised_search(args, instance, args.epsilon, progress=_progress)
     verdict = result.verdict(args.epsilon)
-    path, replayed = _write(args, mdp, data, result, args.epsilon) if verdict is not Verdict.UNKNOWN else (None, True)
+    path, replayed = write_regularised_certificate(args, instance, result, args.epsilon)
     if args.json:
         print_json({"model": mdp.name or loaded.path, "verdict": verdict.value,
                     "epsilon": format_rational(args.epsilon), "regret_bound": format_rational(args.regret),
@@ -213,18 +166,10 @@ def _status(args, code: int) -> int:
 
 
 def run_threshold(args: argparse.Namespace) -> int:
-    loaded, reference, data = load_regularised_instance(args)
-    mdp = loaded.mdp
-    timeout = _budget(args)
-    from rewardcert.symbolic.regularised.verdicts import regularised_threshold
-    with searching(args) as stop:
-        if args.error == "preference":
-            from rewardcert.symbolic.regularised.preference import rlhf_threshold
-            result = rlhf_threshold(mdp, args.regret, args.lam, reference, timeout=timeout, stop=stop)
-        else:
-            result = regularised_threshold(mdp, data, args.regret, args.lam, reference, timeout=timeout,
-                                           progress=_progress, stop=stop)
-    path, replayed = _write(args, mdp, data, result, None)
+    instance = load_instance(args)
+    mdp, data, loaded = instance.mdp, instance.data, instance.loaded
+    result = regularised_search(args, instance, progress=_progress)
+    path, replayed = write_regularised_certificate(args, instance, result, None)
     if args.json:
         print_json({"model": mdp.name or loaded.path, "regret_bound": format_rational(args.regret),
                     "lambda": format_rational(args.lam), "reference": args.reference or "uniform",

@@ -9,6 +9,7 @@ from rewardcert.symbolic.core.errors import RewardcertError
 from rewardcert.symbolic.core.numbers import format_rational
 
 from ..certificates import write_certificate
+from ..engine import load_instance
 from ..output import write_text
 from ..theorem_checks import latex_report, markdown_report, theorem_instances
 from . import (
@@ -20,7 +21,6 @@ from . import (
     add_model_argument,
     add_regret_argument,
     command,
-    load_instance,
     print_json,
     table,
 )
@@ -47,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         _check_out_directory(args.out)
     out_dir, args.out = args.out, None      # load_instance checks a certificate --out; this one is a DIR
-    loaded, data = load_instance(args)
+    instance = load_instance(args)
+    loaded, data = instance.loaded, instance.data
     args.out = out_dir
     report = theorem_instances(loaded.mdp, data, args.epsilon, args.regret, name=loaded.mdp.name or loaded.path)
     report = _with_theorem_d11(loaded.mdp, data, report)

@@ -2,22 +2,23 @@
 
 ``write_model`` renders the text, parses it back with the loader's own code
 (``symbolic.io.model_from_document``) and refuses to write unless that gives
-the identical MDP; the file is then written atomically (a temporary file in
-the same directory, then ``os.replace``), so a reader never sees half a file
-and an existing file is never left truncated.
+the identical MDP; the file is then written by the toolkit's one atomic writer
+(``rewardcert/output.py``), so a reader never sees half a file, an existing
+file is never left truncated, and nothing but a regular file is replaced.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
 import tomllib
 
 from rewardcert.symbolic.core.errors import RewardcertError
 from rewardcert.symbolic.core.io import MODEL_FORMAT, model_from_document
 from rewardcert.symbolic.core.model import MDP
 from rewardcert.symbolic.core.numbers import format_rational
+
+from ..output import write_text
 
 
 def _key(name: str) -> str:
@@ -75,31 +76,9 @@ def checked_toml(mdp: MDP, *, description: str | None = None, comment: str | Non
     return text
 
 
-def write_text_atomically(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` to ``path`` via a temporary file in the same directory and ``os.replace``."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    handle = None
-    try:
-        fd, temporary = tempfile.mkstemp(prefix=".rewardcert-", suffix=".tmp", dir=directory)
-        handle = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
-        with handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except OSError as exc:
-        try:
-            if handle is not None:
-                os.unlink(temporary)
-        except OSError:
-            pass
-        raise RewardcertError(f"cannot write file: {exc.strerror or exc}", file=path) from None
-
-
 def write_model(path: str | os.PathLike, mdp: MDP, *, description: str | None = None,
                 comment: str | None = None) -> str:
     """Write ``mdp`` as a checked ``rewardcert/mdp-1`` TOML file; returns the text written."""
     text = checked_toml(mdp, description=description, comment=comment)
-    write_text_atomically(path, text)
+    write_text(path, text, what="model")
     return text

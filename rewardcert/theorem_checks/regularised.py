@@ -12,7 +12,7 @@ from rewardcert.symbolic.guidance.floatvi import return_bounds
 from rewardcert.symbolic.paper.regularised import proposition_4_1, theorem_4_2
 from rewardcert.symbolic.rigorous.enclosures import Enclosure
 
-from ..regularised_certificates import regularised_certificate
+from ..certificates import regularised_certificate
 from .exact import TheoremCheck, verified_certificate
 
 

@@ -40,9 +40,10 @@ from typing import Callable, Sequence
 
 from flint import fmpq, fmpq_mat, fmpz_mat
 
-from ..core.errors import ModelError, ResourceLimit
+from ..core.errors import ResourceLimit
 from ..core.model import MDP, DeterministicPolicy, Vector
 from ..core.numbers import equals_count, exact_arguments
+from ..core.parameters import check_regret_bound
 from ..exact.evaluation import Progress, ReturnBounds, enumerate_policies
 from ..exact.familylp import linear_program
 from ..exact.linalg import dynamics, to_fmpq, to_fraction
@@ -150,8 +151,7 @@ def dominating_row(row: Vector, rows: Sequence[MatrixRow]) -> MatrixRow | None:
 def safety_matrix(mdp: MDP, regret_bound: Fraction, *, bounds: ReturnBounds | None = None,
                   progress: Progress | None = None, mark_redundant: bool = True) -> SafetyMatrix:
     """M exactly over the rationals, by enumerating bases (module docstring)."""
-    if not (0 < regret_bound <= 1):
-        raise ModelError(f"the regret bound L must satisfy 0 < L <= 1, got {regret_bound}", entry="regret")
+    regret_bound = check_regret_bound(regret_bound)
     bounds = bounds or return_bounds(mdp)
     n, m, N = mdp.n_states, mdp.n_actions, mdp.n_pairs
     pairs = mdp.enabled_pairs      # bases among enabled pairs: the vertices of Q_π of the true MDP

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Sequence
 
-
 from ..core.errors import ModelError, ResourceLimit
 from ..core.model import MDP, require_all_actions
 from ..core.policies import StochasticPolicy, check_stochastic

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Sequence
 
-
 from ..core.model import MDP, require_all_actions
 from ..core.policies import StochasticPolicy, deterministic_as_stochastic
 from ..core.results import Verdict
 from ..exact.evaluation import ReturnBounds, expected_return, state_values, support
 from ..guidance.floatvi import return_bounds
-from ..regularised.problem import RegularisedWitness, regularised_problem
-from ..regularised.verdicts import RegularisedResult, regularised_certify
+from ..regularised.problem import regularised_problem
+from ..regularised.results import RegularisedResult, RegularisedWitness
+from ..regularised.verdicts import regularised_certify
 from ..regularised.witness import find_witness
 from ..rigorous import enclosures as rg
 from ..rigorous.soft import kl_regulariser, soft_optimum

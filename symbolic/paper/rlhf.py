@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Sequence
 
-
 from ..core.model import MDP, Vector
 from ..core.policies import StochasticPolicy
 from ..exact.evaluation import ReturnBounds
@@ -26,7 +25,8 @@ from ..regularised.preference import (
     preference_problem,
     reference_data,
 )
-from ..regularised.problem import RegularisedWitness, regularised_problem
+from ..regularised.problem import regularised_problem
+from ..regularised.results import RegularisedWitness
 from ..regularised.witness import find_witness
 from ..rigorous import enclosures as rg
 from ..rigorous.soft import soft_optimum

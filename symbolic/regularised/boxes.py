@@ -23,50 +23,19 @@ from __future__ import annotations
 import heapq
 import itertools
 import time
-from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Sequence
 
 from ..core.model import Vector
-from ..core.policies import StochasticPolicy
 from ..rigorous import enclosures as rg
 from ..rigorous.soft import (
-    SoftBox,
     comparison_policy,
     policy_box,
     return_enclosure,
     soft_box,
 )
-from .problem import Progress, RegularisedProblem
-
-
-@dataclass(frozen=True)
-class BoxLeaf:
-    lower: Vector
-    upper: Vector
-    kind: str                         # "far", "bound" or "open"
-    distance: Fraction                # Σ D(x) dist(R(x), box), exact
-    soft_low: SoftBox | None = None
-    soft_high: SoftBox | None = None
-    comparison: StochasticPolicy | None = None
-
-
-@dataclass(frozen=True)
-class BoxTree:
-    """A binary partition of the root box: ``("split", x, at, low, high)`` or a ``BoxLeaf``."""
-
-    root_epsilon: Fraction
-    node: object
-    radii: dict = field(default_factory=dict)   # preference error: the root box's half-widths by pair
-
-
-@dataclass(frozen=True)
-class BoxSearch:
-    tree: object
-    lower: Fraction
-    finished: bool
-    reason: str         # why it stopped: "finished" (or narrow enough), "budget" or "depth" (MAX_BOX_DEPTH)
-
+from .problem import RegularisedProblem
+from .results import BoxLeaf, BoxSearch, Progress
 
 MAX_BOX_DEPTH = 200
 """A box is split at most this deep.  The nearest open box at this depth ends the search, and the

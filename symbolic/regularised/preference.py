@@ -18,12 +18,13 @@ import numpy as np
 
 from ..core.errors import ModelError
 from ..core.model import MDP, Vector, require_all_actions
+from ..core.parameters import check_epsilon
 from ..core.policies import StochasticPolicy, check_reference, uniform_policy
 from ..exact.evaluation import ReturnBounds
 from ..rigorous import enclosures as rg
 from ..rigorous.enclosures import pair_kl
 from .problem import RegularisedProblem, regularised_problem
-from .verdicts import RegularisedResult
+from .results import RegularisedResult
 from .witness import find_witness
 
 ERROR_MEASURES = ("absolute", "preference")
@@ -170,7 +171,8 @@ def rlhf_threshold(mdp: MDP, regret_bound: Fraction, lam: Fraction, reference: S
                                  True, {"degenerate": True}, "preference")
     import time
 
-    from .boxes import BoxTree, box_search
+    from .boxes import box_search
+    from .results import BoxTree
     start = time.monotonic()
     witness = find_witness(problem, seconds=max(1.0, timeout * 0.25), progress=progress)
     upper = None if witness is None else witness.error
@@ -190,9 +192,8 @@ def rlhf_threshold(mdp: MDP, regret_bound: Fraction, lam: Fraction, reference: S
 def rlhf_certify(mdp: MDP, epsilon: Fraction, regret_bound: Fraction, lam: Fraction,
                  reference: StochasticPolicy | None = None, *, timeout: float = 60.0,
                  bounds: ReturnBounds | None = None, progress=None, stop=None) -> RegularisedResult:
-    from .boxes import BoxTree
-    from .problem import checked_epsilon
-    epsilon = checked_epsilon(epsilon)
+    from .results import BoxTree
+    epsilon = check_epsilon(epsilon)
     problem = preference_problem(mdp, regret_bound, lam, reference, bounds, stop)
     if problem.bounds.degenerate:
         # Every policy has the same return: regret 0 < L whatever R^ is.

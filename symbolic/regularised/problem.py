@@ -27,27 +27,15 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from ..core.errors import ModelError
 from ..core.model import MDP, Vector
+from ..core.parameters import check_lambda, check_regret_bound
 from ..core.policies import StochasticPolicy, check_reference, uniform_policy
 from ..exact.evaluation import ReturnBounds
 from ..guidance.floatvi import return_bounds
 from ..guidance.softfloat import float_dynamics, soft_values_float
 from ..rigorous import enclosures as rg
-from ..rigorous.soft import SoftOptimum, soft_optimum
-
-Progress = Callable[[str], None]
-
-
-@dataclass(frozen=True)
-class RegularisedWitness:
-    """A rational ``R̂`` within error ``error`` whose regularised optimum has regret ``≥ L``."""
-
-    reward: Vector
-    error: Fraction                   # E_D|R̂ − R| / range R, exact
-    optimum: SoftOptimum
-    regret: rg.Enclosure              # Reg^R(π̂)
-    kind: str                         # which search found it
+from ..rigorous.soft import soft_optimum
+from .results import RegularisedWitness
 
 
 @dataclass
@@ -117,23 +105,11 @@ def regularised_problem(mdp: MDP, data: Sequence[Fraction], regret_bound: Fracti
              reference: StochasticPolicy | None, bounds: ReturnBounds | None, stop=None) -> RegularisedProblem:
     from ..core.model import validate_distribution
     from ..core.numbers import exact_number
-    lam = exact_number(lam, "lambda")
-    if lam <= 0:
-        raise ModelError(f"lambda = {lam} must be > 0", entry="--lambda")
-    regret_bound = exact_number(regret_bound, "regret_bound")
-    if not 0 < regret_bound <= 1:
-        raise ModelError(f"L = {regret_bound} must satisfy 0 < L <= 1", entry="--regret")
+    lam = check_lambda(lam)
+    regret_bound = check_regret_bound(regret_bound)
     data = validate_distribution(mdp, [exact_number(d, "data") for d in data])
     reference = uniform_policy(mdp) if reference is None else check_reference(mdp, reference)
     return RegularisedProblem(mdp, tuple(data), regret_bound, lam, reference, bounds or return_bounds(mdp), stop)
-
-
-def checked_epsilon(value) -> Fraction:
-    from ..core.numbers import exact_number
-    epsilon = exact_number(value, "epsilon")
-    if epsilon <= 0:
-        raise ModelError(f"epsilon must be > 0, got {epsilon}", entry="--epsilon")
-    return epsilon
 
 
 def _distance(problem: RegularisedProblem, lo: Sequence[Fraction], hi: Sequence[Fraction]) -> Fraction:

@@ -21,45 +21,17 @@ and why ``λ → 0`` approaches the exact ``ε*(D)`` only from above in general.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Sequence
 
 from ..core.model import MDP, require_all_actions
+from ..core.parameters import check_epsilon
 from ..core.policies import StochasticPolicy
-from ..core.results import Verdict
 from ..exact.evaluation import ReturnBounds
-from ..rigorous import enclosures as rg
-from .boxes import BoxTree, box_search
-from .problem import Progress, RegularisedWitness, checked_epsilon, regularised_problem
+from .boxes import box_search
+from .problem import regularised_problem
+from .results import BoxTree, Progress, RegularisedResult
 from .witness import find_witness
-
-
-@dataclass(frozen=True)
-class RegularisedResult:
-    """``lower ≤ ε*_λ(D) ≤ upper`` (``upper is None``: no witness found, ``+∞`` possible)."""
-
-    lam: Fraction
-    reference: StochasticPolicy
-    bounds: ReturnBounds
-    lower: Fraction
-    upper: Fraction | None
-    witness: RegularisedWitness | None
-    tree: BoxTree | None              # proves the lower end (when lower > 0)
-    complete: bool                    # the interval reached the requested width
-    stats: dict = field(default_factory=dict)
-    error_measure: str = "absolute"   # P1: "absolute" (E_D|R^ - R|) or "preference" (Def C.27, D = D^ref)
-
-    def verdict(self, epsilon: Fraction) -> Verdict:
-        if self.upper is not None and epsilon >= self.upper:
-            return Verdict.UNSAFE
-        if self.tree is not None and epsilon <= self.lower:
-            return Verdict.SAFE
-        return Verdict.UNKNOWN
-
-    @property
-    def interval(self) -> rg.Enclosure | None:
-        return None if self.upper is None else rg.Enclosure(self.lower, self.upper)
 
 
 def regularised_threshold(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction, lam: Fraction,
@@ -102,7 +74,7 @@ def regularised_certify(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, r
     """Decide ``D ∈ safe(R, ε, L, λ, ω)``: ``verdict(epsilon)`` is SAFE, UNSAFE or UNKNOWN."""
     require_all_actions(mdp, "regularised safety (lambda > 0)")
     start = time.monotonic()
-    epsilon = checked_epsilon(epsilon)
+    epsilon = check_epsilon(epsilon)
     problem = regularised_problem(mdp, data, regret_bound, lam, reference, bounds, stop)
     if problem.bounds.degenerate:
         return RegularisedResult(problem.lam, problem.reference, problem.bounds, epsilon, None, None,

@@ -27,7 +27,8 @@ from typing import Callable
 import numpy as np
 
 from ..exact.evaluation import support
-from .problem import Progress, RegularisedProblem, RegularisedWitness
+from .problem import RegularisedProblem
+from .results import Progress, RegularisedWitness
 
 SCAN_RATIO = 1.25
 """``_boundary`` scans ``t`` geometrically by this ratio.  The return need not fall monotonically in

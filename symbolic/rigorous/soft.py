@@ -19,12 +19,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Sequence
 
-import numpy as np
-
 from ..core.model import MDP, Vector
 from ..core.policies import StochasticPolicy
 from ..exact.evaluation import state_occupancy, state_values
-from ..guidance.softfloat import float_dynamics, soft_values_float
 from .enclosures import (
     Enclosure,
     Precision,
@@ -68,12 +65,15 @@ def soft_operator(mdp: MDP, reward: Sequence[Fraction], lam: Fraction, reference
 
 
 def _rational(value: float) -> Fraction:
-    return Fraction(value) if np.isfinite(value) else Fraction(0)
+    return Fraction(value) if value == value and abs(value) != float("inf") else Fraction(0)
 
 
 def soft_box(mdp: MDP, reward: Sequence[Fraction], lam: Fraction, reference: StochasticPolicy,
-             guide: np.ndarray | None = None) -> SoftBox:
+             guide=None) -> SoftBox:
     """A verified box around the soft Bellman fixed point of ``reward`` (``γ > 0``)."""
+    import numpy as np  # the float guide (numpy) loads only when a soft box is needed
+
+    from ..guidance.softfloat import float_dynamics, soft_values_float
     n, m = mdp.n_states, mdp.n_actions
     log_ref = np.log(np.array([[float(p) for p in row] for row in reference]))
     P = float_dynamics(mdp)

@@ -1,4 +1,4 @@
-"""Certificates for the regularised verdicts (``docs/certificate-format.md`` §6)."""
+"""Certificates of the regularised verdicts (``docs/certificate-format.md`` §6)."""
 
 from __future__ import annotations
 
@@ -6,39 +6,31 @@ from fractions import Fraction
 from typing import Sequence
 
 from rewardcert.symbolic.core.errors import RewardcertError
-from rewardcert.symbolic.core.io import data_to_document, model_to_document
 from rewardcert.symbolic.core.model import MDP
 from rewardcert.symbolic.core.numbers import format_rational
 from rewardcert.symbolic.core.policyfile import policy_table
 from rewardcert.symbolic.core.results import Verdict
-from rewardcert.symbolic.regularised.boxes import BoxLeaf
-from rewardcert.symbolic.regularised.problem import RegularisedWitness
-from rewardcert.symbolic.regularised.verdicts import RegularisedResult
+from rewardcert.symbolic.regularised.results import (
+    BoxLeaf,
+    RegularisedResult,
+    RegularisedWitness,
+)
 from rewardcert.symbolic.rigorous.soft import SoftBox
 
-from .certificates import FORMAT
+from .common import FORMAT, instance_document, return_evidence
 
 
-def _instance(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction, result: RegularisedResult) -> dict:
-    return {
-        "model": model_to_document(mdp),
-        "data": data_to_document(mdp, data)["data"],
-        "regret_bound": format_rational(regret_bound),
-        "regularisation": {"lambda": format_rational(result.lam),
-                           "reference": policy_table(mdp, result.reference),
-                           "regulariser": "occupancy-kl"},
-        **({"error": "preference"} if result.error_measure == "preference" else {}),
-    }
+def _regularisation(mdp: MDP, result: RegularisedResult) -> dict:
+    """``instance.regularisation`` and, for the preference error, ``instance.error`` (format §6.1)."""
+    return {"regularisation": {"lambda": format_rational(result.lam),
+                               "reference": policy_table(mdp, result.reference),
+                               "regulariser": "occupancy-kl"},
+            **({"error": "preference"} if result.error_measure == "preference" else {})}
 
 
 def _soft_box(mdp: MDP, box: SoftBox) -> dict:
     return {"values": {s: format_rational(v) for s, v in zip(mdp.states, box.values)},
             "radius": format_rational(box.radius)}
-
-
-def _return_evidence(mdp: MDP, result: RegularisedResult) -> dict:
-    return {"optimal_policy": mdp.policy_to_mapping(result.bounds.optimal_policy),
-            "pessimal_policy": mdp.policy_to_mapping(result.bounds.pessimal_policy)}
 
 
 def _witness_evidence(mdp: MDP, witness: RegularisedWitness) -> dict:
@@ -67,8 +59,8 @@ def regularised_certificate(mdp: MDP, data: Sequence[Fraction], regret_bound: Fr
                             result: RegularisedResult, epsilon: Fraction | None = None) -> dict:
     """The certificate of a regularised result: at ``epsilon`` (``regularised-safe`` or
     ``regularised-unsafe``), or of its interval (``epsilon is None``: ``regularised-interval``)."""
-    instance = _instance(mdp, data, regret_bound, result)
-    evidence = _return_evidence(mdp, result)
+    instance = instance_document(mdp, data, regret_bound, extra=_regularisation(mdp, result))
+    evidence = return_evidence(mdp, result.bounds)
     if epsilon is None:
         instance["critical_error"] = {"lower": format_rational(result.lower),
                                       "upper": "inf" if result.upper is None else format_rational(result.upper)}

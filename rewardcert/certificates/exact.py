@@ -1,22 +1,13 @@
-"""Write certificates (``docs/certificate-format.md``) from exact engine results.
-
-This is the untrusted producer; ``proofs/checker.py`` is the trusted checker
-and shares no code with it.
-"""
+"""Certificates of the exact λ = 0 verdicts (``docs/certificate-format.md`` §3) from engine results."""
 
 from __future__ import annotations
 
-import json
-import os
-import re
 from fractions import Fraction
-from typing import Any, Sequence
+from typing import Sequence
 
-from rewardcert.symbolic.core.errors import ResourceLimit, RewardcertError
-from rewardcert.symbolic.core.io import data_to_document, model_to_document
+from rewardcert.symbolic.core.errors import RewardcertError
 from rewardcert.symbolic.core.model import MDP
 from rewardcert.symbolic.core.numbers import (
-    MAX_NUMBER_CHARS,
     format_epsilon,
     format_ratio,
     format_rational,
@@ -25,16 +16,7 @@ from rewardcert.symbolic.core.results import Verdict, Witness
 from rewardcert.symbolic.search.occupancy import GridVector
 from rewardcert.symbolic.search.results import Closure, ThresholdResult
 
-FORMAT = "rewardcert/certificate-1"
-
-
-def _instance(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction | None, regret_bound: Fraction) -> dict:
-    return {
-        "model": model_to_document(mdp),
-        "data": data_to_document(mdp, data)["data"],
-        "epsilon": "inf" if epsilon is None else format_rational(epsilon),
-        "regret_bound": format_rational(regret_bound),
-    }
+from .common import FORMAT, instance_document, return_evidence
 
 
 def _sparse_table(values: Sequence[Fraction], names: Sequence[tuple[str, str]]) -> dict:
@@ -140,22 +122,17 @@ def _tree_evidence(mdp: MDP, result: ThresholdResult, evidence: dict, leaves: Se
         evidence["occupancy"] = occupancy
 
 
-def _return_evidence(mdp: MDP, result: ThresholdResult) -> dict:
-    return {"optimal_policy": mdp.policy_to_mapping(result.bounds.optimal_policy),
-            "pessimal_policy": mdp.policy_to_mapping(result.bounds.pessimal_policy)}
-
-
 def threshold_certificate(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
                           result: ThresholdResult) -> dict:
     """Certificate of ``ε*(D) = result.critical_epsilon`` (a complete search only)."""
     if not result.complete:
         raise RewardcertError("the search did not finish, so there is no threshold to certify")
-    evidence = _return_evidence(mdp, result)
+    evidence = return_evidence(mdp, result.bounds)
     if result.witness is not None:
         evidence["witness"] = witness_document(mdp, result.witness)
     if not result.bounds.degenerate:
         _tree_evidence(mdp, result, evidence, result.closures)
-    return {"format": FORMAT, "instance": _instance(mdp, data, result.critical_epsilon, regret_bound),
+    return {"format": FORMAT, "instance": instance_document(mdp, data, regret_bound, epsilon=result.critical_epsilon),
             "verdict": "threshold", "evidence": evidence}
 
 
@@ -165,7 +142,7 @@ def interval_certificate(mdp: MDP, data: Sequence[Fraction], regret_bound: Fract
     the families the search left unexplored are ``open`` leaves carrying their duals."""
     if result.complete:
         raise RewardcertError("the search finished: certify the threshold itself")
-    evidence = _return_evidence(mdp, result)
+    evidence = return_evidence(mdp, result.bounds)
     if result.witness is not None:
         evidence["witness"] = witness_document(mdp, result.witness)
     _tree_evidence(mdp, result, evidence, result.closures + result.open_leaves)
@@ -184,7 +161,7 @@ def interval_certificate(mdp: MDP, data: Sequence[Fraction], regret_bound: Fract
             node["close"] = "open"
 
     mark(tree, (None,) * mdp.n_states, 0)
-    instance = _instance(mdp, data, result.lower_bound, regret_bound)
+    instance = instance_document(mdp, data, regret_bound, epsilon=result.lower_bound)
     instance["epsilon_upper"] = format_epsilon(result.upper_bound)
     return {"format": FORMAT, "instance": instance, "verdict": "interval", "evidence": evidence}
 
@@ -193,7 +170,7 @@ def safety_certificate(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, re
                        result: ThresholdResult) -> dict:
     """Certificate of the verdict at ``epsilon`` (``safe`` or ``unsafe``) from a search result."""
     verdict = result.verdict(epsilon)
-    evidence = _return_evidence(mdp, result)
+    evidence = return_evidence(mdp, result.bounds)
     if verdict is Verdict.UNSAFE:
         evidence["witness"] = witness_document(mdp, result.witness)
     elif verdict is Verdict.SAFE:
@@ -201,7 +178,7 @@ def safety_certificate(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, re
             _tree_evidence(mdp, result, evidence, result.closures + result.open_leaves)
     else:
         raise RewardcertError("the verdict is unknown, so there is nothing to certify")
-    return {"format": FORMAT, "instance": _instance(mdp, data, epsilon, regret_bound),
+    return {"format": FORMAT, "instance": instance_document(mdp, data, regret_bound, epsilon=epsilon),
             "verdict": verdict.value, "evidence": evidence}
 
 
@@ -221,117 +198,6 @@ def safest_certificate(mdp: MDP, regret_bound: Fraction, result) -> dict:
 def unsafe_certificate(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, regret_bound: Fraction,
                        witness: Witness, bounds) -> dict:
     """An ``unsafe`` certificate from any verified witness (e.g. one found by the SMT layer)."""
-    evidence = {"optimal_policy": mdp.policy_to_mapping(bounds.optimal_policy),
-                "pessimal_policy": mdp.policy_to_mapping(bounds.pessimal_policy),
-                "witness": witness_document(mdp, witness)}
-    return {"format": FORMAT, "instance": _instance(mdp, data, epsilon, regret_bound),
+    evidence = {**return_evidence(mdp, bounds), "witness": witness_document(mdp, witness)}
+    return {"format": FORMAT, "instance": instance_document(mdp, data, regret_bound, epsilon=epsilon),
             "verdict": "unsafe", "evidence": evidence}
-
-
-class CertificateTooLarge(ResourceLimit):
-    """The certificate's text would exceed what the checker reads (``CHECKER_MAX_BYTES``)."""
-
-
-INDENT_UP_TO = 256 * 1024
-"""A certificate whose compact JSON is at most this long is written indented, for people to read;
-a larger one stays compact.  Indentation tripled the size of deep search trees: the 4x4 lake's
-certificate at L = 1/2 has 108 MB indented and 35 MB compact."""
-
-
-def certificate_text(path: str | os.PathLike, certificate: dict) -> str:
-    """The JSON text of ``certificate``; ``CertificateTooLarge`` (naming ``path``) if the checker
-    would refuse to read it, and ``ResourceLimit`` for a number it would refuse."""
-    text = json.dumps(certificate, separators=(",", ":"), ensure_ascii=False)
-    if _LONG_STRING.search(text):      # some number may be too long: walk the document to name it
-        check_number_sizes(certificate)
-    if len(text) <= INDENT_UP_TO:
-        text = json.dumps(certificate, indent=1, ensure_ascii=False)
-    text += "\n"
-    size = len(text.encode("utf-8"))
-    if size > CHECKER_MAX_BYTES:
-        raise CertificateTooLarge(f"the certificate would have {size} bytes, and the checker reads at most "
-                                  f"{CHECKER_MAX_BYTES}; no certificate was written", file=os.fspath(path))
-    return text
-
-
-def write_certificate(path: str | os.PathLike, certificate: dict, *, stdout=None, text: str | None = None) -> None:
-    """Write ``certificate`` atomically (``rewardcert/output.py``); ``-`` is standard output.
-    A missing parent directory is an error; an existing file survives any failure."""
-    from .output import write_text
-    if text is None:
-        text = certificate_text(path, certificate)
-    write_text(path, text, what="certificate", stdout=stdout)
-
-
-_NUMBER = re.compile(r"[+-]?\d+(/\d+)?", re.ASCII)
-
-# The standalone checker's own size limits (proofs/checker.py imports nothing from here; a test
-# keeps these equal to its constants).  They are smaller than the loader's, so a model can be
-# fine to analyse and still too large to certify: that is refused before any work (exit 2).
-CHECKER_MAX_STATES = 10_000
-CHECKER_MAX_ACTIONS = 1_000
-CHECKER_MAX_PAIRS = 100_000
-CHECKER_MAX_BYTES = 256 * 1024 * 1024
-
-
-def check_certifiable(mdp: MDP) -> None:
-    """Refuse (``ResourceLimit``) a model whose certificate the checker would refuse for its size."""
-    for what, count, limit in (("states", mdp.n_states, CHECKER_MAX_STATES),
-                               ("actions", mdp.n_actions, CHECKER_MAX_ACTIONS),
-                               ("state-action pairs", mdp.n_pairs, CHECKER_MAX_PAIRS)):
-        if count > limit:
-            raise ResourceLimit(f"the model has {count} {what}, and the certificate checker accepts at most "
-                                f"{limit}, so no certificate can be written; run without --out",
-                                entry="--out")
-
-
-_LONG_STRING = re.compile(r'"[^"]{%d,}"' % (MAX_NUMBER_CHARS + 1))
-"""A number past ``MAX_NUMBER_CHARS`` is written as a JSON string that long, with no quote or
-escape in it, so a text without such a string needs no walk.  The search is linear (it starts only
-at quotes): 0.2 s on the lake's 78 MB certificate at L = 3/4, against 1.7 s for the walk over its
-objects and 1.0 s for a search for a long run of digits, which restarts inside every run."""
-
-
-def check_number_sizes(certificate: Any) -> None:
-    """Refuse (``ResourceLimit``, exit 2) a certificate holding a number longer than the
-    checker's limit, naming where.  Inputs are held to the limit when read
-    (``symbolic.numbers.MAX_NUMBER_CHARS``); a number the engine derives from them (a
-    critical error, a witness reward, a state value) can still outgrow it."""
-    if not _has_long_number(certificate):
-        return
-    stack: list[tuple[Any, str]] = [(certificate, "")]
-    while stack:
-        value, where = stack.pop()
-        if isinstance(value, dict):
-            stack.extend((v, f"{where}.{k}" if where else str(k)) for k, v in value.items())
-        elif isinstance(value, (list, tuple)):
-            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(value))
-        elif isinstance(value, str) and len(value) > MAX_NUMBER_CHARS and _NUMBER.fullmatch(value):
-            raise ResourceLimit(f"the certificate would hold a number of {len(value)} characters at {where}, "
-                                f"beyond the checker's limit of {MAX_NUMBER_CHARS}; no certificate was written "
-                                "(use numbers with shorter fractions in the model or the data)")
-
-
-def _has_long_number(document: Any) -> bool:
-    """Whether ``document`` holds a number longer than the checker's limit; the scan builds no
-    location strings (``check_number_sizes`` then walks again, naming where)."""
-    stack = [document]
-    while stack:
-        value = stack.pop()
-        kind = type(value)
-        if kind is dict:
-            stack.extend(value.values())
-        elif kind is list or kind is tuple:
-            stack.extend(value)
-        elif kind is str:
-            if len(value) > MAX_NUMBER_CHARS and _NUMBER.fullmatch(value):
-                return True
-        elif isinstance(value, (dict, list, str)):      # a subclass: the careful walk decides
-            return True
-    return False
-
-
-def check_certificate_document(certificate: dict[str, Any]) -> tuple[str, str, dict]:
-    """Run the standalone checker on an in-memory certificate."""
-    from rewardcert.proofs import checker
-    return checker.check_document(json.loads(json.dumps(certificate)))
