@@ -4,8 +4,8 @@ For each size n, one seeded random MDP (``benchmarks.common.random_mdp``:
 4 actions, 3 successors per pair, γ = 9/10) and one seeded deterministic
 policy are evaluated exactly by
 
-* ``flint``        — ``symbolic.evaluation.state_values`` (python-flint ``fmpq_mat.solve``);
-* ``fraction``     — ``symbolic.linalg.fraction_solve``, stdlib ``Fraction`` Gaussian elimination;
+* ``flint``        — ``rewardcert.symbolic.exact.evaluation.state_values`` (python-flint ``fmpq_mat.solve``);
+* ``fraction``     — ``rewardcert.symbolic.exact.linalg.fraction_solve``, stdlib ``Fraction`` Gaussian elimination;
 * ``sympy-lu``     — ``sympy.Matrix.LUsolve`` (arithmetic on sympy ``Rational`` expressions);
 * ``sympy-solve``  — ``sympy.Matrix.solve`` (Gauss–Jordan: sympy turns the matrix into a sparse
   ``DomainMatrix`` over ``QQ`` and row-reduces it in Python loops);
@@ -14,7 +14,7 @@ policy are evaluated exactly by
 
 Every method starts from the MDP and the policy and ends with the values as a
 tuple of ``Fraction``, so conversions in and out are inside the timing; the
-per-MDP dynamics cache of ``symbolic.linalg.dynamics`` is warmed first (it is
+per-MDP dynamics cache of ``rewardcert.symbolic.exact.linalg.dynamics`` is warmed first (it is
 built once per MDP in real use).  All answers must be identical, exactly.
 ``return_bounds`` (exact policy iteration for ``J*`` and ``J^min``) is timed
 on the same MDPs.

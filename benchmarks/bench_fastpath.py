@@ -4,8 +4,8 @@ For each size ``n`` (states; 4 actions, 3 successors per pair, γ = 9/10 from
 ``benchmarks.common.random_mdp``), a few seeded MDPs, data distributions
 with about 30 % zeros and seeded deterministic policies are solved by
 
-* ``exact``  — ``symbolic.safety.policy_error``: the exact bounded-variable
-  simplex of ``symbolic/exactlp.py`` on the dual LP of ``f_π(D)``;
+* ``exact``  — ``rewardcert.symbolic.search.engine.policy_error``: the exact bounded-variable
+  simplex of ``symbolic/exact/familylp.py`` on the dual LP of ``f_π(D)``;
 * ``fast``   — ``lp.fastpath.fast_policy_error``: HiGHS (through PuLP) on the
   same LP, crossover onto the exact vertex, exact verification of the dual
   (``check_dual``) and of the witness (uniform optimality, error = dual value),

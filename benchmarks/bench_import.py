@@ -6,7 +6,7 @@ Taxi) at ``γ = 9/10``:
 * ``import``     — ``rewardcert.importers.gym_import.import_gymnasium`` plus rendering the
   checked TOML (``mdpfile.checked_toml``: the text is parsed back by the loader);
 * ``rewardcert`` — ``J*`` by exact policy iteration over FLINT rationals
-  (``symbolic.evaluation.policy_iteration``, maximising, then ``μ0 · V``);
+  (``rewardcert.symbolic.exact.evaluation.policy_iteration``, maximising, then ``μ0 · V``);
 * ``storm``      — ``J*`` by Storm's exact sparse engine on the stop-state program
   (``prism_import.storm_optimal_return``: export, parse, ``build_model[stormpy.Rational]``,
   ``Rmax=? [F "stop"]``), the obvious alternative a user would reach for.

@@ -4,10 +4,10 @@ For MDPs of growing ``|S×A|`` (seeded random MDPs from ``benchmarks.common``,
 ``L = 1/2``, plus the paper's Figure 4 with ``L = 4/5``) this computes ``M``
 two ways in one run and asserts that they agree exactly:
 
-* **rewardcert** — ``symbolic.matrix.safety_matrix(mdp, L, mark_redundant=False)``:
+* **rewardcert** — ``rewardcert.symbolic.paper.matrix.safety_matrix(mdp, L, mark_redundant=False)``:
   one exact solve per basis (``|S|`` pairs), then per basis only the policies
   whose on-policy error set is minimal (the module docstring of
-  ``symbolic/matrix.py``), then ``remove_dominated``.
+  ``symbolic/paper/matrix.py``), then ``remove_dominated``.
 * **pycddlib** — for every ``π ∈ Π_L`` the polyhedron
   ``Q_π = {(R̂, t) : π uniformly optimal for R̂, t ≥ R̂ − R, t ≥ R − R̂}`` is
   written in H-representation and handed to cddlib's double description
@@ -32,12 +32,12 @@ The H-representation (``--form``):
 The two are related by an invertible affine map, so they have the same
 vertices.  The pycddlib side builds its rows from the model's ``Fraction``
 data itself; it shares with rewardcert only ``Π_L``
-(``symbolic.matrix.high_regret_policies``).  Its dominated-row removal is its
+(``rewardcert.symbolic.paper.matrix.high_regret_policies``).  Its dominated-row removal is its
 own exact code: each value is replaced by its rank within its column (which
 preserves every componentwise comparison) and the rank vectors are compared
 as numpy ``int64`` arrays, per policy and then over all policies.  Outside the
 timings every pycddlib row is re-checked: its witness ``R̂`` makes ``π``
-uniformly optimal (``symbolic.evaluation.is_uniformly_optimal``) and its
+uniformly optimal (``rewardcert.symbolic.exact.evaluation.is_uniformly_optimal``) and its
 coefficients are ``|R̂ − R|``.  If the two row sets differ, ``min_k (M D)_k``
 is compared on ``--samples`` random exact distributions ``D`` instead; the
 script exits 1 if even that differs.

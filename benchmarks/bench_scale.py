@@ -23,14 +23,14 @@ Parts (``--parts``):
 * ``fixed``: the same search with the fixed branching order, for the ratio
   dynamic / fixed;
 * ``ablation``: the search with the duplicate-action reduction
-  (``merge_duplicates``, symbolic/duplicates.py) and the in-search regret-aware
+  (``merge_duplicates``, symbolic/exact/duplicates.py) and the in-search regret-aware
   bound (``regret_aware``) each switched off, and both, on three instances,
   seeded alike;
 * ``commands``: the whole ``rewardcert threshold ... -o CERT`` command on the ``grid`` models, in a
   fresh process each (start-up, seed, search, certificate built, replayed and written), with
   ``--jobs 1`` and ``--jobs 2``, run to the end, and the standalone checker run again on the file
   written;
-* ``compiled``: the same serial command with symbolic/floatjit.py's compiled float loops and with
+* ``compiled``: the same serial command with symbolic/guidance/floatjit.py's compiled float loops and with
   numpy only (``REWARDCERT_NO_JIT=1``);
 * ``family``: the search with the family occupancy bounds (format §3.7a,
   ``family_occupancy``) off and on, run to the end (``--family-budget`` caps
@@ -163,7 +163,7 @@ def run_jobs(rows, budget, count: int = 4) -> None:
 JOBS_VARIANTS = (("1", 1, {}), ("2", 2, {}))
 COMPILED_VARIANTS = (("1, compiled", 1, {}), ("1, numpy only", 1, {"REWARDCERT_NO_JIT": "1"}))
 """The ``commands`` part runs ``--jobs 1`` and ``--jobs 2``; the ``compiled`` part runs ``--jobs 1``
-with symbolic/floatjit.py's compiled loops and without them (``REWARDCERT_NO_JIT=1``)."""
+with symbolic/guidance/floatjit.py's compiled loops and without them (``REWARDCERT_NO_JIT=1``)."""
 
 
 def run_commands(budget, variants=JOBS_VARIANTS) -> None:
@@ -309,7 +309,7 @@ def main() -> int:
         run_commands(args.budget)
         print()
     if "compiled" in args.parts:
-        print("### The whole command, serial, compiled float loops against numpy only (symbolic/floatjit.py)\n")
+        print("### The whole command, serial, compiled float loops against numpy only (symbolic/guidance/floatjit.py)\n")
         run_commands(args.budget, COMPILED_VARIANTS)
         print()
     if "ablation" in args.parts:

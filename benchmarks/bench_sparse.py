@@ -8,7 +8,7 @@ interpreter and the model (the "idle" row: the model loaded, nothing solved).
   (``benchmarks.common.random_policy(1, mdp)``);
 * ``bounds``: ``J*`` and ``J^min`` by exact policy iteration, which is what
   ``rewardcert evaluate`` computes;
-* ``sparse``: the toolkit as it is (``symbolic/sparse.py``, float-started
+* ``sparse``: the toolkit as it is (``symbolic/exact/sparse.py``, float-started
   policy iteration); ``dense``: the previous code path, one dense FLINT
   ``fmpq_mat`` per solve and policy iteration started from the greedy reward.
 
@@ -39,14 +39,14 @@ import hashlib, json, resource, sys, time
 from benchmarks.environments import chain, frozen_lake, slip_grid
 from benchmarks.common import random_policy
 from symbolic import linalg, guide
-from symbolic.evaluation import return_bounds, state_values
-from symbolic.numbers import format_rational
+from rewardcert.symbolic.exact.evaluation import return_bounds, state_values
+from rewardcert.symbolic.core.numbers import format_rational
 text = lambda values: ",".join(map(format_rational, values)).encode()
 mdp = eval(sys.argv[1]); task, method = sys.argv[2], sys.argv[3]
 if method == "dense":
     linalg.DENSE_UP_TO = 10 ** 9          # every solve through one dense fmpq_mat, as before
     guide.FLOAT_START_FROM = 10 ** 9
-    import symbolic.evaluation as ev; ev.FLOAT_START_FROM = 10 ** 9
+    import rewardcert.symbolic.exact.evaluation as ev; ev.FLOAT_START_FROM = 10 ** 9
 start = time.perf_counter()
 digest = ""
 if task == "eval":

@@ -3,7 +3,7 @@
 Every generator takes an integer ``seed`` and draws from its own
 ``random.Random(seed)``, so the same arguments give the same exact instance
 on every run (no global random state is read or changed).  The instances are
-ordinary :class:`symbolic.model.MDP` objects, validated by the model itself.
+ordinary :class:`rewardcert.symbolic.core.model.MDP` objects, validated by the model itself.
 
 Shape of a random MDP:
 

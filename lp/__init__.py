@@ -7,7 +7,7 @@ returns only answers it has verified exactly (or the exact engine's own).
 """
 
 # The names below load their module on first use (PEP 562): importing one submodule, such as
-# ``lp.redundancy`` for ``matrix``, no longer loads the cross-check, the fast path and PuLP's models.
+# ``rewardcert.symbolic.guidance.redundancy`` for ``matrix``, no longer loads the cross-check, the fast path and PuLP's models.
 _HOMES = {
     "crosscheck": ("TOLERANCE", "PolicyCrossCheck", "ThresholdCrossCheck", "cross_check", "cross_check_policy"),
     "fastpath": ("EXACT", "FAST", "ExactDual", "FastPolicyError", "FastThreshold", "certify_dual",

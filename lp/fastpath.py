@@ -2,9 +2,9 @@
 
 A floating LP answer never enters a verdict.  It is only a *hint* for where
 an exact certificate lies; the certificate itself is rebuilt in exact
-rationals and verified exactly (``symbolic.duals.check_dual`` for a dual,
+rationals and verified exactly (``rewardcert.symbolic.exact.duals.check_dual`` for a dual,
 uniform optimality plus the exact error for a witness).  When the rebuild
-fails, the exact engine (``symbolic.safety.policy_error``) answers instead,
+fails, the exact engine (``rewardcert.symbolic.search.engine.policy_error``) answers instead,
 and the result says which path was taken.
 
 Two ways to rebuild an exact dual ``y`` of the family LP (see
@@ -98,7 +98,7 @@ class FastPolicyError:
 
     ``path == "fast"``: the floating LP's answer was rebuilt and certified
     exactly (witness error == dual value); ``"exact"``: the exact simplex of
-    ``symbolic.safety`` answered, ``reason`` says why.
+    ``rewardcert.symbolic.search.engine`` answered, ``reason`` says why.
     """
 
     result: PolicyError
@@ -504,14 +504,14 @@ def fast_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Frac
     """Exact ``ε*(D) = min_{π ∈ Π_L} f_π(D) / range R`` with every ``f_π`` from ``fast_policy_error``.
 
     Enumerates ``Π_L`` explicitly (at most ``max_policies`` deterministic
-    policies, else ``ResourceLimit``); ``symbolic.safety.critical_epsilon``
+    policies, else ``ResourceLimit``); ``rewardcert.symbolic.search.engine.critical_epsilon``
     is the scalable exact search.
     """
     data = validate_distribution(mdp, data)
     regret_bound = check_regret_bound(regret_bound)
     if mdp.n_deterministic_policies > max_policies:
         raise ResourceLimit(f"{mdp.n_actions}^{mdp.n_states} deterministic policies; the fast-path threshold "
-                            f"enumerates at most {max_policies} (use symbolic.safety.critical_epsilon)")
+                            f"enumerates at most {max_policies} (use rewardcert.symbolic.search.engine.critical_epsilon)")
     bounds = bounds or return_bounds(mdp)
     if bounds.degenerate:
         return FastThreshold(None, None, (), 0, 0)

@@ -29,7 +29,7 @@ MAX_STATES = 10_000
 MAX_ACTIONS = 1_000
 MAX_PAIRS = 100_000
 MAX_TREE_NODES = 10_000_000
-MAX_NUMBER_CHARS = 2000   # the toolkit refuses longer numbers at input (symbolic/numbers.py; a test keeps them equal)
+MAX_NUMBER_CHARS = 2000   # the toolkit refuses longer numbers at input (symbolic/core/numbers.py; a test keeps them equal)
 
 _INTEGER = re.compile(r"[+-]?\d+", re.ASCII)
 _FRACTION = re.compile(r"([+-]?\d+)/(\d+)", re.ASCII)

@@ -5,7 +5,7 @@ parameters (``EXACT_SCALARS``) and number sequences (``EXACT_VECTORS``) accept
 ``Fraction``, ``int``, ``"p/q"`` and decimal strings, and refuse a ``float``
 with the command line's message (a ``RewardcertError``).  New public
 functions get the same treatment by being listed in ``rewardcert.__init__``'s
-``_EXACT_API`` (or by ``symbolic.numbers.exact_arguments`` directly).
+``_EXACT_API`` (or by ``rewardcert.symbolic.core.numbers.exact_arguments`` directly).
 """
 
 from __future__ import annotations

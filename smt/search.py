@@ -16,7 +16,7 @@ By Lemma A (SPEC §3) it is satisfiable iff ``D`` is unsafe.  ``find_witness``
 decides it; ``minimise_error`` drops the P1 bound and minimises
 ``Σ D t`` with z3's ``Optimize``, which gives ``ε*(D)`` without listing
 policies.  Every satisfying model is decoded into exact ``Fraction`` objects
-and re-verified by ``symbolic.duals.witness_failures``; a model that fails
+and re-verified by ``rewardcert.symbolic.exact.duals.witness_failures``; a model that fails
 that check is a solver or encoding bug and raises, it is never a verdict.
 """
 

@@ -1,4 +1,4 @@
-"""Duplicate actions (symbolic/duplicates.py, format §3.8): the search covers the reduced policies only.
+"""Duplicate actions (symbolic/exact/duplicates.py, format §3.8): the search covers the reduced policies only.
 
 The answers are checked against brute force over *every* policy (tests/reference.py), so a
 wrong reduction (one that drops a policy with a smaller f_π) would show up as a wrong ε*.

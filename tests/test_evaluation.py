@@ -2,7 +2,7 @@
 
 The reference below builds ``I − γP_π`` itself from ``mdp.successors`` and
 solves it with its own Gauss-Jordan elimination over ``Fraction``; it shares no
-code with ``symbolic.evaluation`` or ``symbolic.linalg``.  ``J*`` and ``J^min``
+code with ``rewardcert.symbolic.exact.evaluation`` or ``rewardcert.symbolic.exact.linalg``.  ``J*`` and ``J^min``
 from policy iteration are compared with a maximum and minimum over every
 deterministic policy, evaluated by that reference.
 """

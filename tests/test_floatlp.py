@@ -1,4 +1,4 @@
-"""The float twin of the family LP (symbolic/floatlp.py) only proposes; exact checks decide.
+"""The float twin of the family LP (symbolic/guidance/floatlp.py) only proposes; exact checks decide.
 
 The first tests check the proposals against the exact simplex.  The others replace the float
 answers with garbage of several kinds and check that ε*(D), the verdicts and the certificates
@@ -391,7 +391,7 @@ KERNELS = ["numpy"] + (["compiled"] if floatjit.kernel() is not None else [])
 def test_the_float_simplex_walks_the_same_path_as_a_plainly_masked_one(monkeypatch, seed, kernel):
     # The tree the search builds depends on the float pivots; the solve keeps its pricing flags
     # across pivots and runs its ratio test in Python, and must compute exactly the same floats.
-    # The compiled loop (symbolic/floatjit.py) must take the same pivots; its sums run in another
+    # The compiled loop (symbolic/guidance/floatjit.py) must take the same pivots; its sums run in another
     # order than BLAS's, so its floats agree to rounding only.
     lp, lower, plain, twin, start = random_family_lp(seed, 700 + seed, 4 + seed % 9, 0.3 * (seed % 2))
     twin.kernel = floatjit.kernel() if kernel == "compiled" else None

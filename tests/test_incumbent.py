@@ -1,4 +1,4 @@
-"""The float local search for better incumbents (symbolic/incumbent.py) only proposes.
+"""The float local search for better incumbents (symbolic/guidance/incumbent.py) only proposes.
 
 Its result is checked against exact f_π computed per policy (policy_error, no floats), and the
 search's answer against brute force over every policy, also when the proposals are garbage.

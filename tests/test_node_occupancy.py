@@ -50,7 +50,7 @@ def members(mdp, family, enabled):
 @pytest.mark.parametrize("kernel", ["numpy", "compiled"])
 def test_a_family_bound_covers_every_member_and_is_below_the_global_one(kernel):
     # Against the exact occupancy of every member, by the test suite's own Gaussian elimination;
-    # with the float policy iteration in numpy and compiled (symbolic/floatjit.py).
+    # with the float policy iteration in numpy and compiled (symbolic/guidance/floatjit.py).
     if kernel == "compiled" and floatjit.kernel() is None:
         pytest.skip("numba is not installed: no compiled kernel")
     for seed in range(6):

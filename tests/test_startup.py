@@ -31,7 +31,7 @@ def test_small_evaluate_loads_no_heavy_library():
 
 
 def test_small_certify_loads_only_numpy():
-    # The search pivots in numpy floats and decides exactly (symbolic/floatlp.py), so numpy is the
+    # The search pivots in numpy floats and decides exactly (symbolic/guidance/floatlp.py), so numpy is the
     # one library it loads (about 0.07 s); sympy, the solvers and matplotlib stay unloaded.
     code = RUN + ("    assert main(['certify', 'examples/figure4.toml', '--data', 'examples/figure4-data.toml',"
                   " '--epsilon', '1/10', '--regret', '4/5']) in (0, 1)\n")
@@ -39,7 +39,7 @@ def test_small_certify_loads_only_numpy():
 
 
 def test_a_long_search_loads_the_compiled_loops_and_a_short_one_does_not():
-    # numba (symbolic/jitkernels.py) is loaded once a search has run KERNEL_AFTER float solves.
+    # numba (symbolic/guidance/jitkernels.py) is loaded once a search has run KERNEL_AFTER float solves.
     pytest.importorskip("numba")
     search = ("    from fractions import Fraction as F\n"
               "    from benchmarks.common import random_mdp, random_distribution\n"

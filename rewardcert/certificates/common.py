@@ -111,7 +111,7 @@ objects and 1.0 s for a search for a long run of digits, which restarts inside e
 def check_number_sizes(certificate: Any) -> None:
     """Refuse (``ResourceLimit``, exit 2) a certificate holding a number longer than the
     checker's limit, naming where.  Inputs are held to the limit when read
-    (``symbolic.numbers.MAX_NUMBER_CHARS``); a number the engine derives from them (a
+    (``rewardcert.symbolic.core.numbers.MAX_NUMBER_CHARS``); a number the engine derives from them (a
     critical error, a witness reward, a state value) can still outgrow it."""
     if not _has_long_number(certificate):
         return

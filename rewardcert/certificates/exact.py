@@ -184,7 +184,7 @@ def safety_certificate(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, re
 
 def safest_certificate(mdp: MDP, regret_bound: Fraction, result) -> dict:
     """Certificate that ``result.data`` is a safest distribution with ``ε*(D) = ε**``
-    and that no ``D`` tolerates more (``result`` is a ``symbolic.paper.SafestResult``)."""
+    and that no ``D`` tolerates more (``result`` is a ``rewardcert.symbolic.paper.safest.SafestResult``)."""
     certificate = threshold_certificate(mdp, result.data, regret_bound, result.threshold)
     certificate["verdict"] = "safest"
     if result.max_critical_epsilon is not None:

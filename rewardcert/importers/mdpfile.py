@@ -1,7 +1,7 @@
 """Write a model as a ``rewardcert/mdp-1`` TOML file that the loader provably accepts.
 
 ``write_model`` renders the text, parses it back with the loader's own code
-(``symbolic.io.model_from_document``) and refuses to write unless that gives
+(``rewardcert.symbolic.core.io.model_from_document``) and refuses to write unless that gives
 the identical MDP; the file is then written by the toolkit's one atomic writer
 (``rewardcert/output.py``), so a reader never sees half a file, an existing
 file is never left truncated, and nothing but a regular file is replaced.

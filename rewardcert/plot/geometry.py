@@ -29,7 +29,7 @@ MAX_RESOLUTION = 2000
 
 ENGINE_SECONDS = 2.0           # default time budget of the exact engine per grid point
 
-# M is built for a plot only below these sizes (cf. symbolic.matrix.MAX_BASES): a picture
+# M is built for a plot only below these sizes (cf. rewardcert.symbolic.paper.matrix.MAX_BASES): a picture
 # should not wait minutes for the enumeration when the engine can sample the slice.
 MATRIX_POLICIES_LIMIT = 200_000
 

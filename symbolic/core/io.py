@@ -447,7 +447,7 @@ def _transitions(skeleton: MDP, table: Any) -> tuple:
             rows[s * m + a] = tuple(sorted(row))
     for x, row in enumerate(rows):
         if row is None and not skeleton.is_enabled(x):
-            rows[x] = ((x // m, Fraction(1)),)   # inert self-loop (see symbolic/model.py)
+            rows[x] = ((x // m, Fraction(1)),)   # inert self-loop (see symbolic/core/model.py)
         elif row is None:
             state, action = skeleton.pair_name(x)
             raise ModelError(f"missing transitions for action {action!r}", table=f"transitions.{state}",

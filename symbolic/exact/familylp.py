@@ -10,7 +10,7 @@ For a family ``F`` of deterministic policies (per state: a forced action or
 
 When every state is forced this is exactly the dual of ``f_π(D)``; for a
 larger family any feasible ``y`` is a lower bound on ``f_π(D)`` for *every*
-member (weak duality, see ``symbolic/duals.py``).  The constraint matrix has
+member (weak duality, see ``symbolic/exact/duals.py``).  The constraint matrix has
 only ``|S|`` rows, so a bounded-variable primal simplex keeps an ``|S|×|S|``
 basis inverse and every non-basic variable sits at one of its bounds (or at 0
 between them, at the start).  All arithmetic is exact (FLINT ``fmpq``), so
@@ -68,7 +68,7 @@ class FamilyLP:
         self.N = self.n * self.m            # the pairs: y[:N] is the dual
         # Column x < N of the constraint matrix is row x of A − γP: +1 at its own state, −γτ(s'|x) at
         # s'.  Columns N + k are the rows' logicals, e_k fixed at 0: they never enter, but a basis
-        # proposed with basic logicals (HiGHS's, symbolic/guide.py) is used as it is.
+        # proposed with basic logicals (HiGHS's, symbolic/guidance/floatvi.py) is used as it is.
         self.width = self.N + self.n
         self.reward = list(reward) + [ZERO] * self.n
         self.upper = list(data) + [ZERO] * self.n

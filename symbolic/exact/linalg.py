@@ -200,7 +200,7 @@ def fraction_solve(matrix: Sequence[Sequence[Fraction]], rhs: Sequence[Fraction]
 
 
 DENSE_UP_TO = 64
-"""Systems up to this many states are solved densely by FLINT; larger ones sparsely (``symbolic/sparse.py``)."""
+"""Systems up to this many states are solved densely by FLINT; larger ones sparsely (``symbolic/exact/sparse.py``)."""
 
 
 def bellman_solve(dyn: ExactDynamics, policy, rhs: Sequence[fmpq], *, transpose: bool = False) -> list[fmpq]:

@@ -1,6 +1,6 @@
 """The search's float loops compiled by numba, where numba is installed: when to use them.
 
-The loops themselves are in ``symbolic/jitkernels.py``, the only module that imports numba; this
+The loops themselves are in ``symbolic/guidance/jitkernels.py``, the only module that imports numba; this
 module decides whether and when to load them, and without them (``kernel()`` is None) the numpy
 loops run.  Why a compiler at all: the family LPs of the search have 16 rows and about 80 columns,
 and a solve takes four pivots on average, so the numpy loop spends its time in numpy's call
@@ -9,7 +9,7 @@ loop is plain arithmetic.  So are the refactorisations, ``FloatPessimal``'s poli
 ``FamilyOccupancy``'s.
 
 The kernels only guide, like every float in the search: a wrong or failed solve costs time, never
-soundness (``symbolic/floatlp.py``).  The pivot loop follows the numpy loop step for step (the same
+soundness (``symbolic/guidance/floatlp.py``).  The pivot loop follows the numpy loop step for step (the same
 pricing, ties, ratio test and bound flips), except that its sums run in a fixed order instead of
 BLAS's and its inverses come from Gauss–Jordan instead of LAPACK, so a near tie may break the other
 way and the tree's shape may differ slightly.

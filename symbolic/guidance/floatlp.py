@@ -1,7 +1,7 @@
 """A floating-point twin of the exact family LP that only steers it (it never decides).
 
-The branch and bound of ``symbolic/safety.py`` solves two family LPs at every
-node (``symbolic/exactlp.py``).  Over FLINT rationals a pivot costs about
+The branch and bound of ``symbolic/search/engine.py`` solves two family LPs at every
+node (``symbolic/exact/familylp.py``).  Over FLINT rationals a pivot costs about
 0.3 ms at 16 states, because every entry of the basis inverse is a Python
 object; in numpy floats it costs tens of microseconds, mostly numpy's own
 call overhead.  So the search pivots in floats, with the same bounded-variable
@@ -120,7 +120,7 @@ class FloatFamilyLP:
         self.logicals = np.arange(lp.N, lp.width)
         self.max_pivots = MAX_PIVOTS_PER_STATE * lp.n + 100
         self.solves = 0
-        self.kernel = None     # symbolic/floatjit.py's compiled loops, once KERNEL_AFTER solves have run
+        self.kernel = None     # symbolic/guidance/floatjit.py's compiled loops, once KERNEL_AFTER solves have run
         self.zeros = np.zeros(self.n)
 
     def lower(self, lower: Sequence) -> np.ndarray:
@@ -146,7 +146,7 @@ class FloatFamilyLP:
 
     def rescue(self, state: FloatState) -> FloatState:
         """A solve that gave up, restarted from HiGHS's optimal basis of the same LP
-        (``symbolic/guide.py``); it stays failed if HiGHS is missing or its basis does not fit."""
+        (``symbolic/guidance/floatvi.py``); it stays failed if HiGHS is missing or its basis does not fit."""
         from .highs import propose_basis
         lp = self.lp
         proposal = propose_basis(self.n, lp.columns, lp.reward, lp.full(state.lower), lp.upper, state.rhs)
@@ -326,7 +326,7 @@ class FloatFamilyLP:
         return state
 
     def _compiled(self, state: FloatState, up, down, c_basic, target) -> FloatState:
-        """``solve``'s loop in ``symbolic/floatjit.py``'s compiled kernel, from the same flags."""
+        """``solve``'s loop in ``symbolic/guidance/floatjit.py``'s compiled kernel, from the same flags."""
         basis, flower = state.basis, state.flower
         has_target = target is not None
         status, state.pivots, state.since_refactor, state.value = self.kernel.pivot_loop(
@@ -397,7 +397,7 @@ class FloatPessimal:
         # float Bellman systems singular: no float answers then, exact policy iteration decides.
         self.usable = scale < LARGEST and 1.0 - gamma >= GAMMA_GAP
         self.calls = 0
-        self.kernel = None     # symbolic/floatjit.py's compiled loops, once KERNEL_AFTER calls have run
+        self.kernel = None     # symbolic/guidance/floatjit.py's compiled loops, once KERNEL_AFTER calls have run
 
     def _count(self) -> None:
         self.calls += 1

@@ -1,18 +1,17 @@
-"""Floating-point guesses that only steer exact computations (they never decide anything).
+"""The fence around HiGHS: the only module of rewardcert that drives ``highspy`` directly.
 
-``greedy_policy`` runs value iteration in numpy floats and returns the greedy
-policy of its last iterate.  Exact policy iteration started there usually ends
-after one or two exact evaluations instead of one per step of the grid's
-diameter; it ends at an exactly uniformly optimal (pessimal) policy from any
-start, so a poor guess costs time, never correctness.
+Everything here is a float guess that steers an exact computation and decides nothing:
 
-The family LPs of the search have their own float twin, ``symbolic/floatlp.py``.
-Where its simplex gives up (massively degenerate LPs near the root of a 64-state
-model cycle through degenerate pivots), ``propose_basis`` asks HiGHS
-(``highspy``, driven directly, as only ``lp/redundancy.py`` also does) for an
-optimal basis of the same LP in floats, and the float twin carries on from it.
-A proposal decides nothing: every closure is still rebuilt and checked exactly.
-``quiet_stdout`` keeps HiGHS's banner off standard output (``lp/``).
+* ``propose_basis``: where the search's float simplex (``floatlp.py``) gives up (massively
+  degenerate family LPs near the root of a 64-state model), an optimal basis of the same LP from
+  HiGHS, from which the float twin carries on; every closure is still rebuilt and checked exactly.
+* ``RedundancyHints``: a second opinion on a row of M that the batched game LPs of
+  ``redundancy.py`` could not settle (a proof to try, checked exactly by ``paper/matrix.py``).
+* ``game_solution``: the supports of ``safest``'s cutting-plane LP (``paper/safest.py`` solves the
+  exact LP on them and keeps the answer only if its two bounds meet exactly).
+
+``quiet_stdout`` keeps HiGHS's start-up banner off standard output (``lp/`` uses it for PuLP too).
+A missing ``highspy`` is the toolkit's ``BackendUnavailable``.
 """
 
 from __future__ import annotations
@@ -250,7 +249,7 @@ class RedundancyHints:
 def game_solution(rows: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.ndarray] | None:
     """``max_{D ∈ Δ} min_k r_k·D`` in floats, for the cutting planes of ``safest``: ``(D, λ)``, the
     maximiser and the row duals (a minimising mixture of the rows), or ``None`` if HiGHS gave
-    no optimum.  Only a guess at the two supports: ``symbolic.paper`` solves for the exact
+    no optimum.  Only a guess at the two supports: ``rewardcert.symbolic.paper.section3`` solves for the exact
     solution on them and keeps it only if its two bounds meet exactly.
     ``BackendUnavailable`` without HiGHS."""
     highspy = load_highspy()

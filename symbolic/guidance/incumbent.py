@@ -1,6 +1,6 @@
 """A better first incumbent: float local search over the policies of regret ``≥ L``.
 
-The exact search (``symbolic/safety.py``) prunes a family once its bound reaches the incumbent
+The exact search (``symbolic/search/engine.py``) prunes a family once its bound reaches the incumbent
 ``U``, the least ``f_π(D)`` verified so far, so the tree it must walk shrinks as ``U`` approaches
 ``ε*(D)·range R``.  The floating HiGHS MILP's policy, after its time limit, is often well above
 that: on the slippery FrozenLake-style 4×4 map at ``L = 3/4`` its 10-second policy has
@@ -10,7 +10,7 @@ instead of about 200,000 with the optimal incumbent.
 ``LocalSearch.improve`` walks from a policy to a better one.  It changes one state's action at a
 time (the best change each round), and then two at a time, among the members whose float return
 is clearly ``≤ thr``; each ``f_π`` is the float twin of the policy's exact LP
-(``symbolic/floatlp.py``).  This is a toolkit heuristic, not the paper's.  It only proposes: the
+(``symbolic/guidance/floatlp.py``).  This is a toolkit heuristic, not the paper's.  It only proposes: the
 caller verifies the proposal exactly (its exact return ``≤ thr`` and its exact ``f_π``) before it
 becomes an incumbent, and keeps the old one otherwise, so a float error can only cost time.
 
@@ -108,7 +108,7 @@ class LocalSearch:
 
 def local_search_for(mdp, data: Sequence, threshold, enabled: Sequence[Sequence[int]]) -> LocalSearch:
     """A ``LocalSearch`` with its own float twins, for callers outside ``critical_epsilon``
-    (``symbolic/parallel.py`` polishes the seeds before it hands out subtrees)."""
+    (``symbolic/search/parallel.py`` polishes the seeds before it hands out subtrees)."""
     from ..exact.familylp import FamilyLP
     from ..exact.linalg import dynamics, to_fmpq
     dyn = dynamics(mdp)

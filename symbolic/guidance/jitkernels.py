@@ -1,4 +1,4 @@
-"""The compiled loops behind ``symbolic/floatjit.py``: the only module that imports numba.
+"""The compiled loops behind ``symbolic/guidance/floatjit.py``: the only module that imports numba.
 
 ``floatjit.kernel()`` imports it lazily, and only once a search has run long enough for compiled
 loops to pay off.  The functions are module-level (not closures), so numba's cache holds one

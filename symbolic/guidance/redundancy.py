@@ -8,7 +8,7 @@ has the dual ``min μ`` s.t. ``Σ λ_j = 1``, ``λ ≥ 0``, ``μ ≥ (Σ λ_j r_
 pair ``i``; so ``k`` is redundant iff some convex combination of the other rows is
 componentwise ``≤ r_k``.  A hint therefore carries either a point ``D`` (where ``r_k``
 looked like the unique minimum) or the support of ``λ`` (the rows whose combination looked
-``≤ r_k``).  ``symbolic.matrix.mark_redundant_rows`` confirms every hint exactly or discards
+``≤ r_k``).  ``rewardcert.symbolic.paper.matrix.mark_redundant_rows`` confirms every hint exactly or discards
 it: nothing here decides a mark.
 
 Two solvers give hints, in this order (``LayeredHints``):
@@ -30,10 +30,10 @@ Two solvers give hints, in this order (``LayeredHints``):
    from row to row.
 
 ``game_solution`` solves the game ``max_D min_k r_k·D`` once, for the cutting planes of
-``safest`` (``symbolic/paper.py`` keeps its answer only if the exact solution on the same
+``safest`` (``symbolic/paper/section3.py`` keeps its answer only if the exact solution on the same
 supports has meeting bounds).
 
-Besides PuLP, ``highspy`` is driven directly only here and in ``symbolic/guide.py`` (starting
+Besides PuLP, ``highspy`` is driven directly only here and in ``symbolic/guidance/floatvi.py`` (starting
 bases for the exact family LP); a missing ``highspy`` is the toolkit's ``BackendUnavailable``,
 and the caller then runs its exact LPs alone.
 """
@@ -71,7 +71,7 @@ class GameHints:
     other row prices above ``r_k``.  Each LP starts from the single row ``j`` with the least
     ``max_i (r_j − r_k)_i`` and runs Dantzig's rule; ``μ`` is free and stays basic.
 
-    Floats only: the caller confirms every hint exactly (``symbolic.matrix``)."""
+    Floats only: the caller confirms every hint exactly (``rewardcert.symbolic.paper.matrix``)."""
 
     def __init__(self, rows: Sequence[Sequence[float]], *, batch: int = GAME_BATCH,
                  max_pivots: int = GAME_MAX_PIVOTS, pool_limit: float = GAME_POOL_LIMIT):

@@ -321,7 +321,7 @@ def _integer_point(point: Sequence[float], scale: int = 1 << 40) -> list[int]:
 
 def _combination_below(scores: "_Scores", k: int, support: Sequence[int], weights: Sequence[float]) -> bool:
     """Exactly: is there a convex combination of the rows ``support`` that is componentwise
-    ``≤ row_k``?  (Then row ``k`` is redundant: the LP dual in ``lp.redundancy``.)
+    ``≤ row_k``?  (Then row ``k`` is redundant: the LP dual in ``rewardcert.symbolic.guidance.redundancy``.)
 
     The float ``weights`` are not rounded: at the floating optimum the combination meets
     ``row_k`` on some pairs, and rounding would break those equalities.  Instead they say
@@ -356,7 +356,7 @@ def _combination_below(scores: "_Scores", k: int, support: Sequence[int], weight
 
 
 def _float_hints(rows: Sequence[MatrixRow], start: set[int]):
-    """The floating hint solver of ``lp.redundancy`` (``LayeredHints``: the batched game LPs, then
+    """The floating hint solver of ``rewardcert.symbolic.guidance.redundancy`` (``LayeredHints``: the batched game LPs, then
     HiGHS for a row they could not settle), or ``None`` for rows beyond floats (exact LPs alone)."""
     try:
         from ..guidance.redundancy import LayeredHints

@@ -1,12 +1,10 @@
-"""RLHF (paper §6, SPEC §8): preference-based error, Theorem 6.1 and Props C.31/C.33 on an instance.
+"""RLHF (paper §6) on an instance: Theorem 6.1 (Thm C.32) and Props C.31/C.33, with Lemma C.30's witness.
 
-A contextual bandit (``γ = 0``), a full-support ``π_ref``, ``λ > 0``.  The data are
-triples ``s ∼ μ``, ``a1, a2 ∼ π_ref(·|s)``, so on pairs ``D^ref(s,a) = μ(s)π_ref(a|s)``.
-The **preference error** (Def C.27, with its typo ``a2, a2`` read as ``a1, a2``) is
-
-    E_{s, a1, a2} KL(p_R(·|s,a1,a2) ‖ p_R̂(·|s,a1,a2)),   p_R(a1 ≻ a2|s) = σ(R(s,a1) − R(s,a2)),
-
-compared with ``ε · range R``.  Every KL is enclosed with ``arb``; floats only guide.
+A contextual bandit (``γ = 0``), a full-support ``π_ref``, ``λ > 0``, data ``D^ref(s,a) =
+μ(s)π_ref(a|s)``.  Each hypothesis is checked rigorously (its bound is transcendental), Lemma
+C.30's witness is built with a rational ``c_s`` strictly above the lemma's bound, and its P1 and
+its regret are verified with enclosures; the cheapest witness the search finds is reported beside
+it.  The preference error itself is in ``regularised/preference.py``.
 """
 
 from __future__ import annotations

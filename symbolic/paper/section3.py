@@ -1,18 +1,12 @@
-"""Constructive versions of the paper's §3 results: Prop. 3.3, Cor. 3.4 and the safest ``D``.
+"""The paper's §3 results that construct something, on an instance: Prop. 3.3 and Cor. 3.4.
 
 * ``proposition_3_3``: the policies ``π ∈ Π_L`` with ``D(supp D^π) < ε``, each with
   the paper's witness ``R̂ = R`` off ``supp D^π`` and ``max R`` on it.
 * ``corollary_3_4``: a largest family of ``Π_L`` policies with pairwise disjoint
   supports (exact, by branch and bound over the distinct supports). If it has
   ``K`` members, every ``D`` is unsafe for ``ε ≥ 1/K``, so ``ε** ≤ 1/K``.
-* ``safest_distribution``: ``ε** = max_{D ∈ Δ} ε*(D)`` and a maximiser, by
-  cutting planes. ``M`` is never built in full. Each cut is the error row
-  ``|R̂ − R|`` of an exact witness. The exact LP over the cuts so far gives
-  ``(D_k, τ_k)`` with ``τ_k ≥ ε**``, and the branch and bound gives
-  ``ε*(D_k) ≤ ε**``. The loop stops when the two meet. Otherwise the witness
-  found at ``D_k`` is a new cut that ``D_k`` violates. There are finitely many
-  vertex rows, so the loop ends. The LP's duals weight the cuts: for every ``D``,
-  ``ε*(D) · range R ≤ min_k D·row_k ≤ max_x Σ_k λ_k row_k(x) = ε** · range R``.
+
+The safest distribution, the toolkit's own question built on Theorem 3.5's M, is in ``safest.py``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""RLHF (paper §6, SPEC §8): preference-based error, Theorem 6.1 and Props C.31/C.33 on an instance.
+"""The preference error of RLHF (paper §6, Def C.27), and the regularised search under it.
 
 A contextual bandit (``γ = 0``), a full-support ``π_ref``, ``λ > 0``.  The data are
 triples ``s ∼ μ``, ``a1, a2 ∼ π_ref(·|s)``, so on pairs ``D^ref(s,a) = μ(s)π_ref(a|s)``.
@@ -6,7 +6,8 @@ The **preference error** (Def C.27, with its typo ``a2, a2`` read as ``a1, a2``)
 
     E_{s, a1, a2} KL(p_R(·|s,a1,a2) ‖ p_R̂(·|s,a1,a2)),   p_R(a1 ≻ a2|s) = σ(R(s,a1) − R(s,a2)),
 
-compared with ``ε · range R``.  Every KL is enclosed with ``arb``; floats only guide.
+compared with ``ε · range R``.  Every KL is enclosed with ``arb`` (``rigorous/enclosures.py``);
+floats only guide.
 """
 
 from __future__ import annotations

@@ -1,21 +1,9 @@
-"""Safety under KL-regularised optimisation (λ > 0; SPEC §5, paper §4): three-valued verdicts.
+"""The regularised problem (λ > 0): the instance, its float guide, and the rigorous check of a witness.
 
-``ε*_λ(D) = inf{ε : D unsafe}`` is bracketed by a verified interval:
-
-* **upper** — the error of a rational reward model ``R̂`` whose regularised
-  optimum provably has ``Reg^R(π̂) ≥ L`` (``rigorous.soft_optimum``).  The
-  search for cheap witnesses is floating-point and only proposes; each
-  candidate counts only once verified.
-* **lower** — a proof that every ``R̂`` in the weighted ℓ1 ball
-  ``Σ D(x)|R̂(x) − R(x)| ≤ lower · range R`` has ``Reg^R(π̂) < L``: a branch and
-  bound over boxes of reward models.  A box is closed when it misses the ball
-  (``far``) or when a rigorous lower bound on ``J_R(π̂)`` over the box clears
-  ``J* − L range J`` (``bound``).  Open boxes bound the lower end by their
-  distance from ``R``.
-
-Unlike ``λ = 0``, the optimum is unique and continuous in ``R̂``, so ties are
-not adversarial: that is why ``ε*_λ(D)`` is an infimum approached from inside,
-and why ``λ → 0`` approaches the exact ``ε*(D)`` only from above in general.
+``RegularisedProblem`` holds the MDP, ``D``, ``L``, ``λ`` and ``π_ref``, the float copies that
+guide the searches (``float_return``, ``float_cost``), the exact error of a reward model, the P1
+ball's bounding box and a box's distance from ``R``, and ``verify``: a rational ``R̂`` counts as a
+witness only once its soft optimum is enclosed rigorously and its regret is shown to be ``≥ L``.
 """
 
 from __future__ import annotations

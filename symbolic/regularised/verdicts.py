@@ -1,17 +1,11 @@
-"""Safety under KL-regularised optimisation (λ > 0; SPEC §5, paper §4): three-valued verdicts.
+"""Safety under KL-regularised optimisation (λ > 0; paper §4): three-valued verdicts.
 
 ``ε*_λ(D) = inf{ε : D unsafe}`` is bracketed by a verified interval:
 
 * **upper** — the error of a rational reward model ``R̂`` whose regularised
-  optimum provably has ``Reg^R(π̂) ≥ L`` (``rigorous.soft_optimum``).  The
-  search for cheap witnesses is floating-point and only proposes; each
-  candidate counts only once verified.
+  optimum provably has ``Reg^R(π̂) ≥ L`` (``witness.py``, verified by ``problem.verify``);
 * **lower** — a proof that every ``R̂`` in the weighted ℓ1 ball
-  ``Σ D(x)|R̂(x) − R(x)| ≤ lower · range R`` has ``Reg^R(π̂) < L``: a branch and
-  bound over boxes of reward models.  A box is closed when it misses the ball
-  (``far``) or when a rigorous lower bound on ``J_R(π̂)`` over the box clears
-  ``J* − L range J`` (``bound``).  Open boxes bound the lower end by their
-  distance from ``R``.
+  ``Σ D(x)|R̂(x) − R(x)| ≤ lower · range R`` has ``Reg^R(π̂) < L`` (``boxes.py``).
 
 Unlike ``λ = 0``, the optimum is unique and continuous in ``R̂``, so ties are
 not adversarial: that is why ``ε*_λ(D)`` is an infimum approached from inside,

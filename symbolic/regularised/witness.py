@@ -1,21 +1,9 @@
-"""Safety under KL-regularised optimisation (λ > 0; SPEC §5, paper §4): three-valued verdicts.
+"""The search for cheap unsafety witnesses at λ > 0: floats propose, ``problem.verify`` decides.
 
-``ε*_λ(D) = inf{ε : D unsafe}`` is bracketed by a verified interval:
-
-* **upper** — the error of a rational reward model ``R̂`` whose regularised
-  optimum provably has ``Reg^R(π̂) ≥ L`` (``rigorous.soft_optimum``).  The
-  search for cheap witnesses is floating-point and only proposes; each
-  candidate counts only once verified.
-* **lower** — a proof that every ``R̂`` in the weighted ℓ1 ball
-  ``Σ D(x)|R̂(x) − R(x)| ≤ lower · range R`` has ``Reg^R(π̂) < L``: a branch and
-  bound over boxes of reward models.  A box is closed when it misses the ball
-  (``far``) or when a rigorous lower bound on ``J_R(π̂)`` over the box clears
-  ``J* − L range J`` (``bound``).  Open boxes bound the lower end by their
-  distance from ``R``.
-
-Unlike ``λ = 0``, the optimum is unique and continuous in ``R̂``, so ties are
-not adversarial: that is why ``ε*_λ(D)`` is an infimum approached from inside,
-and why ``λ → 0`` approaches the exact ``ε*(D)`` only from above in general.
+Three searches (docs/regularised.md): one pair moved at a time, the support of each high-regret
+policy raised to one level, then a pattern search over all of ``R̂`` from the best so far.  Each
+candidate is rationalised and counts only once its regularised optimum is proved to have regret
+``≥ L``.
 """
 
 from __future__ import annotations

@@ -1,16 +1,11 @@
-"""Rigorous enclosures for the regularised objective (SPEC §5): exp, log, the soft optimum.
+"""Rigorous enclosures: the fence around FLINT's ``arb`` (the only module that imports it).
 
-Every transcendental quantity is computed in FLINT ``arb`` ball arithmetic,
-which rounds outward, and leaves this module as an ``Enclosure``: a pair of
-exact ``Fraction`` bounds read off the ball's midpoint and radius.  Floats
-appear only in ``soft_values_float``, which *guides* the choice of a centre
-``W0``; the claim ``W* ∈ [W0 − ρ, W0 + ρ]`` rests on the rigorous residual
-``|T(W0) − W0| ≤ (1 − γ)ρ`` (``T`` is a monotone γ-contraction, so the box maps
-into itself), which the standalone checker replays with its own series.
-
-Convention (SPEC §5): ``J`` is the unnormalised return, the regulariser is the
-occupancy-weighted KL ``ω(π) = Σ_s d^π(s) KL(π(·|s) ‖ π_ref(·|s))``, and
-``π̂(a|s) = π_ref(a|s) exp((Q(s,a) − W(s))/λ)`` with ``Q = R̂ + γτW``.
+Every transcendental quantity (``exp``, ``log``, softplus, the Bradley–Terry KL) is computed in
+``arb`` ball arithmetic at ``PRECISION`` bits, which rounds outward, and leaves this module as an
+``Enclosure``: a pair of exact ``Fraction`` bounds read off the ball's midpoint and radius, rounded
+outward into ``2^±MAGNITUDE_BITS``.  Other modules make balls with ``ball`` and compute with their
+operators; ``clears`` asks a bound to beat its threshold by a margin the checker's own 160-bit
+series also reach.
 """
 
 from __future__ import annotations

@@ -1,16 +1,12 @@
-"""Rigorous enclosures for the regularised objective (SPEC §5): exp, log, the soft optimum.
+"""The regularised optimum enclosed: soft Bellman boxes, policy boxes and return bounds.
 
-Every transcendental quantity is computed in FLINT ``arb`` ball arithmetic,
-which rounds outward, and leaves this module as an ``Enclosure``: a pair of
-exact ``Fraction`` bounds read off the ball's midpoint and radius.  Floats
-appear only in ``soft_values_float``, which *guides* the choice of a centre
-``W0``; the claim ``W* ∈ [W0 − ρ, W0 + ρ]`` rests on the rigorous residual
-``|T(W0) − W0| ≤ (1 − γ)ρ`` (``T`` is a monotone γ-contraction, so the box maps
-into itself), which the standalone checker replays with its own series.
-
-Convention (SPEC §5): ``J`` is the unnormalised return, the regulariser is the
+Convention (docs/regularised.md): ``J`` is the unnormalised return, the regulariser is the
 occupancy-weighted KL ``ω(π) = Σ_s d^π(s) KL(π(·|s) ‖ π_ref(·|s))``, and
-``π̂(a|s) = π_ref(a|s) exp((Q(s,a) − W(s))/λ)`` with ``Q = R̂ + γτW``.
+``π̂(a|s) = π_ref(a|s) exp((Q(s,a) − W(s))/λ)`` with ``Q = R̂ + γτW``.  Floats appear only in
+the guide that picks a centre ``W0`` (``guidance/softfloat.py``); the claim
+``W* ∈ [W0 − ρ, W0 + ρ]`` rests on the rigorous residual ``|T(W0) − W0| ≤ (1 − γ)ρ`` (``T`` is a
+monotone γ-contraction, so the box maps into itself), which the standalone checker replays with
+its own series.
 """
 
 from __future__ import annotations

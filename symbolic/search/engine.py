@@ -57,7 +57,7 @@ if TYPE_CHECKING:
 
 NODE_OCCUPANCY_DEPTHS = frozenset((4, 8))
 """The depths at which a family's regret-aware bound first lowers ``H`` for the family's own members
-(format §3.7a; ``symbolic/occupancy.py``'s ``FamilyOccupancy``); the subtree inherits it."""
+(format §3.7a; ``symbolic/search/occupancy.py``'s ``FamilyOccupancy``); the subtree inherits it."""
 
 
 @dataclass
@@ -88,7 +88,7 @@ POLISH_SECONDS = 2.0
 
 POLISH_FRACTION = 0.05
 """Each new incumbent (a seed, or a leaf that beats the incumbent) gets a float local search for a
-better one (``symbolic/incumbent.py``) of at most min(POLISH_SECONDS, POLISH_FRACTION × the time
+better one (``symbolic/guidance/incumbent.py``) of at most min(POLISH_SECONDS, POLISH_FRACTION × the time
 left); what it proposes is verified exactly.  On the 4x4 lake at L = 3/4 it turns the MILP's
 10-second policy (eps 0.00775) into one at 0.00568 in 0.4 s (the optimum is 0.00554)."""
 
@@ -193,7 +193,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     regret-aware, the latter tried at every node), and a witness at or below it
     stops the search.  The result is then incomplete, with an interval that decides ε.
 
-    A *subtree* (what ``symbolic/parallel.py`` hands to a worker): ``root`` is a family that
+    A *subtree* (what ``symbolic/search/parallel.py`` hands to a worker): ``root`` is a family that
     fixes exactly the first ``k`` states of ``branch_order`` (the same order for every subtree,
     so their closures nest into one certificate tree), and the search covers its members only.
     ``incumbent_bound`` is an exact ``f_π(D)`` (not normalised) of a verified member of ``Π_L``
@@ -206,14 +206,14 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     ``max_closure_bytes``: the search keeps every closure for its certificate; once their
     estimated memory passes this, it stops like a time-out (``stop_reason == "memory"``).
     ``occupancy``: the per-state occupancy bounds ``H(s)`` the regret-aware bound uses
-    (``symbolic/occupancy.py``; computed on first use when not given).
+    (``symbolic/search/occupancy.py``; computed on first use when not given).
     ``family_occupancy``: at the depths ``NODE_OCCUPANCY_DEPTHS``, lower ``H`` for the family's own
     members before its regret-aware bound (format §3.7a); the subtree inherits it.
     ``merge_duplicates``: search the reduced policies only, which pick no action that duplicates
-    an earlier one of its state (``symbolic/duplicates.py``, format §3.8); every other policy has
+    an earlier one of its state (``symbolic/exact/duplicates.py``, format §3.8); every other policy has
     a reduced one with the same return and the same ``f_π(D)``.
     ``polish_incumbents``: from each seed of ``Π_L`` and each leaf that lowers the incumbent, a
-    float local search proposes a better member (``symbolic/incumbent.py``), which becomes the
+    float local search proposes a better member (``symbolic/guidance/incumbent.py``), which becomes the
     incumbent only once verified exactly (``POLISH_SECONDS``).
     """
     from ..guidance.floatlp import (  # numpy: not at start-up
@@ -554,7 +554,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         trial["tries"] = trial["closed"] = 0
 
     def polish(policy: tuple[int, ...]) -> None:
-        """The float local search from a verified member (``symbolic/incumbent.py``); what it proposes
+        """The float local search from a verified member (``symbolic/guidance/incumbent.py``); what it proposes
         is verified exactly before it may become the incumbent."""
         if local_search is None or stop_value is not None and incumbent[1] is not None and \
                 incumbent[0] <= stop_value:

@@ -67,7 +67,7 @@ def occupancy_bounds(mdp: MDP) -> OccupancyBounds:
 
 KERNEL_AFTER = 200
 """Refinements run in numpy (about 1 ms each on the 4x4 lake) before ``FamilyOccupancy`` loads the
-compiled policy iteration (``symbolic/floatjit.py``; free if the simplex loaded it already)."""
+compiled policy iteration (``symbolic/guidance/floatjit.py``; free if the simplex loaded it already)."""
 
 
 class FamilyOccupancy:
@@ -121,7 +121,7 @@ class FamilyOccupancy:
         self.mu_den = math.lcm(*(p.denominator for p in mdp.initial))
         self.mu_num = [int(p * self.mu_den) for p in mdp.initial]
         self.calls = 0
-        self.kernel = None       # symbolic/floatjit.py's compiled loops, after KERNEL_AFTER refinements
+        self.kernel = None       # symbolic/guidance/floatjit.py's compiled loops, after KERNEL_AFTER refinements
 
     def refine(self, family, horizon, start=None, gain: float = 1e-6):
         """``(horizon', vectors, policies)``: ``horizon'[s] = min(horizon[s], μ0 · U_s)`` with

@@ -1,4 +1,4 @@
-"""The exact branch and bound of ``symbolic/safety.py`` on a pool of workers, merged into one result.
+"""The exact branch and bound of ``symbolic/search/engine.py`` on a pool of workers, merged into one result.
 
 The search tree splits on the states of one fixed branch order, so the
 families that fix the first ``k`` of them (the *prefixes*) are disjoint and
@@ -100,7 +100,7 @@ def _run_subtree(task: dict) -> ThresholdResult:
 
 def split_depth(enabled: Sequence[Sequence[int]], order: Sequence[int], jobs: int) -> int:
     """The least depth whose prefixes number at least ``TASKS_PER_JOB · jobs`` (all states at most);
-    ``enabled``: the actions each state's split has (the reduced ones, symbolic/duplicates.py)."""
+    ``enabled``: the actions each state's split has (the reduced ones, symbolic/exact/duplicates.py)."""
     count, depth = 1, 0
     while depth < len(order) and count < TASKS_PER_JOB * jobs:
         count *= len(enabled[order[depth]])
@@ -172,7 +172,7 @@ def parallel_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: 
     searcher = None
     for candidate in seed_policies:
         if consider(candidate) and polish_incumbents and not decided():    # a decided answer needs no polish
-            # The float local search's proposal (symbolic/incumbent.py), verified like any seed.
+            # The float local search's proposal (symbolic/guidance/incumbent.py), verified like any seed.
             if searcher is None:
                 from ..guidance.incumbent import local_search_for
                 searcher = local_search_for(mdp, data, threshold, enabled)

@@ -1,24 +1,8 @@
-"""Exact safety decisions without regularisation (SPEC §2–§3, §6 family certificates).
+"""``f_π(D)`` for one policy: the least error of a reward model that makes ``π`` optimal, exactly.
 
-``policy_error`` solves ``f_π(D)`` (the least expected error of a reward model
-that makes ``π`` optimal) exactly, with the witness ``R̂`` and the dual ``y``.
-
-``critical_epsilon`` computes ``ε*(D) = min_{π ∈ Π_L} f_π(D) / range R`` by a
-depth-first branch and bound over product families of deterministic policies
-(per state: forced action or free).  A family is closed, without looking at
-its members, by one of two exact arguments:
-
-* **regret**: a uniformly pessimal policy of the family (exact policy
-  iteration restricted to the family's actions) has return above
-  ``J* − L · range J``, so every member has regret ``< L``;
-* **dual**: a ``y`` feasible for every member (``y ≥ 0`` on every pair whose
-  action the family does not force) with ``y · R`` at least the final
-  critical error; weak duality bounds every member's ``f_π`` below by it.
-
-Both arguments are sound for every member at once, so the closed leaves prove
-``f_π(D) ≥ ε*(D) · range R`` for every ``π ∈ Π_L``; the incumbent's exact
-witness proves the matching upper bound.  By Theorem E, ``D`` is safe for
-``ε`` exactly when ``ε < ε*(D)``.
+``policy_error`` solves the error LP of docs/engine.md §1 with the exact simplex
+(``exact/familylp.py``) and returns the value, a minimising reward model ``R̂`` and an optimal
+dual ``y`` (the safety certificate of weak duality).
 """
 
 from __future__ import annotations

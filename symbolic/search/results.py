@@ -36,7 +36,7 @@ class SearchStats:
     regret_closures: int
     dual_closures: int
     leaf_policies: int
-    lp_solves: int               # float LPs (symbolic/floatlp.py); every closure is then made exact
+    lp_solves: int               # float LPs (symbolic/guidance/floatlp.py); every closure is then made exact
     pivots: int
     seconds: float
     regret_dual_closures: int = 0
