@@ -75,15 +75,22 @@ def pytest_collection_finish(session):
     if getattr(config, "args_source", None) == pytest.Config.ArgsSource.ARGS:
         return
     empty, missed = uncollected_certificates(config)
-    import warnings
     for pattern in empty:
-        warnings.warn(RewardcertPluginWarning(
-            f"{INI_PATTERNS} pattern {pattern!r} matches no .json file under {config.rootpath}"))
+        _warn(f"{INI_PATTERNS} pattern {pattern!r} matches no .json file under {config.rootpath}")
     if missed:
         shown = ", ".join(missed[:5]) + (f" and {len(missed) - 5} more" if len(missed) > 5 else "")
-        warnings.warn(RewardcertPluginWarning(
-            f"{len(missed)} certificate(s) matched by {INI_PATTERNS} are not collected, so they are not "
-            f"checked: {shown}. Add their folder to testpaths (or to the pytest command line)."))
+        _warn(f"{len(missed)} certificate(s) matched by {INI_PATTERNS} are not collected, so they are not "
+              f"checked: {shown}. Add their folder to testpaths (or to the pytest command line).")
+
+
+def _warn(message: str) -> None:
+    """A ``RewardcertPluginWarning``; where ``-W error`` makes it an error, a clean usage error (exit 4)
+    instead of a warning raised inside pytest's collection hook (an INTERNALERROR, exit 3)."""
+    import warnings
+    try:
+        warnings.warn(RewardcertPluginWarning(message))
+    except RewardcertPluginWarning as error:
+        raise pytest.UsageError(f"rewardcert: {error}") from None
 
 
 class CertificateRejected(Exception):

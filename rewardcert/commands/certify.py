@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from rewardcert.symbolic.core.numbers import (
     approximate,
@@ -41,6 +42,7 @@ from . import (
     budget_hint,
     budget_reason,
     command,
+    plural,
     policy_brief,
     print_json,
     search_exit_status,
@@ -227,7 +229,7 @@ def _stats(result: ThresholdResult) -> dict:
 def _stats_line(result: ThresholdResult) -> str:
     s = result.stats
     merged = _duplicates(result)
-    return (f"search: {s.nodes} families, {s.regret_closures} closed by regret, {s.dual_closures} by duals, "
+    return (f"search: {plural(s.nodes, 'family')}, {s.regret_closures} closed by regret, {s.dual_closures} by duals, "
             f"{s.regret_dual_closures} by regret-aware duals, {s.lp_solves} float LPs, "
             f"{s.exact_vertices} checked exactly, {s.exact_solves} exact simplex runs, {s.seconds:.2f} s"
             + (f"; {merged} duplicate actions searched once (toolkit's reduction)" if merged else ""))
@@ -237,6 +239,10 @@ def _critical_line(result: ThresholdResult, reason: str = "the search stopped at
     if result.complete:
         return f"critical error eps*(D) = {with_decimal(result.critical_epsilon)}"
     upper = with_decimal(result.upper_bound)
+    if result.upper_bound is not None and result.lower_bound == result.upper_bound:
+        # the bounds met: a certified lower end and a verified witness pin eps*(D) after all
+        return (f"critical error eps*(D) = {upper} (its certified lower end and the verified witness's "
+                "error meet)")
     if not result.open_leaves and result.stats.nodes:
         return (f"critical error eps*(D) in [{with_decimal(result.lower_bound)}, {upper}] "
                 f"(above {DECIDE_ONLY_FROM} policies certify decides epsilon without computing eps*(D))")
@@ -384,8 +390,10 @@ def run_check(args: argparse.Namespace) -> int:
         print_json({"result": status, "message": message, **facts})
     elif status == "verified":
         print(verified_line(facts))
-    else:
+    elif status == "rejected":
         print(f"{status.upper()}: {message}")
+    else:                    # a file that cannot be read is an input error, reported as every command does
+        print(f"rewardcert: error: {args.certificate}: cannot read the certificate: {message}", file=sys.stderr)
     return {"verified": EXIT_OK, "rejected": EXIT_UNSAFE}.get(status, EXIT_BAD_INPUT)
 
 
@@ -417,6 +425,5 @@ def verified_line(facts: dict) -> str:
         }.get(verdict)
     if claim is None:
         claim = f"{verdict} (eps = {eps}, L = {regret})"
-    from . import plural
     size = f"{plural(facts.get('states', 0), 'state')} x {plural(facts.get('actions', 0), 'action')}"
     return f"VERIFIED: {name}: {claim} ({size})"

@@ -13,7 +13,7 @@ import sys
 from rewardcert.symbolic.core.errors import ModelError
 from rewardcert.symbolic.core.numbers import format_rational
 
-from . import EXIT_OK, command, rational_arg
+from . import EXIT_OK, command, plural, rational_arg
 
 
 def _gamma(args: argparse.Namespace):
@@ -30,7 +30,7 @@ def _output(p: argparse.ArgumentParser, what: str) -> None:
 
 def _summary(mdp, path: str) -> str:
     pairs = mdp.n_enabled_pairs
-    return (f"wrote {path}: {len(mdp.states)} states x {len(mdp.actions)} actions "
+    return (f"wrote {path}: {plural(len(mdp.states), 'state')} x {plural(len(mdp.actions), 'action')} "
             f"({pairs} enabled pairs), gamma = {format_rational(mdp.gamma)}")
 
 
@@ -96,8 +96,8 @@ def run_import(args: argparse.Namespace) -> int:
     if getattr(args, "report", None):
         check_output_path(args.report, what="report", option="--report")
     if args.source == "gymnasium":
-        from ..importers.gym_import import import_gymnasium, parse_option
-        options = dict(parse_option(text) for text in args.option)
+        from ..importers.gym_import import import_gymnasium, parse_option, typed_options
+        options = typed_options(args.env_id, [parse_option(text) for text in args.option])
         mdp, report, description = import_gymnasium(args.env_id, gamma, options=options,
                                                      initial_state=args.initial, name=args.name)
         write_model(args.output, mdp, description=description, comment=_command_line("gymnasium", args))
@@ -140,7 +140,16 @@ def run_export(args: argparse.Namespace) -> int:
     check_output_path(args.output, what="PRISM model", option="--out")
     mdp = load_model(args.model).mdp
     write_text(args.output, to_prism(mdp, stop_state=args.stop_state), what="PRISM model")
+    support = [p for p in mdp.initial if p]
+    if len(set(support)) > 1:
+        # PRISM's init block names states, not probabilities: the exact mu0 survives only as a comment
+        shown = ", ".join(f"{s} = {format_rational(p)}" for s, p in zip(mdp.states, mdp.initial) if p)
+        print(f"rewardcert: warning: PRISM has no initial distribution, so {args.output} keeps the initial "
+              f"states but not mu0 ({shown}); importing it back makes mu0 uniform over them, which changes "
+              "J*. The exact mu0 is in a comment of the file; weigh Storm's per-state values by it "
+              "(docs/import.md)", file=sys.stderr)
     kind = "stop-state transform" if args.stop_state else "MDP"
-    print(f"wrote {args.output}: PRISM {kind}, {len(mdp.states)} states, {mdp.n_enabled_pairs} commands"
+    print(f"wrote {args.output}: PRISM {kind}, {plural(len(mdp.states), 'state')}, "
+          f"{plural(mdp.n_enabled_pairs, 'command')}"
           + ('; check with Rmax=? [F "stop"]' if args.stop_state else ""), file=sys.stdout)
     return EXIT_OK

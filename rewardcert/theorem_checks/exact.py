@@ -227,7 +227,7 @@ def theorem_instances(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, reg
             "result or a question of the paper; the paper's closest is Corollary 3.4's bound eps** <= 1/K)",
             "none", True, "-",
             f"eps** = {max_text}; a safest D: {safest_d}"
-            + (f"; this D's eps*(D) = {star_text}" if star is not None else ""),
+            + (f"; the given D's eps*(D) = {star_text}" if star is not None else ""),
             ok_safest and (max_eps is None or (star is not None and star <= max_eps)),
             ("safest.json",) if ok_safest else ()))
     else:

@@ -126,7 +126,8 @@ def parse_json(text: str, *, file: str | None = None) -> dict[str, Any]:
         return _NonFinite(name)
 
     try:
-        document = json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constants)
+        document = json.loads(text, object_pairs_hook=no_duplicates, parse_constant=no_constants,
+                              parse_float=FloatLiteral)
     except json.JSONDecodeError as exc:
         raise ModelError(f"JSON syntax error: {exc.msg} (line {exc.lineno}, column {exc.colno})",
                          file=file) from None
@@ -144,6 +145,16 @@ def parse_json(text: str, *, file: str | None = None) -> dict[str, Any]:
     if not isinstance(document, dict):
         raise ModelError("the document must be a JSON object", file=file)
     return document
+
+
+class FloatLiteral(float):
+    """A JSON float that remembers how the file wrote it (``1e400`` is ``inf`` as a float), so that
+    the "quote it" message shows the file's own text."""
+
+    def __new__(cls, text: str):
+        value = super().__new__(cls, text)
+        value.text = text
+        return value
 
 
 class _DuplicateKey:

@@ -35,12 +35,14 @@ def parse_rational(value: object, *, what: str = "number") -> Fraction:
     if isinstance(value, Fraction):
         return check_size(value, what=what)
     if isinstance(value, float):
-        if not math.isfinite(value):
+        written = getattr(value, "text", None)      # the literal as a JSON file wrote it (io.parse_json)
+        if written is None and not math.isfinite(value):
             raise ModelError(f"{value!r} is not a finite number; write an exact {what} such as "
                              '"2/5" or "0.4"')
+        written = written or repr(value)
         raise ModelError(
-            f"{value!r} is a floating-point number, which is inexact; "
-            f'quote it instead, e.g. "{value!r}" or a fraction "p/q"')
+            f"{written} is a floating-point number, which is inexact; "
+            f'quote it instead, e.g. "{written}" or a fraction "p/q"')
     if not isinstance(value, str):
         raise ModelError(f"expected a {what} (an integer or a quoted rational such as \"2/5\"), "
                          f"got {type(value).__name__}")
