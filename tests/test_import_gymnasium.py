@@ -1,4 +1,4 @@
-"""``rewardcert import gymnasium`` and the SPEC §11 rules behind it (issue 10).
+"""``rewardcert import gymnasium`` and the rules behind it (docs/import.md).
 
 The rules (``rewardcert.importers.tabular``) are tested on hand-made tables, so they
 run without gymnasium.  The environment tests need the optional extra and are
@@ -211,3 +211,70 @@ def test_gymnasium_and_stormpy_are_each_imported_in_exactly_one_module():
         importers = [path.relative_to(ROOT).as_posix() for path in project_python_files()
                      if pattern.search(path.read_text(encoding="utf-8", errors="replace"))]
         assert importers == [home]
+
+
+# -- issue 29, items 3-4: options read by their type; a user's mistake is exit 2, never 70 -------------
+
+ENVIRONMENTS = ("FrozenLake-v1", "FrozenLake8x8-v1", "CliffWalking-v1", "Taxi-v4")
+VALUES = ("true", "false", "True", "FALSE", "no", "yes", "0", "1", "-1", "2", "1/3", "0.5", "1e-3", "abc", "",
+          "4x4", "8x8", "5x5", "SFF,FHF,FFG", "SF,FG", "S,G", '["SFFF","FHFH","FFFH","HFFG"]', "[1,2]", "[]",
+          "null", "None", "1,0,0", "2,1,0", "x,y", '{"a": 1}', "nan", "inf", "-0", "0x10", " true ", "1/0")
+
+
+def _fuzzed(rng, env_id):
+    from rewardcert.importers.gym_import import _environment_class
+    import inspect
+    keys = [k for k in inspect.signature(_environment_class(env_id).__init__).parameters if k not in ("self",)]
+    keys += ["foo", "map", "slippery"]
+    return [(rng.choice(keys), rng.choice(VALUES)) for _ in range(rng.choice((1, 1, 2)))]
+
+
+@needs_gymnasium
+def test_a_thousand_fuzzed_options_never_crash_and_never_misread_a_boolean():
+    import random
+
+    from rewardcert.importers.gym_import import make_environment, typed_options
+    rng = random.Random(29)
+    outcomes = {"made": 0, "refused": 0}
+    for trial in range(1000):
+        env_id = ENVIRONMENTS[trial % len(ENVIRONMENTS)]
+        pairs = _fuzzed(rng, env_id)
+        try:
+            options = typed_options(env_id, pairs)
+            make_environment(env_id, options).close()
+        except ModelError:
+            outcomes["refused"] += 1
+            continue
+        outcomes["made"] += 1
+        for key, raw in pairs:
+            if key in ("is_slippery", "is_rainy", "fickle_passenger"):
+                assert options[key] is (raw.strip().lower() == "true"), (env_id, pairs)
+                assert raw.strip().lower() in ("true", "false"), (env_id, pairs)
+    assert outcomes["made"] > 30 and outcomes["refused"] > 100, outcomes        # 53 and 947 with this seed
+
+
+@needs_gymnasium
+@pytest.mark.parametrize("option, fragment", [
+    ("is_slippery=no", "takes true or false"),
+    ("map_name=5x5", "gymnasium cannot make"),
+    ("foo=1", "takes no option 'foo'"),
+    ("success_rate=abc", "success_rate"),
+    ("reward_schedule=a,b,c", "list of integers"),
+])
+def test_bad_options_exit_2_naming_the_option(option, fragment, tmp_path, capsys):
+    out = tmp_path / "x.toml"
+    assert main(["import", "gymnasium", "FrozenLake-v1", "--option", option, "--gamma", "9/10", "-o", str(out)]) == 2
+    assert fragment in capsys.readouterr().err
+    assert not out.exists()
+
+
+@needs_gymnasium
+def test_is_slippery_false_builds_the_deterministic_lake(tmp_path, capsys):
+    out = tmp_path / "x.toml"
+    assert main(["import", "gymnasium", "FrozenLake-v1", "--option", "is_slippery=false", "--gamma", "9/10",
+                 "--quiet", "-o", str(out)]) == 0
+    mdp = load_model(str(out)).mdp
+    assert all(len(row) == 1 for row in mdp.transitions)           # every move is deterministic
+    assert main(["import", "gymnasium", "FrozenLake-v1", "--option", "is_slippery=true", "--gamma", "9/10",
+                 "--quiet", "-o", str(out)]) == 0
+    assert any(len(row) == 3 for row in load_model(str(out)).mdp.transitions)
