@@ -130,6 +130,57 @@ def load_instance(args: argparse.Namespace, *, with_data: bool = True) -> Instan
     return Instance(loaded, resolve_data(data_arg, loaded), reference)
 
 
+@dataclass(frozen=True)
+class BanditInstance:
+    """A contextual bandit (``γ = 0``, contexts weighted by ``μ0``) with the true reward ``R``, a proxy
+    ``R̂`` (the estimate) and a full-support policy (the reference ``π_ref``, or an initial policy)."""
+
+    loaded: LoadedModel
+    estimate: Vector
+    policy: StochasticPolicy
+    estimate_path: str
+
+    @property
+    def mdp(self) -> MDP:
+        return self.loaded.mdp
+
+    @property
+    def name(self) -> str:
+        return self.loaded.mdp.name or self.loaded.path
+
+
+def load_bandit_instance(args: argparse.Namespace, *, policy_option: str = "reference",
+                         default_uniform: bool = True) -> BanditInstance:
+    """``MODEL --estimate RHAT`` with a policy option (``--reference REF|uniform`` by default), every
+    input checked before any work: the model is a bandit, the estimate has the same states,
+    actions and ``μ0`` (only its reward may differ), the policy has full support, ``-`` is read at
+    most once, and ``--out`` can be written.  Errors name the file and the entry (exit 2)."""
+    from rewardcert.symbolic.core.policyfile import resolve_reference
+    from rewardcert.symbolic.paper.measures import check_estimate
+    from rewardcert.symbolic.regularised.preference import check_bandit
+    check_parameters(args)
+    spec = getattr(args, policy_option.replace("-", "_"), None)
+    if spec is None and not default_uniform:
+        raise ModelError(f"--{policy_option} POLICY is required", entry=f"--{policy_option}")
+    check_stdin_once(args.model, args.estimate, spec)
+    check_out_argument(args)
+    loaded = load_model(args.model)
+    try:
+        check_bandit(loaded.mdp)
+    except ModelError as exc:
+        raise exc.located(file=loaded.path) from None
+    estimate = load_model(args.estimate)
+    try:
+        check_estimate(loaded.mdp, estimate.mdp)
+    except RewardcertError as exc:
+        raise exc.located(file=estimate.path) from None
+    try:
+        policy = resolve_reference(spec, loaded.mdp)
+    except ModelError as exc:
+        raise (exc if exc.entry or exc.file else ModelError(exc.message, entry=f"--{policy_option}")) from None
+    return BanditInstance(loaded, estimate.mdp.reward, policy, estimate.path)
+
+
 # -- the budget --------------------------------------------------------------------------------------
 
 CERTIFICATE_SHARE = 0.4
@@ -304,6 +355,6 @@ def write_regularised_certificate(args: argparse.Namespace, instance: Instance, 
                                                                      result, epsilon))
 
 
-__all__ = ["Instance", "load_instance", "check_parameters", "search_budget", "command_deadline", "searching",
+__all__ = ["Instance", "load_instance", "BanditInstance", "load_bandit_instance", "check_parameters", "search_budget", "command_deadline", "searching",
            "write_certificate", "exact_search", "milp_seed", "write_threshold_certificate", "regularised_search",
            "write_regularised_certificate"]
