@@ -32,7 +32,7 @@ if not __package__:
 from importlib import import_module
 
 from .certcheck.document import check_certificate
-from .certcheck.reading import (FORMAT, MAX_ACTIONS, MAX_BYTES, MAX_NUMBER_CHARS, MAX_PAIRS,
+from .certcheck.reading import (FORMAT, MAX_ACTIONS, MAX_BYTES, MAX_DEPTH, MAX_NUMBER_CHARS, MAX_PAIRS,
                                 MAX_STATES, MAX_TREE_NODES, RULES, Reject, plain_rational, rational)
 
 # λ > 0 names, imported on first use (PEP 562): a λ = 0 certificate never loads the λ > 0 rules.
@@ -61,6 +61,56 @@ def _no_constant(name):
     raise ValueError(f"{name} is not allowed")
 
 
+def _parse(text: str):
+    return _without_cycle_collection(json.loads, text, object_pairs_hook=_no_duplicate_keys,
+                                     parse_constant=_no_constant)
+
+
+def parse_json(text: str):
+    """The JSON document ``text``; duplicate keys, NaN and Infinity are a ``ValueError``, and nesting
+    deeper than ``MAX_DEPTH`` a ``RecursionError`` (unreadable).  The standard parser recurses once a
+    level and stops near the recursion limit (about 990 levels), which a λ = 0 tree (2 levels a
+    split, a split per state) may pass: such a text is parsed again in a thread with a 64 MiB stack
+    and a recursion limit above ``MAX_DEPTH``, and its depth then counted."""
+    try:
+        return _parse(text)
+    except RecursionError:
+        import threading
+    outcome: list = []
+
+    def attempt():
+        try:
+            outcome.append(_parse(text))
+        except BaseException as exc:     # handed to this thread below
+            outcome.append(exc)
+
+    limit, stack = sys.getrecursionlimit(), threading.stack_size(64 << 20)
+    try:
+        sys.setrecursionlimit(max(limit, MAX_DEPTH + 100))
+        worker = threading.Thread(target=attempt)
+        worker.start()
+        worker.join()
+    finally:
+        threading.stack_size(stack)
+        sys.setrecursionlimit(limit)
+    if isinstance(outcome[0], RecursionError) or _depth(outcome[0]) > MAX_DEPTH:
+        raise RecursionError(f"the document is nested deeper than {MAX_DEPTH} levels")
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
+
+
+def _depth(value) -> int:
+    """How deep arrays and objects nest in ``value``, counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, (dict, list)):
+            deepest = max(deepest, level)
+            stack.extend((child, level + 1) for child in (node.values() if isinstance(node, dict) else node))
+    return deepest
+
+
 def check_file(path: str) -> tuple[str, str, dict]:
     """``("verified" | "rejected" | "unreadable", message, facts)`` for a certificate file."""
     try:
@@ -75,8 +125,7 @@ def check_file(path: str) -> tuple[str, str, dict]:
                 return "unreadable", f"file larger than {MAX_BYTES} bytes", {}
             with open(path, "rb") as handle:
                 text = handle.read().decode("utf-8")
-        document = _without_cycle_collection(json.loads, text, object_pairs_hook=_no_duplicate_keys,
-                                             parse_constant=_no_constant)
+        document = parse_json(text)
     except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
         return "unreadable", f"{type(exc).__name__}: {exc}", {}
     return check_document(document)

@@ -12,6 +12,7 @@ FORMAT, MODEL_FORMAT = "rewardcert/certificate-1", "rewardcert/mdp-1"
 MAX_BYTES = 256 * 1024 * 1024
 MAX_STATES, MAX_ACTIONS, MAX_PAIRS, MAX_TREE_NODES = 10_000, 1_000, 100_000, 10_000_000
 MAX_NUMBER_CHARS = 2000   # the toolkit refuses longer numbers at input (symbolic/numbers.py; a test keeps them equal)
+MAX_DEPTH = 2 * MAX_STATES + 100   # JSON nesting: a λ = 0 tree splits at most once per state, 2 levels a split
 
 # Every rule the checker names: the rule tables of docs/certificate-format.md (tests/test_checker_fuzz.py).
 RULES = ("format", "verdict", "model", "data", "epsilon", "regret-bound", "evidence", "optimal-policy",
