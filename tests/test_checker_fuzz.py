@@ -712,6 +712,19 @@ def test_every_checker_file_is_short_and_every_function_shorter():
                 assert node.end_lineno - node.lineno < 150, (path, node.name)
 
 
+def test_the_instance_and_what_the_evidence_adds_are_frozen():
+    import dataclasses
+    from proofs.certcheck.instance import read_instance
+    from proofs.certcheck.unregularised import read_basis
+    document = _document("occupancy")
+    inst = read_instance(document["instance"], document["verdict"])
+    basis, _ = read_basis(inst, document["evidence"], document["verdict"])
+    for frozen, field in ((inst, "epsilon"), (inst, "reward"), (basis, "horizon"), (basis, "covered")):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(frozen, field, None)
+    assert isinstance(inst.reward, tuple) and isinstance(basis.horizon, tuple)
+
+
 LAMBDA_ZERO_RUN = """
 import sys
 sys.path.insert(0, sys.argv[1])
