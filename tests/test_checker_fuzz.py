@@ -579,6 +579,9 @@ def test_every_rule_the_source_names_is_in_rules():
             assert argument.value in RULES, (where, line, argument.value)
         else:       # a rule handed on by its caller, itself checked here
             assert isinstance(argument, ast.Name) and "rule" in argument.id, (where, line, ast.unparse(argument))
+    from proofs.certcheck.families import LEAVES       # rules kept in a table, raised as variables
+    assert {rule for _, shape_rule, infinite_rule, _ in LEAVES.values() for rule in (shape_rule, infinite_rule)
+            if rule} <= set(RULES)
     named = {a.value for _, _, a in arguments if isinstance(a, ast.Constant)}
     literals = {node.value for path in SOURCES for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
                 if isinstance(node, ast.Constant)}
