@@ -86,7 +86,8 @@ def checker_rules() -> set[str]:
     position = {"require": 1, "Reject": 0, "rational": 1, "obj": 1, "name_list": 1, "keys_within": 2,
                 "pair_table": 1, "policy": 1}
     rules = set()
-    for node in ast.walk(ast.parse((ROOT / "proofs" / "checker.py").read_text())):
+    trees = [ast.parse(path.read_text()) for path in sorted((ROOT / "proofs").rglob("*.py"))]
+    for node in (node for tree in trees for node in ast.walk(tree)):
         if isinstance(node, ast.Call):
             name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
             index = position.get(name)
