@@ -426,4 +426,5 @@ def verified_line(facts: dict) -> str:
     if claim is None:
         claim = f"{verdict} (eps = {eps}, L = {regret})"
     size = f"{plural(facts.get('states', 0), 'state')} x {plural(facts.get('actions', 0), 'action')}"
-    return f"VERIFIED: {name}: {claim} ({size})"
+    producer = f"; written by {facts['producer']}" if facts.get("producer") else ""
+    return f"VERIFIED: {name}: {claim} ({size}{producer})"
