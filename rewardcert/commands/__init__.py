@@ -37,8 +37,19 @@ def command(name: str, help: str, configure: Callable[[argparse.ArgumentParser],
     return register
 
 
-def print_json(document: Any) -> None:
-    json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
+SCHEMA_VERSION = 1
+"""The version of every ``--json`` document's schema (``docs/json-schema/COMMAND.json``); a change
+that removes or retypes a key raises it, and the old key stays one release as a deprecated alias."""
+
+
+def schema_name(command: str) -> str:
+    return f"rewardcert/{command}-{SCHEMA_VERSION}"
+
+
+def print_json(document: Any, schema: str) -> None:
+    """``document`` as one JSON object on standard output, its first key ``schema`` naming
+    ``docs/json-schema/<schema>.json`` and its version."""
+    json.dump({"schema": schema_name(schema), **document}, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
 
 
