@@ -47,6 +47,7 @@ from ..exact.linalg import (
     to_fractions_sized,
 )
 from ..guidance.floatvi import return_bounds
+from .families import family_size, fixed_branch_order, lower_end
 from .occupancy import FamilyOccupancy, OccupancyBounds, occupancy_bounds
 from .policy_error import witness_reward
 from .results import Closure, SearchStats, ThresholdResult
@@ -117,38 +118,12 @@ needed 322,025 nodes instead of about 204,000.  Only speed depends on this; ever
 either way."""
 
 
-def _family_size(enabled: Sequence[Sequence[int]], family: Sequence[int | None]) -> int:
-    """How many deterministic policies ``family`` holds (``enabled``: each state's allowed actions)."""
-    size = 1
-    for s, a in enumerate(family):
-        if a is None:
-            size *= len(enabled[s])
-    return size
-
-
-def _lower_end(leaves: Sequence[Closure], value: Fraction | None, range_r: Fraction) -> Fraction:
-    """The certified lower end of a stopped search: the weakest bound among its dual-type leaves
-    (closed ones count too: in a decided search they are only known to exceed ε·range R; otherwise
-    they are at least the final incumbent and change nothing), or the incumbent's error."""
-    lows = [c.bound / range_r for c in leaves if c.kind != "regret"] + ([value] if value is not None else [])
-    return min(lows) if lows else Fraction(0)
-
-
 class _Budget(Exception):
     pass
 
 
 class _Closed(Exception):
     """A subtree's root family closed by regret before any LP."""
-
-
-def _branch_order(mdp: MDP, bounds: ReturnBounds) -> tuple[int, ...]:
-    """Branch first on the states the optimal and pessimal policies visit most:
-    forcing them early lets the family duals use the pairs that matter."""
-    from ..exact.evaluation import state_occupancy
-    weight = [a + b for a, b in zip(state_occupancy(mdp, bounds.optimal_policy),
-                                    state_occupancy(mdp, bounds.pessimal_policy))]
-    return tuple(sorted(range(mdp.n_states), key=lambda s: (-weight[s], s)))
 
 
 def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction, *,
@@ -241,7 +216,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     lp = FamilyLP(dyn, reward, [to_fmpq(d) for d in data])
     threshold = to_fmpq(bounds.regret_threshold(regret_bound))
     range_r = mdp.range_reward
-    order = tuple(branch_order) if branch_order is not None else _branch_order(mdp, bounds)
+    order = tuple(branch_order) if branch_order is not None else fixed_branch_order(mdp, bounds)
     if branching not in ("fixed", "dynamic"):
         raise ValueError(f"branching must be 'fixed' or 'dynamic', got {branching!r}")
     if sorted(order) != list(range(n)):
@@ -257,7 +232,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
     enabled = duplicates.actions
     if any(a is not None and a not in enabled[s] for s, a in enumerate(root)):
         raise ValueError("root must fix only actions of the reduced policies")
-    total = _family_size(enabled, root)
+    total = family_size(enabled, root)
     reduced_pessimal = duplicates.reduce(bounds.pessimal_policy)   # uniformly pessimal still: same Q-values
 
     closures: list[Closure] = []
@@ -525,7 +500,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         counters["regret"] += 1
         closures.append(Closure(tuple(family), "regret", policy=policy, values=keep(values),
                                 bound=to_fraction(j_min)))
-        report(_family_size(enabled, family))
+        report(family_size(enabled, family))
 
     def take_leaf(family, state: LPState) -> None:
         """A single policy of Π_L whose LP ran to optimality: its exact f_π may lower the incumbent,
@@ -645,7 +620,7 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         except _Budget:
             open_leaves.append((tuple(family), state, pess_policy))
             raise
-        size = _family_size(enabled, family)
+        size = family_size(enabled, family)
         exact = None
         if incumbent[0] is not None:
             exact = prove(state, family, incumbent[0])
@@ -844,6 +819,6 @@ def critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
         # The refinement closed the gap: every open family is bounded by the incumbent, so each is
         # a closure like any other and the search is complete after all.
         return result(value, witness, tuple(closures) + opened)
-    lower = _lower_end(tuple(closures) + opened, value, range_r)
+    lower = lower_end(tuple(closures) + opened, value, range_r)
     return result(None, witness, closures, complete=False, open_leaves=opened, lower_bound=lower,
                   upper_bound=value, stop_reason=stop_reason[0])

@@ -57,12 +57,10 @@ from .engine import (
     FINISH_FRACTION,
     FINISH_SECONDS,
     MAX_CLOSURE_BYTES,
-    _branch_order,
-    _family_size,
-    _lower_end,
     critical_epsilon,
     polish_seconds,
 )
+from .families import family_size, fixed_branch_order, lower_end
 from .occupancy import occupancy_bounds
 from .policy_error import policy_error
 from .results import Closure, SearchStats, ThresholdResult
@@ -145,7 +143,7 @@ def parallel_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: 
     bounds = bounds or return_bounds(mdp)
     if bounds.degenerate:
         return critical_epsilon(mdp, data, regret_bound, bounds=bounds)
-    order = _branch_order(mdp, bounds)
+    order = fixed_branch_order(mdp, bounds)
     duplicates = duplicate_actions(mdp, data)      # each subtree computes the same ones
     enabled = duplicates.actions
     depth = split_depth(enabled, order, jobs) if depth is None else depth
@@ -181,7 +179,7 @@ def parallel_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: 
             if proposal != reduced:
                 consider(proposal)
 
-    members = {root: _family_size(enabled, root) for root in roots}
+    members = {root: family_size(enabled, root) for root in roots}
     total, covered = sum(members.values()), [0]
     results: list[ThresholdResult] = []
 
@@ -286,7 +284,7 @@ def _merge(results: Sequence[ThresholdResult], best, order, bounds, range_r, sec
         return ThresholdResult(value, witness, tuple(closures), bounds, stats, branch_order=tuple(order),
                                splits=splits, node_occupancy=node_occupancy)
     # As in one search: ε* lies between the least bound not known to be above the incumbent and it.
-    lower = _lower_end(closures + opened, value, range_r)
+    lower = lower_end(closures + opened, value, range_r)
     return ThresholdResult(None, witness, tuple(closures), bounds, stats, complete=False,
                            open_leaves=tuple(opened), lower_bound=lower, upper_bound=value,
                            branch_order=tuple(order), splits=splits, node_occupancy=node_occupancy)
