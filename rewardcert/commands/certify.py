@@ -15,7 +15,8 @@ from rewardcert.symbolic.core.numbers import (
 from rewardcert.symbolic.core.results import Verdict, Witness
 from rewardcert.symbolic.exact.evaluation import expected_return
 from rewardcert.symbolic.guidance.floatvi import return_bounds
-from rewardcert.symbolic.search.engine import FINISH_FRACTION, critical_epsilon
+from rewardcert.symbolic.search.engine import critical_epsilon
+from rewardcert.symbolic.search.finish import FINISH_FRACTION
 from rewardcert.symbolic.search.results import ThresholdResult
 
 from ..certificates import (

@@ -1,4 +1,4 @@
-"""The exact branch and bound of ``symbolic/safety.py`` on a pool of workers, merged into one result.
+"""The exact branch and bound of ``engine.py`` on a pool of workers, merged into one result.
 
 The search tree splits on the states of one fixed branch order, so the
 families that fix the first ``k`` of them (the *prefixes*) are disjoint and
@@ -53,15 +53,12 @@ from ..core.results import Witness
 from ..exact.duplicates import duplicate_actions
 from ..exact.evaluation import Progress, ReturnBounds, expected_return
 from ..guidance.floatvi import return_bounds
-from .engine import (
-    FINISH_FRACTION,
-    FINISH_SECONDS,
-    MAX_CLOSURE_BYTES,
-    critical_epsilon,
-    polish_seconds,
-)
+from .engine import critical_epsilon
 from .families import family_size, fixed_branch_order, lower_end
+from .finish import FINISH_FRACTION, FINISH_SECONDS
+from .nodes import polish_seconds
 from .occupancy import occupancy_bounds
+from .options import MAX_CLOSURE_BYTES
 from .policy_error import policy_error
 from .results import Closure, SearchStats, ThresholdResult
 
