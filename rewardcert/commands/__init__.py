@@ -160,7 +160,7 @@ def budget_hint(args: argparse.Namespace, result) -> str:
     if interrupts is not None and interrupts.stop_requested():
         return "the search was interrupted; rerun to let it finish"
     if getattr(result, "stop_reason", None) == "memory":
-        return "the model is too large to finish within the closures' memory budget (rewardcert.symbolic.search.engine.MAX_CLOSURE_BYTES)"
+        return "the model is too large to finish within the closures' memory budget (rewardcert.symbolic.search.options.MAX_CLOSURE_BYTES)"
     max_nodes = getattr(args, "max_nodes", None)
     if max_nodes is not None and result.stats.nodes >= max_nodes:
         return "raise --max-nodes"
