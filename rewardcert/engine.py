@@ -105,7 +105,7 @@ def load_instance(args: argparse.Namespace, *, with_data: bool = True) -> Instan
         raise ModelError(f"{flag} needs --lambda (RLHF optimises with a KL penalty towards pi_ref)", entry=flag)
     check_stdin_once(args.model, data_arg, getattr(args, "reference", None))
     check_out_argument(args)
-    loaded = load_model(args.model)
+    loaded = _shared(args, ("model", args.model), lambda: load_model(args.model))
     mdp = loaded.mdp
     if getattr(args, "out", None):
         check_certifiable(mdp)
@@ -181,6 +181,17 @@ def load_bandit_instance(args: argparse.Namespace, *, policy_option: str = "refe
     return BanditInstance(loaded, estimate.mdp.reward, policy, estimate.path)
 
 
+def _shared(args: argparse.Namespace, key, make):
+    """``make()``, computed once per sweep (``args.shared``, set by ``commands/sweep.py``; a plain run
+    has none): the model is read once, ``J*`` and ``J^min`` solved once."""
+    shared = getattr(args, "shared", None)
+    if shared is None:
+        return make()
+    if key not in shared:
+        shared[key] = make()
+    return shared[key]
+
+
 # -- the budget --------------------------------------------------------------------------------------
 
 CERTIFICATE_SHARE = 0.4
@@ -242,8 +253,12 @@ def exact_search(args: argparse.Namespace, instance: Instance, *, progress=None)
     from rewardcert.symbolic.search.engine import critical_epsilon
     from rewardcert.symbolic.search.finish import FINISH_FRACTION
     mdp, data = instance.mdp, instance.data
-    bounds = return_bounds(mdp)
-    seeds = milp_seed(args, instance, bounds)
+    bounds = _shared(args, ("bounds", id(mdp)), lambda: return_bounds(mdp))
+    # In a sweep, the rows before this one proposed witnesses: each is verified again here (a member
+    # of this row's Pi_L, or ignored), and the MILP runs only while no row has found one.
+    earlier = _shared(args, ("witnesses", id(mdp), id(data)), list)
+    seeds = list(earlier) or milp_seed(args, instance, bounds)
+    occupancy = getattr(args, "shared", {}).get(("occupancy", id(mdp))) if getattr(args, "shared", None) else None
     remaining = search_budget(args)     # with --out, a share of --timeout stays for the certificate
     finish = None
     if remaining is not None:
@@ -259,9 +274,15 @@ def exact_search(args: argparse.Namespace, instance: Instance, *, progress=None)
                                              seed_policies=seeds, decide_epsilon=decide, refine=True,
                                              finish_seconds=finish)
         max_nodes = getattr(args, "max_nodes", None)
-        return critical_epsilon(mdp, data, args.regret, bounds=bounds, progress=progress, max_seconds=remaining,
-                                max_nodes=max_nodes, stop=stop, seed_policies=seeds,
-                                decide_epsilon=decide, refine=max_nodes is None, finish_seconds=finish)
+        result = critical_epsilon(mdp, data, args.regret, bounds=bounds, progress=progress, max_seconds=remaining,
+                                  max_nodes=max_nodes, stop=stop, seed_policies=seeds, occupancy=occupancy,
+                                  decide_epsilon=decide, refine=max_nodes is None, finish_seconds=finish)
+    if getattr(args, "shared", None) is not None:
+        # H(s) >= d^pi(s) holds for every policy whatever L is, and a witness of any row may seed the next
+        args.shared[("occupancy", id(mdp))] = result.occupancy or occupancy
+        if result.witness is not None and result.witness.policy not in earlier:
+            earlier.append(result.witness.policy)
+    return result
 
 
 def milp_seed(args: argparse.Namespace, instance: Instance, bounds) -> list:

@@ -34,11 +34,9 @@ from . import (
     EXIT_UNKNOWN,
     EXIT_UNSAFE,
     add_data_argument,
-    add_epsilon_argument,
     add_json_argument,
     add_model_argument,
     add_out_argument,
-    add_regret_argument,
     budget_hint,
     budget_reason,
     command,
@@ -114,11 +112,18 @@ def _disagrees(report: dict | None) -> bool:
 
 
 def _instance_arguments(p: argparse.ArgumentParser, *, epsilon: bool) -> None:
+    from .sweep import sweep_arg
     add_model_argument(p)
     add_data_argument(p)
     if epsilon:
-        add_epsilon_argument(p)
-    add_regret_argument(p)
+        p.add_argument("--epsilon", required=True, type=sweep_arg("--epsilon"), metavar="E",
+                       help="error bound eps > 0, exact (e.g. 1/5 or 0.2); a list E1,E2,... or a range "
+                            "START:STEP:STOP sweeps it (one row per value)")
+    p.add_argument("--regret", required=True, type=sweep_arg("--regret"), metavar="L",
+                   help="regret bound L with 0 < L <= 1, exact; a list L1,L2,... or a range START:STEP:STOP "
+                        "sweeps it (one row per value, one process)")
+    p.add_argument("--plot", metavar="FILE.png",
+                   help="with a sweep: draw eps*(D) (or its interval) against the swept value (needs matplotlib)")
     add_out_argument(p)
     add_json_argument(p)
     p.add_argument("--timeout", type=float, metavar="SECONDS",
@@ -267,6 +272,10 @@ def _critical_line(result: ThresholdResult, reason: str = "the search stopped at
 @command("certify", "decide whether D is safe for error eps and regret bound L, with a certificate",
          lambda p: _instance_arguments(p, epsilon=True))
 def run_certify(args: argparse.Namespace) -> int:
+    from .sweep import is_sweep, run_sweep, single
+    if is_sweep(args):
+        return run_sweep(args, "certify", run_certify)
+    single(args)
     if args.lam is not None or args.error != "absolute" or args.data == "reference":
         from . import regularised
         return regularised.run_certify(args)
@@ -337,6 +346,10 @@ def run_certify(args: argparse.Namespace) -> int:
 @command("threshold", "compute the critical error eps*(D) exactly, with its witness and a certificate",
          lambda p: _instance_arguments(p, epsilon=False))
 def run_threshold(args: argparse.Namespace) -> int:
+    from .sweep import is_sweep, run_sweep, single
+    if is_sweep(args):
+        return run_sweep(args, "threshold", run_threshold)
+    single(args)
     if args.lam is not None or args.error != "absolute" or args.data == "reference":
         from . import regularised
         return regularised.run_threshold(args)

@@ -22,9 +22,12 @@ from . import (
 
 
 def add_regularisation_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--lambda", dest="lam", type=rational_arg("--lambda"), metavar="LAM",
-                   help="KL-regularisation strength lambda > 0, exact; the verdict becomes three-valued "
-                        "(safe, unsafe, unknown with a verified interval)")
+    from .sweep import sweep_arg
+    sweeps = p.prog.split()[-1] in ("certify", "threshold")
+    p.add_argument("--lambda", dest="lam", type=sweep_arg("--lambda") if sweeps else rational_arg("--lambda"),
+                   metavar="LAM", help="KL-regularisation strength lambda > 0, exact; the verdict becomes "
+                   "three-valued (safe, unsafe, unknown with a verified interval)"
+                   + ("; a list or START:STEP:STOP sweeps it" if sweeps else ""))
     p.add_argument("--reference", metavar="REF",
                    help="with --lambda: the reference policy, a rewardcert/policy-1 file or 'uniform' (default)")
     if p.prog.split()[-1] in ("certify", "threshold"):
