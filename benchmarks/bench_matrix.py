@@ -24,7 +24,7 @@ The H-representation (``--form``):
   ``g_V(s,a) = V(s) − γ τ(·|s,a)·V``, ``ξ`` only on the pairs ``π`` does not
   take (it is 0 on ``π``'s pairs) and rows ``ξ ≤ 0``,
   ``t ≥ ±(g_V + ξ − R)``: ``2|S×A|`` variables, inequalities only.
-* ``spec``: variables ``(R̂, V, t)`` exactly as in the LP of SPEC §3:
+* ``spec``: variables ``(R̂, V, t)`` exactly as in the LP of docs/theory.md §3:
   ``|S|`` equality rows ``V(s) = R̂(s,π(s)) + γ τ·V`` (cddlib's ``lin_set``),
   ``V(s) ≥ R̂(s,a) + γ τ·V`` for the other pairs, ``t ≥ ±(R̂ − R)``:
   ``2|S×A| + |S|`` variables.

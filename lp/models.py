@@ -7,21 +7,21 @@ frozen result of plain float tuples in the toolkit's flat pair order.  These
 answers are numerical: the cross-check judges them against the exact engine
 and the fast path rationalises and verifies them; nothing here is a verdict.
 
-* **Primal LP** (SPEC §3), for one deterministic ``π``::
+* **Primal LP** (docs/theory.md §3), for one deterministic ``π``::
 
       min Σ_x D(x) t(x)  over R̂, t (pairs), V (states)
       t ≥ R̂ − R,  t ≥ R − R̂,
       V(s) − R̂(x) − γτ(x)·V ≥ 0 for every pair x = (s, a)   ("Bellman rows"),
       with equality when a = π(s).
 
-* **Dual / family LP** (SPEC §3 dual form, §6 family certificates)::
+* **Dual / family LP** (docs/theory.md §3 dual form, §6 family certificates)::
 
       max R · y  s.t.  Σ_a y(s',a) − γ Σ_x τ(s'|x) y(x) = 0  (one "flow row" per state),
       lower(x) ≤ y(x) ≤ D(x),  lower(x) = −D(x) if the family forces x, else 0.
 
   The flow rows' duals (∂ objective / ∂ rhs) are the potentials ``V``.
 
-* **MILP for ε*(D)** (SPEC §6 "Search", minimising the error): binaries
+* **MILP for ε*(D)** (docs/theory.md §4, minimising the error): binaries
   ``b(s,a)`` (one action per state), occupancies ``0 ≤ η(x) ≤ b(x)/(1−γ)``
   with the flow equations ``Σ_a η(s',a) − γ Σ τ(s'|x) η(x) = μ0(s')``, the
   regret row ``Σ η R ≤ J* − L·range J (+ slack)``, ``t ≥ |R̂ − R|``, the

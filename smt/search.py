@@ -1,4 +1,4 @@
-"""SMT search for unsafety witnesses (SPEC §6 "Search"), and ε*(D) by exact optimisation.
+"""SMT search for unsafety witnesses (docs/theory.md §4), and ε*(D) by exact optimisation.
 
 One encoding, built by ``encode_search``: over real variables ``R̂(x)``,
 ``V(s)``, ``t(x)``, ``η(x)`` and Booleans ``b(s,a)`` (exactly one per state:
@@ -12,7 +12,7 @@ the deterministic policy ``π̂``)
 * ``Σ_x η(x) R(x) ≤ J*_R − L · range J_R``: ``Reg^R(π̂) ≥ L`` (not P3);
 * ``t ≥ |R̂ − R|`` and ``Σ_x D(x) t(x) ≤ ε · range R`` (P1).
 
-By Lemma A (SPEC §3) it is satisfiable iff ``D`` is unsafe.  ``find_witness``
+By Lemma A (docs/theory.md §3) it is satisfiable iff ``D`` is unsafe.  ``find_witness``
 decides it; ``minimise_error`` drops the P1 bound and minimises
 ``Σ D t`` with z3's ``Optimize``, which gives ``ε*(D)`` without listing
 policies.  Every satisfying model is decoded into exact ``Fraction`` objects
@@ -109,7 +109,7 @@ class SearchVariables:
 
 def encode_search(mdp: MDP, data: Vector, regret_bound: Fraction, bounds: ReturnBounds, ctx, *,
                   error_bound: Fraction | None = None, strict: bool = False) -> tuple[list, SearchVariables]:
-    """The SPEC §6 constraints and their decoder.
+    """The docs/theory.md §4 constraints and their decoder.
 
     ``error_bound`` is ``ε``: it adds ``Σ D t ≤ ε · range R`` (``<`` when
     ``strict``); ``None`` leaves the error unbounded for minimisation.  The

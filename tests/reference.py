@@ -184,7 +184,7 @@ def vertex_errors(mdp, policy):
     """Error rows ``t`` of every vertex of Q_π of the true MDP (enabled pairs only).
 
     A vertex fixes V by |S| independent equations ``g_V(x) = R(x)`` over enabled
-    pairs x; then R̂ = g_V on π's pairs and min(R, g_V) off them (SPEC §3).  Each
+    pairs x; then R̂ = g_V on π's pairs and min(R, g_V) off them (docs/theory.md §3).  Each
     row comes with its reward model, so callers can check it is a real witness."""
     n, m = mdp.n_states, mdp.n_actions
     pairs = enabled_pairs(mdp)

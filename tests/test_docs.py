@@ -86,7 +86,8 @@ def checker_rules() -> set[str]:
     position = {"require": 1, "Reject": 0, "rational": 1, "obj": 1, "name_list": 1, "keys_within": 2,
                 "pair_table": 1, "policy": 1}
     rules = set()
-    for node in ast.walk(ast.parse((ROOT / "proofs" / "checker.py").read_text())):
+    trees = [ast.parse(path.read_text()) for path in sorted((ROOT / "proofs").rglob("*.py"))]
+    for node in (node for tree in trees for node in ast.walk(tree)):
         if isinstance(node, ast.Call):
             name = getattr(node.func, "id", None) or getattr(node.func, "attr", None)
             index = position.get(name)
@@ -128,3 +129,29 @@ def test_the_installed_command_works_outside_the_repository(tmp_path):
     checked = subprocess.run([sys.executable, "-m", "rewardcert.proofs.checker", str(tmp_path / "c.json")],
                              cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
     assert checked.stdout.strip() == "VERIFIED", checked.stderr
+
+
+def test_nothing_cites_a_file_users_do_not_have():
+    """The project's mathematics is in docs/ (theory.md, errata.md); no code, output or page cites
+    the development notes the project grew from."""
+    import re
+    cited = []
+    for top in ("rewardcert", "symbolic", "smt", "lp", "proofs", "docs", "examples"):
+        for path in sorted((ROOT / top).rglob("*")):
+            if path.is_file() and path.suffix in (".py", ".md", ".toml", ".json", ".nm") and "__pycache__" not in path.parts:
+                text = path.read_text(encoding="utf-8", errors="replace")
+                if re.search(r"SPEC|\.\./shared", text):
+                    cited.append(str(path.relative_to(ROOT)))
+    if re.search(r"SPEC|\.\./shared", README):
+        cited.append("README.md")
+    assert not cited, cited
+
+
+def test_every_docs_page_link_resolves():
+    import re
+    broken = []
+    for page in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)#\s]+\.md)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
+            if not (page.parent / target).resolve().exists():
+                broken.append(f"{page.name} -> {target}")
+    assert not broken, broken

@@ -64,7 +64,7 @@ def test_data_file_loads_against_its_model(path):
     assert sum(data) == 1 and all(p >= 0 for p in data)
 
 
-# Figure 4's matrix M without its redundant first row (SPEC §3, paper Appendix C.3.4).
+# Figure 4's matrix M without its redundant first row (docs/theory.md §3, paper Appendix C.3.4).
 FIGURE4_M = [(F("0.8"), F(0), F("0.38")), (F("1.18"), F("0.38"), F(0)), (F(0), F(0), F("1.18"))]
 
 

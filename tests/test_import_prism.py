@@ -329,7 +329,7 @@ def test_a_jani_model_imports_exactly_and_agrees_with_storm(tmp_path):
 
 @needs_stormpy
 def test_frozenlake_8x8_from_gymnasium_agrees_with_storm():
-    """SPEC §11's check: Gymnasium FrozenLake 8x8 through the importer, J* = Storm's exact value."""
+    """docs/import.md's check: Gymnasium FrozenLake 8x8 through the importer, J* = Storm's exact value."""
     if importlib.util.find_spec("gymnasium") is None:
         pytest.skip("gymnasium is not installed (optional extra: pip install 'rewardcert[gymnasium]')")
     from rewardcert.importers.gym_import import import_gymnasium

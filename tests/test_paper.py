@@ -108,7 +108,7 @@ def test_proposition_3_2_bound_never_exceeds_the_critical_error(data):
         return
     assert bound.at_most(star)                       # exact: q^2 <= 2 eps*^2
     lo, hi = bound.ratio_interval(star)
-    assert lo <= hi and hi >= sqrt2_interval()[0]    # the ratio is at least sqrt 2 (SPEC, checked)
+    assert lo <= hi and hi >= sqrt2_interval()[0]    # the ratio is at least sqrt 2 (checked)
     # Prop. 3.1: the certified epsilon below the bound is safe, and its certificate verifies
     eps0 = bound.safe_epsilon()
     assert bound.below(eps0) and eps0 < star

@@ -1,4 +1,4 @@
-"""The SMT layer (SPEC §6 "Search") against independent exact computations.
+"""The SMT layer (docs/theory.md §4) against independent exact computations.
 
 Every reference here is computed in this file with ``fractions.Fraction`` and
 brute force over deterministic policies (Gaussian elimination, enumeration),
@@ -9,7 +9,7 @@ never through the code under test:
   ``v`` for ``R̂(s, π(s))`` is one of the rewards of ``s``);
 * random MDPs: P1, P2 and not P3 of every witness by enumeration; upper bounds
   from constant reward models and Proposition 3.3; a lower bound from the
-  weak-duality duals ``y = c (η^{π'} − η^π)`` (SPEC §3).
+  weak-duality duals ``y = c (η^{π'} − η^π)`` (docs/theory.md §3).
 """
 
 from __future__ import annotations

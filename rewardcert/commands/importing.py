@@ -1,4 +1,4 @@
-"""``rewardcert import gymnasium|prism`` and ``rewardcert export prism`` (docs/import.md, SPEC §11).
+"""``rewardcert import gymnasium|prism`` and ``rewardcert export prism`` (docs/import.md, docs/import.md).
 
 Every import writes a ``rewardcert/mdp-1`` file, checked to read back as the same
 model and written atomically, so certificates never depend on an importer.
@@ -60,7 +60,7 @@ def configure_import(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="source", required=True, metavar="SOURCE")
     gym = sub.add_parser("gymnasium", help="a tabular Gymnasium environment (env.unwrapped.P)",
                          description="Import a tabular Gymnasium environment (FrozenLake, CliffWalking, Taxi, ...) "
-                                     "as an exact rewardcert/mdp-1 file (SPEC §11 rules, docs/import.md).")
+                                     "as an exact rewardcert/mdp-1 file (docs/import.md rules, docs/import.md).")
     gym.add_argument("env_id", metavar="ENV_ID", help="a Gymnasium id, e.g. FrozenLake-v1")
     gym.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                      help="passed to gymnasium.make (repeatable), e.g. map_name=4x4 or is_slippery=false")

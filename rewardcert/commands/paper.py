@@ -308,7 +308,7 @@ def _safest_incomplete(args, loaded, result) -> int:
                f"{result.iterations} cutting planes): " + (
                    "the lower end bounds eps*(D) at the uniform D, whose search was stopped, "
                    if not result.iterations else "the lower end is the exact eps*(D) of the best D found, ")
-               + "the upper end the LP bound over the witness rows found (at most 1/2, SPEC §2)",
+               + "the upper end the LP bound over the witness rows found (at most 1/2, docs/theory.md §2)",
                "undecided: raise --timeout" + ("; no certificate was written (a safest certificate needs "
                                                "eps** exactly)" if args.out else "")]
         print("\n".join(out))

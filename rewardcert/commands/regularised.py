@@ -104,7 +104,7 @@ def _header(mdp, loaded, args, epsilon) -> str:
     measure = ("preference error (Def C.27) on D^ref" if args.error == "preference" else
                "absolute error on D^ref" if args.data == "reference" else "absolute error")
     return (f"{mdp.name or loaded.path}: {eps}L = {format_rational(args.regret)}, "
-            f"lambda = {format_rational(args.lam)}, reference = {ref}, {measure} (KL-regularised, SPEC §5)")
+            f"lambda = {format_rational(args.lam)}, reference = {ref}, {measure} (KL-regularised, docs/theory.md §5)")
 
 
 

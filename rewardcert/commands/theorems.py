@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
                "(rows marked \"the toolkit's\" are the toolkit's own, not the paper's)"]
         out += table(rows, ("result", "hypothesis", "agrees", "conclusion"))
         out += ["", "exact truth:"] + [f"  {c.result}: {c.truth}" for c in report.checks]
-        out.append("(Theorem E is the toolkit's own statement (SPEC §3); the paper's closest are Lemma C.15 "
+        out.append("(Theorem E is the toolkit's own statement (docs/theory.md §3); the paper's closest are Lemma C.15 "
                    "and Theorem C.16. The safest D is the toolkit's addition.)")
         if args.out:
             out.append(f"report and {len(report.certificates)} certificates written to {args.out}")

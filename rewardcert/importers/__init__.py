@@ -1,4 +1,4 @@
-"""Importers: bring models from other tools in as ``rewardcert/mdp-1`` files (SPEC §11).
+"""Importers: bring models from other tools in as ``rewardcert/mdp-1`` files (docs/import.md).
 
 * ``tabular``: the pure rules for a Gymnasium-style ``P[s][a] = [(p, s', r, done), ...]``
   table (rationalisation, merging, exact rows, one absorbing terminal).

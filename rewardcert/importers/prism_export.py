@@ -5,7 +5,7 @@ PRISM has no discount factor.  Two programs can be written:
 * ``to_prism(mdp)``: the MDP itself, ``τ`` unchanged, with the reward structure
   ``"reward"`` (``R(s, a)`` as state-action rewards).  ``γ`` and ``μ0`` are recorded
   in a comment; the ``init`` block is the support of ``μ0``.
-* ``to_prism(mdp, stop_state=True)``: the **stop-state transform** (SPEC §11).  Every
+* ``to_prism(mdp, stop_state=True)``: the **stop-state transform** (docs/import.md).  Every
   transition probability is multiplied by ``γ``, and ``1 − γ`` goes to an absorbing
   state labelled ``"stop"``.  The undiscounted total reward until ``"stop"`` is
   then the discounted return, so ``Rmax=? [F "stop"]`` in state ``s`` is ``V*(s)``, and

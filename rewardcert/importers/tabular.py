@@ -1,4 +1,4 @@
-"""SPEC §11's rules for a tabular ``P[s][a] = [(p, s', r, done), ...]`` table (Gymnasium toy-text).
+"""docs/import.md's rules for a tabular ``P[s][a] = [(p, s', r, done), ...]`` table (Gymnasium toy-text).
 
 Pure Python: nothing here imports gymnasium, so the rules are tested whether or
 not the extra is installed.
@@ -60,7 +60,7 @@ def simplest_rational(lo: Fraction, hi: Fraction) -> Fraction:
 
 
 def rationalise(value: float) -> Fraction:
-    """SPEC §11: the smallest-denominator rational within ``10⁻¹²`` of ``value``."""
+    """docs/import.md: the smallest-denominator rational within ``10⁻¹²`` of ``value``."""
     exact = Fraction(value)
     return simplest_rational(exact - TOLERANCE, exact + TOLERANCE)
 

@@ -1,7 +1,7 @@
 """Theorem instances: run each unregularised result of the paper (§3) on one instance.
 
 Rows labelled "the toolkit's" (Theorem E, the safest D) are this toolkit's own
-results and additions (SPEC §3), not the paper's; each names the paper's
+results and additions (docs/theory.md §3), not the paper's; each names the paper's
 closest statement.
 
 For every result the report gives the hypothesis as instantiated, whether it
@@ -115,7 +115,7 @@ def theorem_instances(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, reg
     checks.append(TheoremCheck(
         THEOREM_E,
         "D is safe for eps iff eps < eps*(D) = min over regret>=L policies of f_pi(D) / range R "
-        "(the toolkit's own statement, SPEC §3; the paper's closest are Lemma C.15, unsafety as a "
+        "(the toolkit's own statement, docs/theory.md §3; the paper's closest are Lemma C.15, unsafety as a "
         "solvable linear system per high-regret vertex, and Theorem C.16, D safe iff M D > eps range R)",
         "none", True,
         f"eps*(D) = {star_text}, so D is {verdict.value} at eps = {eps_text}",

@@ -54,7 +54,7 @@ def deterministic_as_stochastic(mdp: MDP, policy: DeterministicPolicy) -> Stocha
 
 
 def check_reference(mdp: MDP, reference: StochasticPolicy) -> StochasticPolicy:
-    """A full-support reference policy (SPEC §5 needs ``π_ref(a|s) > 0`` everywhere), with one
+    """A full-support reference policy (docs/theory.md §5 needs ``π_ref(a|s) > 0`` everywhere), with one
     exact probability row per state summing to 1."""
     from .numbers import exact_number
     from .policies import check_stochastic

@@ -1,6 +1,6 @@
 """Exact checks of the two kinds of evidence: dual vectors (safety) and witnesses (unsafety).
 
-A dual ``y`` for a family ``F`` of policies (SPEC §3, §6) satisfies
+A dual ``y`` for a family ``F`` of policies (docs/theory.md §3, §4) satisfies
 
 * zero-source flow: ``Σ_a y(s',a) = γ Σ_{s,a} τ(s'|s,a) y(s,a)`` for every ``s'``,
 * ``−D(x) ≤ y(x) ≤ D(x)``, and ``y(s,a) ≥ 0`` unless ``F`` forces action ``a`` in ``s``.

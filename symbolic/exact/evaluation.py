@@ -1,4 +1,4 @@
-"""Exact policy evaluation (SPEC §1): values, occupancies, returns, advantages, regret.
+"""Exact policy evaluation (docs/theory.md §1): values, occupancies, returns, advantages, regret.
 
 ``J*`` and ``J^min`` come from exact policy iteration, never from
 enumeration; the policy it stops at is *uniformly* optimal (resp. pessimal):

@@ -1,4 +1,4 @@
-"""Exact simplex for the error LP of a policy family (SPEC §3, dual form).
+"""Exact simplex for the error LP of a policy family (docs/theory.md §3, dual form).
 
 For a family ``F`` of deterministic policies (per state: a forced action or
 "free") the LP is

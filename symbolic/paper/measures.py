@@ -1,4 +1,4 @@
-"""The paper's §5 error measures on an instance: Props 5.1–5.3 (App. C.4.1–C.4.2, SPEC §9).
+"""The paper's §5 error measures on an instance: Props 5.1–5.3 (App. C.4.1–C.4.2, docs/theory.md §7).
 
 Finite horizon ``T``: trajectories ``ξ = s0 a0 … s_{T−1} a_{T−1}`` under a policy ``π``,
 returns ``G_R(ξ) = Σ_{t<T} γ^t R(s_t, a_t)``.  Instead of enumerating the ``(|S||A|)^T``

@@ -1,7 +1,7 @@
 """The paper's §4 on an instance: Proposition 4.1 (Thm D.22) and Theorem 4.2 (Thm C.38).
 
 Constants with ``√`` and ``log`` are ``rigorous.Enclosure`` intervals.  No step
-of the paper's proof chain is trusted (SPEC §10: Lemma C.34 misses a factor
+of the paper's proof chain is trusted (docs/errata.md: Lemma C.34 misses a factor
 ``1/(1−γ)``, which feeds ``δ``): each conclusion is verified on the instance by
 the regularised engine, and a verified contradiction is a counterexample.
 """
@@ -163,7 +163,7 @@ def _theorem_variant(name: str, mdp: MDP, data, epsilon, regret_bound, lam, refe
 def theorem_4_2(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, regret_bound: Fraction, lam: Fraction,
                 reference: StochasticPolicy, *, bounds: ReturnBounds | None = None,
                 timeout: float = 30.0) -> Theorem42 | None:
-    """Thm 4.2's constants as printed and as corrected (SPEC §10), its witness verified, the cheapest
+    """Thm 4.2's constants as printed and as corrected (docs/errata.md), its witness verified, the cheapest
     witness found, and the engine's own verdict at ``ε``.  ``None`` when ``range J = 0`` or ``L = 1``."""
     require_all_actions(mdp, "Theorem 4.2")
     bounds = bounds or return_bounds(mdp)
@@ -181,7 +181,7 @@ def theorem_4_2(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, regret_bo
         printed, corrected = base, base * rg.ball(1 - mdp.gamma)
     variants = tuple(_theorem_variant(name, mdp, data, epsilon, regret_bound, lam, reference, bounds, policy,
                                       supp, support_mass, omega, delta, path_mins)
-                     for name, delta in (("as printed", printed), ("corrected (SPEC §10)", corrected)))
+                     for name, delta in (("as printed", printed), ("corrected (docs/errata.md)", corrected)))
     problem = regularised_problem(mdp, data, regret_bound, lam, reference, bounds)
     cheapest = find_witness(problem, seconds=max(1.0, timeout / 4))
     for variant in variants:

@@ -130,7 +130,7 @@ def rlhf_theorem(mdp: MDP, epsilon: Fraction, regret_bound: Fraction, lam: Fract
                     best = (a, holds, enc)
             a_s, holds, enc = best
             lemma = _lemma_c30_bound(mdp, s, a_s, L, lam, reference)
-            # Strictly above the lemma's bound: at the bound the regret is exactly L (SPEC §8).
+            # Strictly above the lemma's bound: at the bound the regret is exactly L (docs/theory.md §6).
             level = (rg.round_up(lemma.upper + lam / 1000, 40) if lemma is not None
                      else row[a_s])
             conditions.append(StateCondition(s, False, a_s, r_l, enc, holds, level, lemma))

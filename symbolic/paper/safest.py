@@ -196,7 +196,7 @@ def safest_distribution(mdp: MDP, regret_bound: Fraction, *, bounds: ReturnBound
 def _upper_end(mdp: MDP, rows: Sequence[MatrixRow]) -> Fraction:
     """An upper bound on ``ε**`` from witness rows alone: every row is an attack at every ``D``, so
     ``ε*(D) ≤ row·D / range R ≤ max_x row(x) / range R``; and a constant ``R̂`` makes every policy
-    optimal, so ``ε*(D) ≤ 1/2`` for every ``D`` (SPEC §2) once some policy has regret ``≥ L``."""
+    optimal, so ``ε*(D) ≤ 1/2`` for every ``D`` (docs/theory.md §2) once some policy has regret ``≥ L``."""
     half = Fraction(1, 2)
     enabled = [x for x in range(mdp.n_pairs) if mdp.is_enabled(x)]
     return min([half] + [max(row.coefficients[x] for x in enabled) / mdp.range_reward for row in rows])

@@ -1,4 +1,4 @@
-"""Exact safety decisions without regularisation (SPEC §2–§3, §6 family certificates).
+"""Exact safety decisions without regularisation (docs/theory.md §2–§3, §6 family certificates).
 
 ``policy_error`` solves ``f_π(D)`` (the least expected error of a reward model
 that makes ``π`` optimal) exactly, with the witness ``R̂`` and the dual ``y``.

@@ -46,7 +46,7 @@ def witness_reward(lp: FamilyLP, state: LPState, policy: Sequence[int], reward: 
 
 
 def policy_error(mdp: MDP, data: Sequence[Fraction], policy: Sequence[int]) -> PolicyError:
-    """Exact ``f_π(D)`` (SPEC §3) with a minimising reward model and an optimal dual."""
+    """Exact ``f_π(D)`` (docs/theory.md §3) with a minimising reward model and an optimal dual."""
     policy = check_deterministic(mdp, policy)
     data = validate_distribution(mdp, data)
     lp = FamilyLP(dynamics(mdp), [to_fmpq(r) for r in mdp.reward], [to_fmpq(d) for d in data])

@@ -1,0 +1,16 @@
+"""The rules of the certificate checker (``../checker.py`` is the entry point), standard library only.
+
+One module per claim family (docs/certificate-format.md):
+
+* ``reading``: rule names (``RULES``), ``Reject``/``require``, exact rationals, names and tables;
+* ``instance``: the frozen, validated instance; ``linear``: the one exact linear solver;
+* ``document``: the document's keys, and the table from verdict to claim function;
+* λ = 0: ``unregularised`` (safe, unsafe, threshold, safest, and their shared evidence),
+  ``families`` (the tree of policy families and its leaves), ``interval`` (§3.5);
+* λ > 0, imported only for a regularised certificate: ``regularised`` (the three verdicts, box
+  trees), ``softmax`` (soft and policy boxes), ``preference`` (the preference error), ``series``
+  (rigorous ``exp`` and ``log``)."""
+
+from .reading import RULES
+
+__all__ = ["RULES"]

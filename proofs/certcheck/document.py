@@ -1,0 +1,47 @@
+"""The certificate document: ``format``, ``verdict``, ``instance`` and ``evidence``, and the table
+from each verdict to the function that checks its claim (docs/certificate-format.md §1, §2)."""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+from .instance import read_instance
+from .interval import check_interval
+from .reading import FORMAT, keys_within, obj, require, show
+from .unregularised import check_safe, check_threshold, check_unsafe
+
+
+def _regularised(name: str):
+    """The λ > 0 claim ``name`` of ``regularised.py``, imported on first use: a λ = 0 certificate
+    never loads the λ > 0 rules, so they are no part of its trusted base."""
+    def claim(*args) -> dict:
+        return getattr(import_module(".regularised", __package__), name)(*args)
+    return claim
+
+
+# verdict -> claim(inst, instance, evidence, verdict) -> facts; each raises ``Reject`` on a failed rule.
+CLAIMS = {
+    "unsafe": check_unsafe,
+    "safe": check_safe,
+    "threshold": check_threshold,
+    "safest": check_threshold,          # the threshold claim, and a cover (§3.4)
+    "interval": check_interval,
+    "regularised-unsafe": _regularised("check_unsafe"),
+    "regularised-safe": _regularised("check_safe"),
+    "regularised-interval": _regularised("check_interval"),
+}
+
+
+def check_certificate(document) -> dict:
+    """Verify a parsed certificate; return facts about it or raise ``Reject``."""
+    document = obj(document, "format", "certificate")
+    require(document.get("format") == FORMAT, "format", f"format must be {FORMAT!r}")
+    keys_within(document, {"format", "instance", "verdict", "evidence", "comment"}, "format", "certificate")
+    verdict = document.get("verdict")
+    require(isinstance(verdict, str) and verdict in CLAIMS, "verdict", f"unknown verdict {show(verdict)}")
+    instance = obj(document.get("instance"), "model", "instance")
+    inst = read_instance(instance, verdict)
+    evidence = obj(document.get("evidence"), "evidence", "evidence")
+    require(("regularisation" in instance) == verdict.startswith("regularised-"), "reg-instance",
+            "instance.regularisation goes with the regularised verdicts, and only with them")
+    return CLAIMS[verdict](inst, instance, evidence, verdict)
