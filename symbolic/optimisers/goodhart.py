@@ -192,14 +192,14 @@ def _thm3(bandit: TailBandit, policy: str, gain: Enclosure, kl: Enclosure, beta:
             status, detail = UNDECIDED, "the enclosures overlap the ceiling"
     claims = [Claim("thm3-one-sided", "Thm 3 (corrected, one-sided)", one, status, detail, policy, ceiling,
                     slope)]
-    two = "|E_P V - E_Q V| <= C(d): the drop is bounded like the rise"
+    two = "also E_Q V - E_P V <= C(d): the drop bounded like the rise (the toolkit's finite reading)"
     drop_lower, drop_upper = -gain.upper, -gain.lower
     floor = max(Fraction(0), best.lower)
     if drop_upper <= floor:
         status, detail = HOLDS, "the drop is at most C(d)"
     elif drop_lower > best.upper:
-        status, detail = FAILS, (f"counterexample: E_Q V - E_P V >= {float(drop_lower):.6g} > C(d) (<= "
-                                 f"{float(best.upper):.6g}) at KL <= {float(kl.upper):.6g}")
+        status, detail = FAILS, (f"the drop E_Q V - E_P V >= {float(drop_lower):.6g} exceeds C(d) <= "
+                                 f"{float(best.upper):.6g} at KL <= {float(kl.upper):.6g}; only the upper side holds")
     else:
         status, detail = UNDECIDED, "the enclosures overlap C(d)"
     claims.append(Claim("thm3-two-sided", "Thm 3 as printed (two-sided)", two, status, detail, policy,

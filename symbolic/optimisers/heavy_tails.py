@@ -292,24 +292,29 @@ def _guide(bandit: TailBandit, which: str, budget: Fraction) -> float | None:
     return tilt_parameter(rows, float(budget))
 
 
-def _newton(bandit: TailBandit, which: str, budget: Fraction, lam: Fraction, steps: int = 4) -> Fraction:
+def _newton(bandit: TailBandit, which: str, budget: Fraction, lam: Fraction, steps: int = 4) -> tuple[Fraction, Tilt]:
     """Newton steps on ``KL(λ) = budget`` from ``lam``, with ``KL' = λ Var_λ T``: proposals only
-    (the bracket around the result is verified)."""
+    (the bracket around the result is verified).  Returns the last ``λ`` and its tilt."""
+    at = tilt(bandit, which, lam)
     for _ in range(steps):
-        at = tilt(bandit, which, lam)
-        middle = (at.kl.lower + at.kl.upper) / 2
         if at.slope <= 0 or not math.isfinite(at.slope):
             break
-        step = (middle - budget) / Fraction(at.slope)
-        proposal = lam - step
-        if proposal <= lam / 2:
-            proposal = lam / 2
-        elif proposal >= 2 * lam:
-            proposal = 2 * lam
-        lam = _dyadic(proposal)
-        if abs(step) <= lam / 2 ** (LAMBDA_BITS - 8):
+        step = ((at.kl.lower + at.kl.upper) / 2 - budget) / Fraction(at.slope)
+        proposal = min(max(lam - step, lam / 2), 2 * lam)
+        if abs(lam - proposal) <= lam / 2 ** (LAMBDA_BITS - 8):
             break
-    return lam
+        lam = _dyadic(proposal)
+        at = tilt(bandit, which, lam)
+    return lam, at
+
+
+def _half_width(centre: Fraction, at: Tilt) -> Fraction:
+    """A first ``δ`` for the bracket ``[λ − δ, λ + δ]``: four times the KL enclosure's width over the
+    slope, so that ``KL(λ ± δ)`` clears the budget by more than the enclosures' own width."""
+    if at.slope <= 0 or not math.isfinite(at.slope):
+        return centre / 2 ** 40
+    delta = 4 * (at.kl.upper - at.kl.lower) / Fraction(at.slope)
+    return _dyadic(min(max(delta, centre / 2 ** (LAMBDA_BITS - 20)), centre / 4), 32)
 
 
 def tilt_bracket(bandit: TailBandit, which: str, budget_low: Fraction, budget_high: Fraction | None = None,
@@ -326,9 +331,9 @@ def tilt_bracket(bandit: TailBandit, which: str, budget_low: Fraction, budget_hi
     low = high = None
     lam_low, lam_high = Fraction(0), None
     if guess is not None and guess > 0 and math.isfinite(guess) and not (stop is not None and stop()):
-        centre = _newton(bandit, which, (budget_low + budget_high) / 2, _dyadic(Fraction(guess)))
-        for width_bits in (LAMBDA_BITS - 40, 80, 48, 24, 8):
-            delta = centre / 2 ** width_bits
+        centre, at = _newton(bandit, which, (budget_low + budget_high) / 2, _dyadic(Fraction(guess)))
+        delta = _half_width(centre, at)
+        while delta < centre and not (stop is not None and stop()):
             if low is None:
                 candidate = tilt(bandit, which, centre - delta)
                 if candidate.kl.upper <= budget_low:
@@ -337,8 +342,9 @@ def tilt_bracket(bandit: TailBandit, which: str, budget_low: Fraction, budget_hi
                 candidate = tilt(bandit, which, centre + delta)
                 if candidate.kl.lower > budget_high:
                     high, lam_high = candidate, centre + delta
-            if (low is not None and high is not None) or (stop is not None and stop()):
+            if low is not None and high is not None:
                 break
+            delta *= 16
     if low is None:
         low = tilt(bandit, which, Fraction(0))
     return TiltBracket(which, budget_low, budget_high, lam_low, lam_high, low, high, largest, limit, False)
@@ -401,16 +407,13 @@ def donsker_varadhan(bandit: TailBandit, budget: Fraction, candidates: Sequence[
 
 
 def ceiling_candidates(bracket: TiltBracket) -> list[Fraction]:
-    """A few ``λ`` near the budget's tilt parameter (the DV infimum is attained there)."""
-    centre = bracket.lambda_high or bracket.lambda_low or Fraction(1)
-    if bracket.lambda_high is None and bracket.lambda_low:
-        centre = bracket.lambda_low
-    found = [centre * f for f in (Fraction(1, 4), Fraction(1, 2), Fraction(1), Fraction(2), Fraction(4))]
-    if bracket.lambda_low:
-        found.append(bracket.lambda_low)
-    if bracket.lambda_high is None:
-        found += [centre * 16, centre * 256, centre * 4096]
-    return found
+    """A few ``λ`` near the budget's tilt parameter (the Donsker-Varadhan infimum is attained there;
+    past the argmax's KL it is approached as ``λ → ∞``)."""
+    if bracket.lambda_high is not None:
+        centre = bracket.lambda_high
+        return [centre, centre / 2, centre * 2]
+    centre = bracket.lambda_low or Fraction(1)
+    return [centre, centre * 16, centre * 256, centre * 4096]
 
 
 # -- Theorem 1's construction P_t -----------------------------------------------------------------
