@@ -8,7 +8,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 from .reading import (MAX_PAIRS, MAX_STATES, MODEL_FORMAT, Reject, exact_keys, keys_within, name_list, num, obj,
-                      rational, require, show)
+                      rational, require)
 from .tilts import argmax_kl, construction_kl, largest_gain, log_moment, make_context, tilt
 
 MAX_OUTPUTS = 100_000
@@ -160,14 +160,14 @@ def check_bracket(contexts, which: str, budget_low: Fraction, budget_high: Fract
 
 def check_ceiling(contexts, budget: Fraction, value, where: str) -> Fraction:
     """Rule ``ht-donsker-varadhan``: ``(budget + ψ(λ))/λ ≤ ceiling``; returns the ceiling."""
-    rule = "ht-donsker-varadhan"
-    table = obj(value, rule, where)
-    exact_keys(table, {"lambda", "ceiling"}, rule, where)
-    lam = rational(table["lambda"], rule, f"{where}.lambda")
-    require(lam > 0, rule, f"{where}.lambda must be > 0")
-    ceiling = rational(table["ceiling"], rule, f"{where}.ceiling")
+    table = obj(value, "ht-donsker-varadhan", where)
+    exact_keys(table, {"lambda", "ceiling"}, "ht-donsker-varadhan", where)
+    lam = rational(table["lambda"], "ht-donsker-varadhan", f"{where}.lambda")
+    require(lam > 0, "ht-donsker-varadhan", f"{where}.lambda must be > 0")
+    ceiling = rational(table["ceiling"], "ht-donsker-varadhan", f"{where}.ceiling")
     bound = (budget + log_moment(contexts, lam)[1]) / lam
-    require(bound <= ceiling, rule, f"{where}: (d + psi(lambda))/lambda may be {num(bound)} > {num(ceiling)}")
+    require(bound <= ceiling, "ht-donsker-varadhan",
+            f"{where}: (d + psi(lambda))/lambda may be {num(bound)} > {num(ceiling)}")
     return ceiling
 
 
@@ -181,7 +181,6 @@ def check_budget(contexts, budget: Fraction, value, where: str) -> None:
 
 def check_construction(contexts, t: Fraction, c: Fraction, value, where: str) -> dict | None:
     """Rule ``ht-construction``: ``P_t``'s exact gains and its KL."""
-    rule = "ht-construction"
     a = c / t
     parts, gains = [], {"proxy": Fraction(0), "true": Fraction(0)}
     for ctx in contexts:
@@ -196,15 +195,16 @@ def check_construction(contexts, t: Fraction, c: Fraction, value, where: str) ->
             out_sum = ctx.means[which] - in_sum
             gains[which] += ctx.weight * (a * in_sum / m + (1 - a) * out_sum / (1 - m) - ctx.means[which])
     if not parts:
-        require(value is None, rule, f"{where} must be null: no context has 0 < Q(X >= t) < 1")
+        require(value is None, "ht-construction", f"{where} must be null: no context has 0 < Q(X >= t) < 1")
         return None
-    table = obj(value, rule, where)
-    exact_keys(table, {"proxy_gain", "true_gain", "kl"}, rule, where)
+    table = obj(value, "ht-construction", where)
+    exact_keys(table, {"proxy_gain", "true_gain", "kl"}, "ht-construction", where)
     for which in gains:
-        claimed = rational(table[f"{which}_gain"], rule, f"{where}.{which}_gain")
-        require(claimed == gains[which], rule, f"{where}.{which}_gain is {num(claimed)}, not {num(gains[which])}")
-    kl = enclosure(table["kl"], rule, f"{where}.kl")
-    contains(kl, construction_kl(parts, a), rule, f"{where}.kl")
+        claimed = rational(table[f"{which}_gain"], "ht-construction", f"{where}.{which}_gain")
+        require(claimed == gains[which], "ht-construction",
+                f"{where}.{which}_gain is {num(claimed)}, not {num(gains[which])}")
+    kl = enclosure(table["kl"], "ht-construction", f"{where}.kl")
+    contains(kl, construction_kl(parts, a), "ht-construction", f"{where}.kl")
     return {"proxy_gain": gains["proxy"], "true_gain": gains["true"], "kl": kl}
 
 

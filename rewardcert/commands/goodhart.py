@@ -157,8 +157,9 @@ def instance_lines(report, header: str) -> list[str]:
         out += [f"within KL <= {with_decimal(b.budget)}:",
                 f"  largest proxy gain  {_text(b.proxy.best)} {_bracket_text(b.proxy, 'U')}",
                 f"  largest true gain   {_text(b.true.best)} {_bracket_text(b.true, 'V')}",
-                f"  Donsker-Varadhan ceiling on the true gain: <= {with_decimal(b.donsker_varadhan.ceiling, longest=40)}"
-                f" at lambda = {approximate(b.donsker_varadhan.lam, 6)}"]
+                "  Donsker-Varadhan ceiling on the true gain: <= "
+                f"{with_decimal(b.donsker_varadhan.ceiling, longest=40)} "
+                f"at lambda = {approximate(b.donsker_varadhan.lam, 6)}"]
     if report.options.construct is not None:
         t, c = report.options.construct
         built = report.construction

@@ -185,7 +185,8 @@ def _thm3(bandit: TailBandit, policy: str, gain: Enclosure, kl: Enclosure, beta:
     else:
         ceiling = donsker_varadhan(bandit, kl.upper, ceiling_candidates(bracket))
         if gain.upper <= ceiling.ceiling:
-            status, detail = HOLDS, f"Donsker-Varadhan at lambda = {float(ceiling.lam):.6g}: C(d) <= {float(ceiling.ceiling):.6g}"
+            status, detail = HOLDS, (f"Donsker-Varadhan at lambda = {float(ceiling.lam):.6g}: "
+                                     f"C(d) <= {float(ceiling.ceiling):.6g}")
         elif gain.lower > best.upper:
             status, detail = FAILS, f"the gain exceeds C(d) <= {float(best.upper):.6g}"
         else:
