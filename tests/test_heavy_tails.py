@@ -142,7 +142,7 @@ def test_members_are_exact_with_short_numbers_and_sum_to_one():
 
 def test_family_parameters_are_checked():
     for text in ("power", "power:0", "power:-1", "lognormal:2", "subgauss:2", "product", "power:1/0",
-                 "pareto:subgauss", "power:1000001"):
+                 "pareto:subgauss", "power:1000001", "power:17", "power:1/17"):
         with pytest.raises(ModelError):
             tf.parse_family(text)
     with pytest.raises(ModelError):

@@ -250,3 +250,13 @@ def test_garbage_in_every_field_is_rejected_by_a_rule_never_internal_error():
             status, rule = check(document)
             assert rule != "internal-error", path
             assert status == "rejected" or rule is None, path
+
+
+def test_the_format_pages_worked_example_is_real_output():
+    import re
+    text = (ROOT / "docs" / "certificate-format.md").read_text(encoding="utf-8")
+    section = text[text.index("### 9.7 Worked example"):]
+    shown = json.loads(re.search(r"```json\n(.*?)```", section, re.S).group(1))
+    produced = family_certificate(gh.goodhart_family("power:2", [1], F(1)))
+    assert shown == produced
+    assert check(shown) == ("verified", None)

@@ -9,7 +9,7 @@ from .reading import Reject, exact_keys, obj, rational, require, show
 
 MAX_LEVELS = 100_000
 SUBGAUSS_MAX = 58
-MAX_ALPHA_PARTS = 10 ** 6
+MAX_ALPHA = 16
 NAMES = {"power": ("power",), "subgauss": ("subgauss",), "product": ("power", "subgauss"), "pareto": ("power",)}
 
 
@@ -24,8 +24,8 @@ def read_family(value) -> tuple[str, str, Fraction | None]:
         return name, tail, None
     exact_keys(family, {"name", "tail", "alpha"}, "ht-family", "instance.family")
     alpha = rational(family["alpha"], "ht-family", "instance.family.alpha")
-    require(alpha > 0 and alpha.numerator <= MAX_ALPHA_PARTS and alpha.denominator <= MAX_ALPHA_PARTS,
-            "ht-family", "alpha must be p/q > 0 with p, q <= 10^6")
+    require(0 < alpha <= MAX_ALPHA and alpha.denominator <= MAX_ALPHA, "ht-family",
+            "alpha must be p/q with 0 < alpha <= 16 and q <= 16")
     return name, tail, alpha
 
 
@@ -40,17 +40,22 @@ def read_sizes(value, tail: str) -> list[int]:
 
 
 def _ceil_root(value: int, degree: int) -> int:
-    """The smallest ``r ≥ 0`` with ``r^degree ≥ value``, by bisection on integers."""
+    """The smallest ``r ≥ 0`` with ``r^degree ≥ value``: integer Newton from above, then the defining
+    inequalities ``r^degree ≥ value > (r − 1)^degree`` checked, so only they need trusting."""
     if value <= 1 or degree == 1:
         return max(value, 0)
-    low, high = 0, 1 << -(-value.bit_length() // degree)      # high^degree >= value
-    while high - low > 1:
-        middle = (low + high) // 2
-        if middle ** degree >= value:
-            high = middle
-        else:
-            low = middle
-    return high
+    r = 1 << -(-value.bit_length() // degree)
+    while True:
+        s = ((degree - 1) * r + value // r ** (degree - 1)) // degree
+        if s >= r:
+            break
+        r = s
+    while r ** degree < value:
+        r += 1
+    while r > 0 and (r - 1) ** degree >= value:
+        r -= 1
+    require(r ** degree >= value and (r == 0 or (r - 1) ** degree < value), "internal", "integer root")
+    return r
 
 
 def _survival(tail: str, alpha: Fraction | None, k: int) -> Fraction:

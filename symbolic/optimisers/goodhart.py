@@ -137,9 +137,16 @@ class GoodhartReport:
 
 # -- the claims ---------------------------------------------------------------------------------------
 
+def _number(value: Fraction) -> str:
+    """A parameter for a statement: exact when short, else 6 digits."""
+    from ..core.numbers import approximate, format_rational
+    text = format_rational(value)
+    return text if len(text) <= 24 else f"~{approximate(value, 6)}"
+
+
 def _thm1(built: Construction | None, target: tuple[Fraction, Fraction]) -> Claim:
     m, eps = target
-    statement = f"P_t has proxy gain > {m} at KL < {eps}"
+    statement = f"P_t has proxy gain > {_number(m)} at KL < {_number(eps)}"
     if built is None:
         return Claim("thm1", "Thm 1 (construction)", statement, NOT_APPLICABLE,
                      "no context has 0 < Q(X >= t) < 1, so P_t is Q", "construction")
@@ -227,7 +234,7 @@ def _thm4(bandit: TailBandit, soft: Tilt) -> Claim:
 
 
 def _thm56(bandit: TailBandit, threshold: Fraction) -> Claim:
-    statement = f"X, V independent under Q => E_Q[V | U >= {threshold}] >= E_Q V in every context"
+    statement = f"X, V independent under Q => E_Q[V | U >= {_number(threshold)}] >= E_Q V in every context"
     label = "Thms 5-6 (finite analogue)"
     if not all(independent(c) for c in bandit.contexts):
         return Claim("thm5-6", label, statement, NOT_APPLICABLE, "X and V are not independent under Q")

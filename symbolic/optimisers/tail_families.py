@@ -48,8 +48,9 @@ numerator and denominator have about ``0.3 (N−1)^2`` digits each, and they mus
 MAX_LEVELS = 100_000
 """The largest ``N`` of any family (members are built and summed exactly in memory)."""
 
-MAX_ALPHA_PARTS = 10 ** 6
-"""``α = p/q`` needs ``p, q ≤ 10^6`` (the rounding takes integer ``q``-th roots of ``2^{eq}/k^p``)."""
+MAX_ALPHA = 16
+"""``α = p/q`` needs ``0 < α ≤ 16`` and ``q ≤ 16``: the rounding takes an integer ``q``-th root of
+``2^{eq}/k^p`` per level, whose size grows with ``p`` and ``q``."""
 
 FAMILIES = ("power", "subgauss", "product", "pareto")
 
@@ -107,9 +108,9 @@ def parse_family(text: str) -> Family:
         alpha = parse_rational(params.strip(), what="alpha")
     except ModelError as exc:
         raise ModelError(exc.message, entry="--family") from None
-    if alpha <= 0 or alpha.numerator > MAX_ALPHA_PARTS or alpha.denominator > MAX_ALPHA_PARTS:
-        raise ModelError(f"alpha must be a rational p/q > 0 with p, q <= {MAX_ALPHA_PARTS}, got {alpha}",
-                         entry="--family")
+    if not 0 < alpha <= MAX_ALPHA or alpha.denominator > MAX_ALPHA:
+        raise ModelError(f"alpha must be a rational p/q with 0 < alpha <= {MAX_ALPHA} and q <= {MAX_ALPHA}, "
+                         f"got {alpha}", entry="--family")
     return Family(name, alpha)
 
 
