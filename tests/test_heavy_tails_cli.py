@@ -171,3 +171,28 @@ def test_the_docs_describe_the_command_without_citing_the_development_notes():
     for path in mine:
         text = path.read_text(encoding="utf-8")
         assert "SPEC" not in text and "../shared" not in text, path
+
+
+def test_a_stopped_single_instance_reports_its_soft_optimum_and_writes_no_certificate(instance_files, tmp_path,
+                                                                                       capsys):
+    cert = tmp_path / "c.json"
+    code, out, _ = run(["goodhart", *member_argv(instance_files, 4), "--beta", "1", "--kl-budget", "1/10",
+                        "--timeout", "0.000001", "-o", str(cert)], capsys)
+    assert code == 3
+    assert "true gain   E V - E_Q V   0.133216675287" in out and "within KL" not in out
+    assert "certificate: none written" in out and not cert.exists()
+
+
+def test_an_interrupt_stops_the_sweep_where_a_timeout_would(monkeypatch):
+    """The first Ctrl-C only asks the sweep to stop: the rows before it are kept, marked incomplete."""
+    from rewardcert.symbolic.optimisers.goodhart import GoodhartOptions, analyse_family
+    from rewardcert.symbolic.optimisers.tail_families import parse_family
+    done = []
+    report = analyse_family(parse_family("power:2"), [1, 2, 3], GoodhartOptions(F(1)), stop=lambda: bool(done),
+                            progress=lambda i, total: done.append(i))
+    assert not report.complete and [n for n, _ in report.rows] == [1]
+    # a member stopped half-way is left out: a row is certified whole or not at all
+    polls = []
+    report = analyse_family(parse_family("power:2"), [1, 2], GoodhartOptions(F(1)),
+                            stop=lambda: polls.append(1) or len(polls) > 1)
+    assert not report.complete and report.rows == ()
