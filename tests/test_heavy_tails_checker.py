@@ -92,6 +92,23 @@ def _row(document, i=0):
     return document["evidence"]["rows"][i] if "rows" in document["evidence"] else document["evidence"]
 
 
+def _collapse(bracket: dict) -> None:
+    """A self-consistent bracket with ``λ_hi`` just above ``λ_lo``: its enclosures at ``λ_hi`` hold the
+    checker's values, but ``KL(λ_hi)`` is not above the budget, so ``best`` could be cut too short."""
+    bracket["lambda_high"] = _nudge(bracket["lambda_low"], TINY)
+    bracket["kl_high"], bracket["gain_high"] = dict(bracket["kl_low"]), dict(bracket["gain_low"])
+    bracket["best"] = {"lower": bracket["gain_low"]["lower"], "upper": bracket["gain_low"]["upper"]}
+
+
+def _raise_low(bracket: dict) -> None:
+    """The mirror of ``_collapse``: ``λ_lo`` moved onto ``λ_hi`` with its own (true) enclosures, whose KL
+    exceeds the budget, so the tilt at ``λ_lo`` is not feasible."""
+    bracket["lambda_low"] = bracket["lambda_high"]
+    bracket["kl_low"], bracket["gain_low"] = dict(bracket["kl_high"]), dict(bracket["gain_high"])
+    bracket["lambda_high"] = _nudge(bracket["lambda_high"], TINY)
+    bracket["best"] = {"lower": bracket["gain_high"]["lower"], "upper": bracket["gain_high"]["upper"]}
+
+
 def _first_saturated(document) -> dict:
     stack = [document]
     while stack:
@@ -135,6 +152,10 @@ TAMPERINGS = {
     "lambda_high moved below the budget's tilt": (
         "instance", lambda d: d["evidence"]["kl_budget"]["true"].update(
             lambda_high=_nudge(d["evidence"]["kl_budget"]["true"]["lambda_low"], TINY)), "ht-bracket"),
+    "a high end that is the low end, consistently": (
+        "instance", lambda d: _collapse(d["evidence"]["kl_budget"]["true"]), "ht-bracket"),
+    "a low end that is the high end, consistently": (
+        "instance", lambda d: _raise_low(d["evidence"]["kl_budget"]["proxy"]), "ht-bracket"),
     "best narrowed inside the bracket": (
         "power:2", lambda d: _row(d, 1)["kl_budget"]["true"]["best"].update(
             upper=_row(d, 1)["kl_budget"]["true"]["gain_high"]["lower"]), "ht-bracket"),
