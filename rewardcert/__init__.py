@@ -80,12 +80,13 @@ def __dir__():
     return sorted(set(globals()) | set(_HOME))
 
 
-def check_certificate(path):
-    """Check a certificate file with the standalone checker (``proofs/checker.py``)."""
-    from rewardcert.proofs import checker
-    from rewardcert.symbolic.core.results import CheckResult
-    status, _, _ = checker.check_file(_os.fspath(path))
-    return CheckResult.VERIFIED if status == "verified" else CheckResult.REJECTED
+def check_certificate(certificate):
+    """Check a certificate with the standalone checker (``proofs/checker.py``): a path, the JSON text,
+    or the parsed document (a ``dict``).  Returns a frozen ``CertificateCheck``: ``status``
+    (``CheckResult``), the failed ``rule`` (None unless rejected), the checker's ``message`` and its
+    ``facts``; ``bool(check)`` is True when verified."""
+    from .api import check_certificate as check
+    return check(certificate)
 
 
 __all__ = sorted(set(_HOME) | {"check_certificate"})

@@ -36,14 +36,40 @@ from .commands import (  # noqa: F401  (importing registers the commands)
 )
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, except that with ``--json`` a usage error is a JSON error document on standard
+    output (``docs/json-schema/error.json``), with argparse's exit status 2."""
+
+    json_errors = False
+
+    def error(self, message):
+        if Parser.json_errors:
+            print_error_json("usage", f"{self.prog}: {message}", EXIT_BAD_INPUT)
+            self.exit(EXIT_BAD_INPUT)
+        super().error(message)
+
+
+def print_error_json(kind: str, message: str, status: int, exc: RewardcertError | None = None,
+                     stream=None) -> None:
+    """``{"schema": "rewardcert/error-1", "error": {...}}``: what went wrong, where, and the exit
+    status (the same as without ``--json``)."""
+    import json
+    error = {"kind": kind, "message": message, "exit_status": status}
+    if exc is not None:
+        error.update(file=exc.file, table=exc.table, entry=exc.entry, detail=exc.message)
+    stream = stream if stream is not None else sys.stdout
+    json.dump({"schema": "rewardcert/error-1", "error": error}, stream, indent=2, ensure_ascii=False)
+    stream.write("\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="rewardcert",
         description="Exact, certified checks of reward-learning safety on small MDPs "
                     "(Fluri et al., The Perils of Optimizing Learned Reward Functions, ICML 2025).")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
     parser.add_argument("--version", action="version", version=f"rewardcert {_version()}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
     for entry in REGISTRY:
         entry.configure(sub.add_parser(entry.name, help=entry.help, description=entry.help))
     return parser
@@ -96,7 +122,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     from .completion import enable as enable_completion
     enable_completion(parser)     # answers a shell's tab-completion request (argcomplete), if any
-    args = parser.parse_args(join_negative_values(parser, sys.argv[1:] if argv is None else argv))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    Parser.json_errors = "--json" in argv
+    try:
+        args = parser.parse_args(join_negative_values(parser, argv))
+    finally:
+        Parser.json_errors = False
     run = next(entry.run for entry in REGISTRY if entry.name == args.command)
     args.started = time.monotonic()      # --timeout counts from here (commands.search_budget)
     from .interrupts import Interrupts
@@ -110,6 +141,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run(args)
     except RewardcertError as exc:
         print(f"rewardcert: error: {exc}", file=sys.stderr)
+        if getattr(args, "json", False):
+            print_error_json("input", str(exc), EXIT_BAD_INPUT, exc, stream=_json_stream(args))
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         print(f"rewardcert: {args.interrupts.name}", file=sys.stderr)
@@ -127,7 +160,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"rewardcert: internal error: {type(exc).__name__}: {exc} "
               "(this is a bug; rerun with --debug for the traceback)", file=sys.stderr)
+        if getattr(args, "json", False):
+            print_error_json("internal", f"{type(exc).__name__}: {exc}", EXIT_INTERNAL, stream=_json_stream(args))
         return EXIT_INTERNAL
+
+
+def _json_stream(args):
+    """Where a ``--json`` document goes: standard output, or standard error when ``--out -`` sends
+    the certificate to standard output."""
+    return sys.stderr if getattr(args, "out", None) == "-" else sys.stdout
 
 
 def entry() -> int:

@@ -239,7 +239,8 @@ def exact_search(args: argparse.Namespace, instance: Instance, *, progress=None)
     models; Ctrl-C or SIGTERM stops it like ``--timeout``, keeping the interval.  ``certify`` above
     ``DECIDE_ONLY_FROM`` policies decides its ``ε`` without computing ``ε*(D)``."""
     from rewardcert.symbolic.guidance.floatvi import return_bounds
-    from rewardcert.symbolic.search.engine import FINISH_FRACTION, critical_epsilon
+    from rewardcert.symbolic.search.engine import critical_epsilon
+    from rewardcert.symbolic.search.finish import FINISH_FRACTION
     mdp, data = instance.mdp, instance.data
     bounds = return_bounds(mdp)
     seeds = milp_seed(args, instance, bounds)

@@ -7,7 +7,6 @@ file was written.
 
 from __future__ import annotations
 
-import json
 import os
 import stat
 import subprocess

@@ -12,7 +12,8 @@ from rewardcert.symbolic.core.io import load_model
 from rewardcert.symbolic.core.model import uniform_distribution
 from rewardcert.symbolic.core.results import Verdict
 from rewardcert.symbolic.guidance.floatvi import return_bounds
-from rewardcert.symbolic.search.engine import _branch_order, critical_epsilon
+from rewardcert.symbolic.search.engine import critical_epsilon
+from rewardcert.symbolic.search.families import fixed_branch_order
 from rewardcert.symbolic.search.parallel import (
     parallel_critical_epsilon,
     prefixes,
@@ -64,7 +65,7 @@ def test_a_process_pool_gives_the_serial_answer_and_a_certificate_the_checker_ac
 
 def test_prefixes_partition_the_policies_along_the_branch_order():
     mdp = random_mdp(8002, 5, 3)
-    order = _branch_order(mdp, return_bounds(mdp))
+    order = fixed_branch_order(mdp, return_bounds(mdp))
     depth = split_depth(mdp.allowed_actions(), order, 2)
     roots = prefixes(mdp.allowed_actions(), order, depth)
     assert 3 ** depth == len(roots) >= 16 > 3 ** (depth - 1)

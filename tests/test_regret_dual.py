@@ -7,6 +7,7 @@ from fractions import Fraction as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from rewardcert.proofs import checker
+from rewardcert.symbolic.search import bounding
 from rewardcert.symbolic.search.engine import critical_epsilon
 
 from benchmarks.common import random_distribution, random_mdp
@@ -62,7 +63,7 @@ def test_the_new_bound_prunes_families_the_plain_dual_cannot():
             continue
         # The plain family dual of the same family, solved to optimality, is below the regret-aware bound
         # (which reached the incumbent of its time, so the plain one could not close the family):
-        old = critical_epsilon.__globals__["FamilyLP"]  # the same exact LP the search uses for plain duals
+        old = bounding.FamilyLP  # the same exact LP the search uses for plain duals
         from rewardcert.symbolic.exact.linalg import dynamics, to_fmpq, to_fraction
         lp = old(dynamics(mdp), [to_fmpq(r) for r in mdp.reward], [to_fmpq(d) for d in D])
         basis = [a if a is not None else aware.bounds.pessimal_policy[s] for s, a in enumerate(closure.family)]

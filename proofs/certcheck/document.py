@@ -49,7 +49,9 @@ def check_certificate(document) -> dict:
     """Verify a parsed certificate; return facts about it or raise ``Reject``."""
     document = obj(document, "format", "certificate")
     require(document.get("format") == FORMAT, "format", f"format must be {FORMAT!r}")
-    keys_within(document, {"format", "instance", "verdict", "evidence", "comment"}, "format", "certificate")
+    keys_within(document, {"format", "instance", "verdict", "evidence", "comment", "producer"}, "format",
+                "certificate")
+    producer = _producer(document.get("producer"))
     verdict = document.get("verdict")
     require(isinstance(verdict, str) and (verdict in CLAIMS or verdict in HEAVY_TAILS), "verdict",
             f"unknown verdict {show(verdict)}")
@@ -60,4 +62,17 @@ def check_certificate(document) -> dict:
     evidence = obj(document.get("evidence"), "evidence", "evidence")
     require(("regularisation" in instance) == verdict.startswith("regularised-"), "reg-instance",
             "instance.regularisation goes with the regularised verdicts, and only with them")
-    return CLAIMS[verdict](inst, instance, evidence, verdict)
+    facts = CLAIMS[verdict](inst, instance, evidence, verdict)
+    return facts if producer is None else {**facts, "producer": producer}
+
+
+def _producer(value) -> str | None:
+    """``producer`` (optional, decides nothing): ``{"name": ..., "version": ...}``, reported as text."""
+    if value is None:
+        return None
+    value = obj(value, "format", "producer")
+    keys_within(value, {"name", "version"}, "format", "producer")
+    parts = [value.get("name"), value.get("version")]
+    require(all(isinstance(p, str) and 0 < len(p) <= 100 for p in parts), "format",
+            "producer.name and producer.version must be non-empty strings of at most 100 characters")
+    return f"{parts[0]} {parts[1]}"

@@ -52,8 +52,10 @@ certificate at L = 1/2 has 108 MB indented and 35 MB compact."""
 
 
 def certificate_text(path: str | os.PathLike, certificate: dict) -> str:
-    """The JSON text of ``certificate``; ``CertificateTooLarge`` (naming ``path``) if the checker
-    would refuse to read it, and ``ResourceLimit`` for a number it would refuse."""
+    """The JSON text of ``certificate``, with its ``producer`` (format §1); ``CertificateTooLarge``
+    (naming ``path``) if the checker would refuse to read it, and ``ResourceLimit`` for a number it
+    would refuse."""
+    certificate = with_producer(certificate)
     text = json.dumps(certificate, separators=(",", ":"), ensure_ascii=False)
     if _LONG_STRING.search(text):      # some number may be too long: walk the document to name it
         check_number_sizes(certificate)
@@ -65,6 +67,20 @@ def certificate_text(path: str | os.PathLike, certificate: dict) -> str:
         raise CertificateTooLarge(f"the certificate would have {size} bytes, and the checker reads at most "
                                   f"{CHECKER_MAX_BYTES}; no certificate was written", file=os.fspath(path))
     return text
+
+
+def with_producer(certificate: dict) -> dict:
+    """``certificate`` with ``producer`` (this toolkit and its version) right after ``format``; the
+    checker reports it and decides nothing by it."""
+    from .. import __version__
+    producer = {"name": "rewardcert", "version": __version__}
+    out = {}
+    for key, value in certificate.items():
+        if key != "producer":
+            out[key] = value
+        if key == "format":
+            out["producer"] = producer
+    return out
 
 
 def write_certificate(path: str | os.PathLike, certificate: dict, *, stdout=None, text: str | None = None) -> None:

@@ -37,8 +37,19 @@ def command(name: str, help: str, configure: Callable[[argparse.ArgumentParser],
     return register
 
 
-def print_json(document: Any) -> None:
-    json.dump(document, sys.stdout, indent=2, ensure_ascii=False)
+SCHEMA_VERSION = 1
+"""The version of every ``--json`` document's schema (``docs/json-schema/COMMAND.json``); a change
+that removes or retypes a key raises it, and the old key stays one release as a deprecated alias."""
+
+
+def schema_name(command: str) -> str:
+    return f"rewardcert/{command}-{SCHEMA_VERSION}"
+
+
+def print_json(document: Any, schema: str) -> None:
+    """``document`` as one JSON object on standard output, its first key ``schema`` naming
+    ``docs/json-schema/<schema>.json`` and its version."""
+    json.dump({"schema": schema_name(schema), **document}, sys.stdout, indent=2, ensure_ascii=False)
     sys.stdout.write("\n")
 
 
@@ -149,7 +160,7 @@ def budget_hint(args: argparse.Namespace, result) -> str:
     if interrupts is not None and interrupts.stop_requested():
         return "the search was interrupted; rerun to let it finish"
     if getattr(result, "stop_reason", None) == "memory":
-        return "the model is too large to finish within the closures' memory budget (rewardcert.symbolic.search.engine.MAX_CLOSURE_BYTES)"
+        return "the model is too large to finish within the closures' memory budget (rewardcert.symbolic.search.options.MAX_CLOSURE_BYTES)"
     max_nodes = getattr(args, "max_nodes", None)
     if max_nodes is not None and result.stats.nodes >= max_nodes:
         return "raise --max-nodes"

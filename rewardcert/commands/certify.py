@@ -178,6 +178,15 @@ def _search(args, instance) -> ThresholdResult:
         bar.close()
 
 
+def interval_json(result: ThresholdResult) -> dict:
+    """``{"lower", "upper"}`` bracketing eps*(D) (one point when the search finished; ``"inf"`` when
+    no policy has regret >= L): the key every certify and threshold run shares, at lambda = 0 and > 0."""
+    if result.complete:
+        value = format_epsilon(result.critical_epsilon)
+        return {"lower": value, "upper": value}
+    return {"lower": format_rational(result.lower_bound), "upper": format_epsilon(result.upper_bound)}
+
+
 def witness_json(mdp, witness: Witness, bounds) -> dict:
     return {"reward": mdp.pair_table(witness.reward), "policy": mdp.policy_to_mapping(witness.policy),
             "error": format_rational(witness.error),
@@ -285,7 +294,9 @@ def run_certify(args: argparse.Namespace) -> int:
             "epsilon": format_rational(args.epsilon),
             "regret_bound": format_rational(args.regret),
             "critical_epsilon": format_epsilon(result.critical_epsilon) if result.complete else None,
-            "critical_epsilon_interval": None if result.complete else
+            "interval": interval_json(result),
+            "complete": result.complete,
+            "critical_epsilon_interval": None if result.complete else         # deprecated: "interval"
                 [format_rational(result.lower_bound), format_epsilon(result.upper_bound)],
             "witness": witness_json(mdp, result.witness, result.bounds) if show_witness else None,
             "certificate": certificate_path,
@@ -294,7 +305,7 @@ def run_certify(args: argparse.Namespace) -> int:
             "certificate_not_written": not_written,
             "search": _stats(result),
             "cross_check": checks,
-        })
+        }, "certify")
     else:
         decided = verdict is not Verdict.UNKNOWN and not result.complete
         reason = "certify decided epsilon without computing eps*(D)" if decided else budget_reason(args, result)
@@ -343,7 +354,9 @@ def run_threshold(args: argparse.Namespace) -> int:
             "model": instance.name,
             "regret_bound": format_rational(args.regret),
             "critical_epsilon": format_epsilon(result.critical_epsilon) if result.complete else None,
-            "critical_epsilon_interval": None if result.complete else
+            "interval": interval_json(result),
+            "complete": result.complete,
+            "critical_epsilon_interval": None if result.complete else         # deprecated: "interval"
                 [format_rational(result.lower_bound), format_epsilon(result.upper_bound)],
             "policy": mdp.policy_to_mapping(result.witness.policy) if result.witness else None,
             "witness": witness_json(mdp, result.witness, result.bounds) if result.witness else None,
@@ -352,7 +365,7 @@ def run_threshold(args: argparse.Namespace) -> int:
             "certificate_note": note,
             "search": _stats(result),
             "cross_check": checks,
-        })
+        }, "threshold")
     else:
         out = [f"{instance.name}: L = {format_rational(args.regret)}",
                _critical_line(result, budget_reason(args, result))]
@@ -387,7 +400,7 @@ def run_check(args: argparse.Namespace) -> int:
     from rewardcert.proofs import checker
     status, message, facts = checker.check_file(args.certificate)
     if args.json:
-        print_json({"result": status, "message": message, **facts})
+        print_json({"result": status, "message": message, **facts}, "check")
     elif status == "verified":
         print(verified_line(facts))
     elif status == "rejected":
@@ -432,4 +445,5 @@ def verified_line(facts: dict) -> str:
     if claim is None:
         claim = f"{verdict} (eps = {eps}, L = {regret})"
     size = f"{plural(facts.get('states', 0), 'state')} x {plural(facts.get('actions', 0), 'action')}"
-    return f"VERIFIED: {name}: {claim} ({size})"
+    producer = f"; written by {facts['producer']}" if facts.get("producer") else ""
+    return f"VERIFIED: {name}: {claim} ({size}{producer})"

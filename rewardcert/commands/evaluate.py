@@ -56,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
             document["policies"] = [
                 {"policy": mdp.policy_to_mapping(e.policy), "return": format_rational(e.expected_return),
                  "regret": format_rational(e.regret)} for e in evaluations]
-        print_json(document)
+        print_json(document, "evaluate")
         return EXIT_OK
     kind = "contextual bandit" if mdp.is_bandit else "MDP"
     brief = lambda v: with_decimal(v, longest=SUMMARY_CHARS)

@@ -55,7 +55,7 @@ def run(args: argparse.Namespace) -> int:
         print_json({"model": loaded.mdp.name or loaded.path, "horizon": args.horizon,
                     "return_support": report.support,
                     "prop_5_1": report.prop_5_1.as_json(), "prop_5_2": report.prop_5_2.as_json(),
-                    "prop_5_3": report.prop_5_3.as_json()})
+                    "prop_5_3": report.prop_5_3.as_json()}, "measures")
     else:
         mark = {True: "yes", False: "NO", None: "undecided"}
         rows = [(name, _side(p.left), _side(p.right), mark[p.holds]) for name, _, p in props]

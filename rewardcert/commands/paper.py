@@ -123,7 +123,7 @@ def run_matrix(args: argparse.Namespace) -> int:
                    "(policies, bases, then the redundancy marks); no row is reported, since a partial M decides nothing "
                    "(`rewardcert threshold` bounds eps*(D) within a budget)")
         if args.json:
-            print_json({"model": mdp.name or loaded.path, "complete": False, "message": message})
+            print_json({"model": mdp.name or loaded.path, "complete": False, "message": message}, "matrix")
         else:
             print(f"{mdp.name or loaded.path}: L = {format_rational(args.regret)}\n{message}")
         return search_exit_status(args, EXIT_UNKNOWN)
@@ -165,7 +165,7 @@ def run_matrix(args: argparse.Namespace) -> int:
             "paper_algorithm_note": paper_note,
             "redundancy_marks_complete": not unchecked,
             **({"message": marks_note} if marks_note else {}),
-        })
+        }, "matrix")
     else:
         out = [f"{mdp.name or loaded.path}: L = {format_rational(args.regret)}, "
                f"{plural(len(matrix.high_regret_policies), 'deterministic policy')} with regret >= L, "
@@ -264,9 +264,11 @@ def run_safest(args: argparse.Namespace) -> int:
             "data": mdp.pair_table(result.data),
             "cutting_plane_iterations": result.iterations,
             "cuts": len(result.rows),
+            "max_critical_epsilon_interval": None,
+            "complete": True,
             "certificate": certificate_path,
             "certificate_replayed": replayed if certificate_path else None,
-        })
+        }, "safest")
         return EXIT_OK
     out = [f"{mdp.name or loaded.path}: L = {format_rational(args.regret)}"]
     if result.max_critical_epsilon is None:
@@ -301,7 +303,7 @@ def _safest_incomplete(args, loaded, result) -> int:
                     "max_critical_epsilon": None, "complete": False,
                     "max_critical_epsilon_interval": [format_rational(result.lower), upper],
                     "data": mdp.pair_table(result.data), "cutting_plane_iterations": result.iterations,
-                    "certificate": None})
+                    "certificate": None}, "safest")
     else:
         out = [f"{mdp.name or loaded.path}: L = {format_rational(args.regret)}",
                f"eps** in [{with_decimal(result.lower)}, {with_decimal(result.upper)}] ({reason} after "

@@ -128,9 +128,10 @@ def run_certify(args: argparse.Namespace) -> int:
         print_json({"model": mdp.name or loaded.path, "verdict": verdict.value,
                     "epsilon": format_rational(args.epsilon), "regret_bound": format_rational(args.regret),
                     "lambda": format_rational(args.lam), "reference": args.reference or "uniform",
-                    "critical_error": _interval(result),
+                    "critical_epsilon": None, "interval": _interval(result), "complete": result.complete,
+                    "critical_error": _interval(result),          # deprecated: "interval"
                     "witness": _witness_json(mdp, result) if verdict is Verdict.UNSAFE else None,
-                    "certificate": path, "certificate_replayed": replayed if path else None})
+                    "certificate": path, "certificate_replayed": replayed if path else None}, "certify")
     else:
         if verdict is Verdict.UNSAFE:
             bound = (f"regularised critical error eps*_lambda(D) <= {approximate(result.upper)} "
@@ -173,9 +174,10 @@ def run_threshold(args: argparse.Namespace) -> int:
     if args.json:
         print_json({"model": mdp.name or loaded.path, "regret_bound": format_rational(args.regret),
                     "lambda": format_rational(args.lam), "reference": args.reference or "uniform",
-                    "critical_error": _interval(result), "complete": result.complete,
+                    "critical_epsilon": None, "interval": _interval(result), "complete": result.complete,
+                    "critical_error": _interval(result),          # deprecated: "interval"
                     "witness": _witness_json(mdp, result), "certificate": path,
-                    "certificate_replayed": replayed if path else None})
+                    "certificate_replayed": replayed if path else None}, "threshold")
     else:
         out = [_header(mdp, loaded, args, None),
                f"regularised critical error eps*_lambda(D) in {_interval_text(result)}"]

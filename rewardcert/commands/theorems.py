@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
             "regularised_constants": constants,
             "disagreements": len(report.disagreements),
             "out": args.out,
-        })
+        }, "theorems")
     else:
         rows = [(c.result, c.hypothesis_mark, {True: "yes", False: "NO", None: "-"}[c.agrees],
                  c.conclusion) for c in report.checks]

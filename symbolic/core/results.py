@@ -20,6 +20,7 @@ class Verdict(enum.Enum):
 class CheckResult(enum.Enum):
     VERIFIED = "verified"
     REJECTED = "rejected"
+    UNREADABLE = "unreadable"
 
 
 Family = tuple[int | None, ...]

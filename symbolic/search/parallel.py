@@ -1,4 +1,4 @@
-"""The exact branch and bound of ``symbolic/search/engine.py`` on a pool of workers, merged into one result.
+"""The exact branch and bound of ``engine.py`` on a pool of workers, merged into one result.
 
 The search tree splits on the states of one fixed branch order, so the
 families that fix the first ``k`` of them (the *prefixes*) are disjoint and
@@ -48,22 +48,18 @@ from typing import Callable, Sequence
 
 from ..core.errors import ModelError
 from ..core.model import MDP, validate_distribution
+from ..core.parameters import check_regret_bound
 from ..core.policies import check_deterministic
 from ..core.results import Witness
 from ..exact.duplicates import duplicate_actions
 from ..exact.evaluation import Progress, ReturnBounds, expected_return
 from ..guidance.floatvi import return_bounds
-from .engine import (
-    FINISH_FRACTION,
-    FINISH_SECONDS,
-    MAX_CLOSURE_BYTES,
-    _branch_order,
-    _family_size,
-    _lower_end,
-    critical_epsilon,
-    polish_seconds,
-)
+from .engine import critical_epsilon
+from .families import family_size, fixed_branch_order, lower_end
+from .finish import FINISH_FRACTION, FINISH_SECONDS
+from .nodes import polish_seconds
 from .occupancy import occupancy_bounds
+from .options import MAX_CLOSURE_BYTES
 from .policy_error import policy_error
 from .results import Closure, SearchStats, ThresholdResult
 
@@ -139,13 +135,12 @@ def parallel_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: 
     if jobs < 1:
         raise ModelError(f"jobs must be at least 1, got {jobs}", entry="jobs")
     data = validate_distribution(mdp, data)
-    if not (0 < regret_bound <= 1):
-        raise ModelError(f"the regret bound L must satisfy 0 < L <= 1, got {regret_bound}", entry="regret")
+    regret_bound = check_regret_bound(regret_bound)
     started = time.monotonic()
     bounds = bounds or return_bounds(mdp)
     if bounds.degenerate:
         return critical_epsilon(mdp, data, regret_bound, bounds=bounds)
-    order = _branch_order(mdp, bounds)
+    order = fixed_branch_order(mdp, bounds)
     duplicates = duplicate_actions(mdp, data)      # each subtree computes the same ones
     enabled = duplicates.actions
     depth = split_depth(enabled, order, jobs) if depth is None else depth
@@ -181,7 +176,7 @@ def parallel_critical_epsilon(mdp: MDP, data: Sequence[Fraction], regret_bound: 
             if proposal != reduced:
                 consider(proposal)
 
-    members = {root: _family_size(enabled, root) for root in roots}
+    members = {root: family_size(enabled, root) for root in roots}
     total, covered = sum(members.values()), [0]
     results: list[ThresholdResult] = []
 
@@ -286,7 +281,7 @@ def _merge(results: Sequence[ThresholdResult], best, order, bounds, range_r, sec
         return ThresholdResult(value, witness, tuple(closures), bounds, stats, branch_order=tuple(order),
                                splits=splits, node_occupancy=node_occupancy)
     # As in one search: ε* lies between the least bound not known to be above the incumbent and it.
-    lower = _lower_end(closures + opened, value, range_r)
+    lower = lower_end(closures + opened, value, range_r)
     return ThresholdResult(None, witness, tuple(closures), bounds, stats, complete=False,
                            open_leaves=tuple(opened), lower_bound=lower, upper_bound=value,
                            branch_order=tuple(order), splits=splits, node_occupancy=node_occupancy)
