@@ -48,7 +48,8 @@ def test_single_instance_json_has_exactly_the_issue_keys(instance_files, capsys)
                         "--construct", "2,1", "--condition", "3", "--json"], capsys)
     assert code == 0
     doc = json.loads(out)
-    assert set(doc) == {"soft_optimum", "kl_budget", "construction", "condition"}
+    assert list(doc)[0] == "schema" and doc["schema"] == "rewardcert/goodhart-1"    # the house's envelope
+    assert set(doc) == {"schema", "soft_optimum", "kl_budget", "construction", "condition"}
     assert set(doc["soft_optimum"]) == {"true_gain", "proxy_gain", "kl"}
     assert all(is_interval(v) for v in doc["soft_optimum"].values())
     assert set(doc["kl_budget"]) == {"budget", "best_proxy_gain", "best_true_gain", "donsker_varadhan"}
@@ -66,11 +67,26 @@ def test_a_member_file_gives_its_family_row(instance_files, capsys):
     code, out, _ = run(["goodhart", "--family", "power:2", "--sizes", "2,4", "--beta", "1", "--json"], capsys)
     assert code == 0
     doc = json.loads(out)
+    assert set(doc) == {"schema", "family", "rows"}
     assert doc["family"] == "power:2" and [r["size"] for r in doc["rows"]] == [2, 4]
     assert all(set(r) == {"size", "true_gain", "proxy_gain", "kl"} for r in doc["rows"])
     code, single, _ = run(["goodhart", *member_argv(instance_files, 2), "--beta", "1", "--json"], capsys)
     assert code == 0
     assert json.loads(single)["soft_optimum"] == {k: doc["rows"][0][k] for k in ("true_gain", "proxy_gain", "kl")}
+
+
+def test_the_json_follows_its_published_schema(instance_files, capsys):
+    """docs/json-schema/goodhart.json, checked by hand: keys, types and the rational pattern."""
+    schema = json.loads((ROOT / "docs" / "json-schema" / "goodhart.json").read_text())
+    instance, family = schema["oneOf"]
+    code, out, _ = run(["goodhart", *member_argv(instance_files, 2), "--beta", "1", "--kl-budget", "1",
+                        "--construct", "9,1", "--condition", "100", "--json"], capsys)
+    doc = json.loads(out)
+    assert code == 0 and set(doc) <= set(instance["properties"]) and set(instance["required"]) <= set(doc)
+    assert doc["construction"] is None and doc["condition"]["true_mean"] is None     # both allowed to be null
+    code, out, _ = run(["goodhart", "--family", "subgauss", "--sizes", "3", "--beta", "2", "--json"], capsys)
+    doc = json.loads(out)
+    assert set(doc) == set(family["properties"]) and all(is_interval(r["kl"]) for r in doc["rows"])
 
 
 def test_the_counterexample_exits_4_with_a_verified_certificate(tmp_path, capsys):

@@ -56,7 +56,8 @@ def check_certificate(document) -> dict:
     require(isinstance(verdict, str) and (verdict in CLAIMS or verdict in HEAVY_TAILS), "verdict",
             f"unknown verdict {show(verdict)}")
     if verdict in HEAVY_TAILS:
-        return HEAVY_TAILS[verdict](obj(document.get("instance"), "ht-instance", "instance"), document.get("evidence"))
+        facts = HEAVY_TAILS[verdict](obj(document.get("instance"), "ht-instance", "instance"), document.get("evidence"))
+        return facts if producer is None else {**facts, "producer": producer}
     instance = obj(document.get("instance"), "model", "instance")
     inst = read_instance(instance, verdict)
     evidence = obj(document.get("evidence"), "evidence", "evidence")

@@ -291,7 +291,7 @@ def run(args: argparse.Namespace) -> int:
     if args.out:
         certificate_line = _write_instance_certificate(args, instance, report)
     if args.json:
-        print_json(instance_json(report))
+        print_json(instance_json(report), "goodhart")
     else:
         header = (f"{instance.name}: {len(bandit.contexts)} context(s) weighted by mu0, {bandit.n_outputs} outputs; "
                   f"V = the model's reward, U = {instance.estimate_path}, Q = {args.reference or 'uniform'}")
@@ -350,7 +350,7 @@ def _run_family(args: argparse.Namespace, options) -> int:
     if args.out:
         notes.append(_write_family_certificate(args, report))
     if args.json:
-        print_json(family_json(report))
+        print_json(family_json(report), "goodhart")
     else:
         lines = family_lines(report, options)
         if not report.complete:
