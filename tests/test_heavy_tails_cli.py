@@ -147,6 +147,7 @@ BAD = [
     (["--family", "power:2", "--sizes", "1,1", "--beta", "1"], "distinct"),
     (["--family", "power:2", "--sizes", "1", "--beta", "1", "--write-instances", "/nonexistent/dir"], "does not exist"),
     (["--family", "power:2", "--sizes", "1", "--beta", "1", "--plot", "picture.unknown"], "image format"),
+    (["--family", "power:2", "--sizes", "1", "--beta", "1", "--plot", "-"], "file name"),
     (["--family", "power:2", "--sizes", "1", "--beta", "0.1.2"], "--beta"),
     ([str(EXAMPLES / "chain3.toml"), "--estimate", str(EXAMPLES / "chain3-estimate.toml"), "--beta", "1"], "gamma"),
     ([str(EXAMPLES / "rlhf-bandit.toml"), "--estimate", str(EXAMPLES / "figure4.toml"), "--beta", "1"], "estimate"),

@@ -10,7 +10,11 @@ from .backend import load_matplotlib, picture_format, save
 
 
 def check_picture(path: str) -> str:
-    """The picture's format, refused (exit 2) before any work when it cannot be written."""
+    """The picture's format, refused (exit 2) before any work when it cannot be written; ``-`` is
+    refused too, since the report already goes to standard output."""
+    if path == "-":
+        from rewardcert.symbolic.core.errors import ModelError
+        raise ModelError("--plot needs a file name (the report is on standard output)", entry="--plot")
     return picture_format(path)
 
 
