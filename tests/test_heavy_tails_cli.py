@@ -57,7 +57,7 @@ def test_single_instance_json_has_exactly_the_issue_keys(instance_files, capsys)
     assert is_interval(doc["kl_budget"]["best_proxy_gain"]) and is_interval(doc["kl_budget"]["best_true_gain"])
     assert F(doc["kl_budget"]["best_true_gain"]["upper"]) <= F(doc["kl_budget"]["donsker_varadhan"])
     assert set(doc["construction"]) == {"proxy_gain", "true_gain", "kl"} and is_interval(doc["construction"]["kl"])
-    assert RATIONAL.fullmatch(doc["construction"]["proxy_gain"]) and RATIONAL.fullmatch(doc["construction"]["true_gain"])
+    assert all(RATIONAL.fullmatch(doc["construction"][k]) for k in ("proxy_gain", "true_gain"))
     assert doc["condition"] == {"threshold": "3", "true_mean": "1/2"}      # only tail outputs have U >= 3
     gain = doc["soft_optimum"]["true_gain"]
     assert F(gain["lower"]) - F(5, 10 ** 12) <= F("0.13321667529") <= F(gain["upper"]) + F(5, 10 ** 12)
@@ -184,7 +184,8 @@ def test_the_docs_describe_the_command_without_citing_the_development_notes():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "| `rewardcert goodhart" in readme
     page = (ROOT / "docs" / "heavy-tails.md").read_text(encoding="utf-8")
-    for needed in ("0.18224483342", "0.14596798581", "tanh(1/2)/2", "-9.7247", "0.0683", "Erratum (found by the toolkit)"):
+    for needed in ("0.18224483342", "0.14596798581", "tanh(1/2)/2", "-9.7247", "0.0683",
+                   "Erratum (found by the toolkit)"):
         assert needed in page, needed
     mine = [ROOT / "docs" / "heavy-tails.md", ROOT / "symbolic" / "optimisers" / "heavy_tails.py",
             ROOT / "symbolic" / "optimisers" / "goodhart.py", ROOT / "symbolic" / "optimisers" / "tail_families.py",
