@@ -38,6 +38,8 @@ _PUBLIC = {
                                              "occupancy", "policy_distribution", "regret", "state_occupancy",
                                              "state_values", "support"),
     "rewardcert.symbolic.guidance.floatvi": ("return_bounds",),
+    "rewardcert.symbolic.optimisers.goodhart": ("FamilyReport", "GoodhartReport", "goodhart_family",
+                                                "goodhart_instance"),
     "rewardcert.symbolic.paper.closed_form": ("Proposition32", "proposition_3_2"),
     "rewardcert.symbolic.paper.matrix": ("SafetyMatrix", "paper_algorithm_rows", "safety_matrix"),
     "rewardcert.symbolic.paper.safest": ("safest_distribution",),

@@ -27,6 +27,7 @@ EXIT_BROKEN_PIPE = 141
 from .commands import (  # noqa: F401  (importing registers the commands)
     certify,
     evaluate,
+    goodhart,
     importing,  # noqa: F401,E402  (rewardcert import / export)
     measures,
     paper,

@@ -64,7 +64,7 @@ def check_parameters(args: argparse.Namespace) -> None:
     lam = getattr(args, "lam", None)
     if lam is not None:
         check_lambda(lam)
-    if getattr(args, "reference", None) is not None and lam is None:
+    if getattr(args, "reference", None) is not None and lam is None and hasattr(args, "lam"):
         raise ModelError("--reference needs --lambda (it is the KL reference policy)", entry="--reference")
     timeout = getattr(args, "timeout", None)
     if timeout is not None and not 0 < timeout < float("inf"):
@@ -377,6 +377,24 @@ def write_regularised_certificate(args: argparse.Namespace, instance: Instance, 
                                                                      result, epsilon))
 
 
+# -- heavy-tailed error under a KL penalty (rewardcert goodhart) ------------------------------------
+
+def goodhart_analysis(args: argparse.Namespace, options, *, bandit=None, family=None, sizes=None, progress=None):
+    """The analysis of one bandit (``GoodhartReport``) or of a family's members (``FamilyReport``),
+    within ``--timeout`` (less the certificate's share with ``--out``) and stopped by Ctrl-C or SIGTERM
+    like it: what was computed before is kept, marked incomplete."""
+    from rewardcert.symbolic.optimisers.goodhart import analyse, analyse_family
+    budget = search_budget(args)
+    deadline = None if budget is None else time.monotonic() + budget
+    with searching(args) as interrupted:
+        def stop() -> bool:
+            return bool(interrupted is not None and interrupted()) or \
+                (deadline is not None and time.monotonic() >= deadline)
+        if family is not None:
+            return analyse_family(family, sizes, options, stop=stop, progress=progress)
+        return analyse(bandit, options, stop=stop)
+
+
 __all__ = ["Instance", "load_instance", "BanditInstance", "load_bandit_instance", "check_parameters", "search_budget", "command_deadline", "searching",
            "write_certificate", "exact_search", "milp_seed", "write_threshold_certificate", "regularised_search",
-           "write_regularised_certificate"]
+           "write_regularised_certificate", "goodhart_analysis"]

@@ -9,7 +9,10 @@ One module per claim family (docs/certificate-format.md):
   ``families`` (the tree of policy families and its leaves), ``interval`` (§3.5);
 * λ > 0, imported only for a regularised certificate: ``regularised`` (the three verdicts, box
   trees), ``softmax`` (soft and policy boxes), ``preference`` (the preference error), ``series``
-  (rigorous ``exp`` and ``log``)."""
+  (rigorous ``exp`` and ``log``);
+* heavy-tailed error under a KL penalty, imported only for such a certificate: ``heavy_tails_claims``
+  (the two verdicts and their claims), ``heavy_tails`` (the bandit and the evidence's sections),
+  ``tilts`` (tilts enclosed in fixed point), ``tail_families`` (the families' members, regenerated)."""
 
 from .reading import RULES
 

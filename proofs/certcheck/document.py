@@ -19,6 +19,19 @@ def _regularised(name: str):
     return claim
 
 
+def _heavy_tails(name: str):
+    """The heavy-tail claim ``name`` of ``heavy_tails_claims.py``, imported on first use (§9); these
+    verdicts read their own instance (a bandit and its proxy, or a family), not §1's."""
+    def claim(instance: dict, evidence) -> dict:
+        return getattr(import_module(".heavy_tails_claims", __package__), name)(instance, evidence)
+    return claim
+
+
+HEAVY_TAILS = {
+    "heavy-tails": _heavy_tails("check_heavy_tails"),
+    "heavy-tails-family": _heavy_tails("check_heavy_tails_family"),
+}
+
 # verdict -> claim(inst, instance, evidence, verdict) -> facts; each raises ``Reject`` on a failed rule.
 CLAIMS = {
     "unsafe": check_unsafe,
@@ -40,7 +53,11 @@ def check_certificate(document) -> dict:
                 "certificate")
     producer = _producer(document.get("producer"))
     verdict = document.get("verdict")
-    require(isinstance(verdict, str) and verdict in CLAIMS, "verdict", f"unknown verdict {show(verdict)}")
+    require(isinstance(verdict, str) and (verdict in CLAIMS or verdict in HEAVY_TAILS), "verdict",
+            f"unknown verdict {show(verdict)}")
+    if verdict in HEAVY_TAILS:
+        facts = HEAVY_TAILS[verdict](obj(document.get("instance"), "ht-instance", "instance"), document.get("evidence"))
+        return facts if producer is None else {**facts, "producer": producer}
     instance = obj(document.get("instance"), "model", "instance")
     inst = read_instance(instance, verdict)
     evidence = obj(document.get("evidence"), "evidence", "evidence")

@@ -427,6 +427,12 @@ def verified_line(facts: dict) -> str:
     """One line saying what the checker verified: model, claim, eps, L and what follows for eps*."""
     name = facts.get("model") or "the model"
     verdict, eps, regret = facts.get("verdict"), facts.get("epsilon"), facts.get("regret_bound")
+    if verdict in ("heavy-tails", "heavy-tails-family"):
+        counts = ", ".join(f"{n} {status}" for status, n in sorted((facts.get("claims") or {}).items()))
+        what = f"family {facts.get('family')}, {plural(facts.get('members', 0), 'member')} regenerated" \
+            if verdict == "heavy-tails-family" else name
+        return (f"VERIFIED: {what}: heavy-tailed error under a KL penalty: every enclosure, bracket and exact "
+                f"value, and the claims' statuses ({counts or 'none'})")
 
     def shown(text):
         from fractions import Fraction
