@@ -26,6 +26,7 @@ COMMANDS = {
     "measures": ["measures", str(EXAMPLES / "chain3.toml"), "--policy", str(EXAMPLES / "chain3-policy.toml"),
                  "--estimate", str(EXAMPLES / "chain3-estimate.toml"), "--horizon", "3"],
     "check": ["check", str(EXAMPLES.parent / "proofs" / "instances" / "figure4-safe.json")],
+    "goodhart": ["goodhart", "--family", "power:2", "--sizes", "1,2", "--beta", "1"],
 }
 
 
