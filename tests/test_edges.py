@@ -7,6 +7,7 @@ file was written.
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -249,3 +250,19 @@ def test_theorems_names_the_given_d_not_the_safest(capsys):
     run(["theorems", FIG4, "--data", FIG4_DATA, "--epsilon", "1/5", "--regret", "4/5"])
     out = capsys.readouterr().out
     assert "this D's" not in out and "the given D's eps*(D) = 3/10" in out
+
+
+def test_a_discount_that_floats_round_to_one_is_decided_exactly(tmp_path, capsys):
+    # gamma = 1 - 1e-19 is exactly 1.0 as a float: the float guides must step aside (they divided by
+    # 1 - gamma and crashed with exit 70); the exact search decides, and its certificate verifies.
+    from rewardcert.proofs import checker
+    model = tmp_path / "m.json"
+    model.write_text(json.dumps({
+        "format": "rewardcert/mdp-1", "gamma": "10000000000000000000/10000000000000000001",
+        "states": ["s0", "s1"], "actions": ["a0", "a1"], "initial": {"s1": "1"},
+        "reward": {"s0": {"a0": "0", "a1": "0"}, "s1": {"a0": "0", "a1": "1"}},
+        "transitions": {"s0": {"a0": {"s0": "1"}, "a1": {"s1": "1"}}, "s1": {"a0": {"s0": "1"}, "a1": {"s0": "1"}}}}))
+    out = tmp_path / "c.json"
+    status = run(["certify", str(model), "--data", "uniform", "--epsilon", "1", "--regret", "1/2", "--out", str(out)])
+    assert status in (0, 1), capsys.readouterr().err
+    assert checker.check_file(str(out))[0] == "verified"

@@ -55,8 +55,8 @@ def greedy_policy(mdp, reward: Sequence, *, maximise: bool = True,
 def float_starts(mdp, reward: Sequence | None = None) -> tuple[list[int], list[int]] | None:
     """The greedy policies of float value iteration towards the largest and the least return, for
     models of at least ``FLOAT_START_FROM`` states with ``γ > 0`` (None otherwise)."""
-    if mdp.n_states < FLOAT_START_FROM or not mdp.gamma:
-        return None
+    if mdp.n_states < FLOAT_START_FROM or not mdp.gamma or float(mdp.gamma) >= 1 - 1e-9:
+        return None              # (a gamma floats cannot tell from 1 gets no float start)
     values = mdp.reward if reward is None else reward
     allowed = mdp.allowed_actions()
     return (greedy_policy(mdp, values, maximise=True, allowed=allowed),

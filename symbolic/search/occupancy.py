@@ -85,7 +85,10 @@ class FamilyOccupancy:
         import numpy as np
         n, m = mdp.n_states, mdp.n_actions
         self.n, self.m = n, m
-        self.usable = 0 < n <= MAX_STATES and mdp.gamma != 0 and mdp.transitions is not None
+        # Floats guide only where they can tell gamma from 1: at gamma = 1 - 1e-19 the float gamma is
+        # exactly 1 and the margin below divides by zero; the trivial bound 1/(1 - gamma) then stands.
+        self.usable = 0 < n <= MAX_STATES and mdp.gamma != 0 and mdp.transitions is not None and \
+            float(mdp.gamma) < 1 - 1e-9
         if not self.usable:
             return
         self.np = np
