@@ -32,6 +32,7 @@ from .commands import (  # noqa: F401  (importing registers the commands)
     measures,
     paper,
     plot,
+    run,
     theorems,
 )
 
@@ -71,7 +72,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rewardcert {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=Parser)
     for entry in REGISTRY:
-        entry.configure(sub.add_parser(entry.name, help=entry.help, description=entry.help))
+        command = sub.add_parser(entry.name, help=entry.help, description=entry.help)
+        entry.configure(command)
+        # each command's run, and the way to build this parser again (rewardcert run parses its checks)
+        command.set_defaults(run=entry.run, parser_factory=build_parser)
     return parser
 
 
@@ -128,7 +132,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(join_negative_values(parser, argv))
     finally:
         Parser.json_errors = False
-    run = next(entry.run for entry in REGISTRY if entry.name == args.command)
+    execute = next(entry.run for entry in REGISTRY if entry.name == args.command)
     args.started = time.monotonic()      # --timeout counts from here (commands.search_budget)
     from .interrupts import Interrupts
     args.interrupts = Interrupts()
@@ -138,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         else contextlib.nullcontext()
     try:
         with args.interrupts.installed(), report:
-            return run(args)
+            return execute(args)
     except RewardcertError as exc:
         print(f"rewardcert: error: {exc}", file=sys.stderr)
         if getattr(args, "json", False):

@@ -29,6 +29,7 @@ from pathlib import Path
 import pytest
 
 INI_PATTERNS = "rewardcert_certificates"
+INI_MANIFESTS = "rewardcert_manifests"
 _COLLECTED = pytest.StashKey[set]()
 
 
@@ -39,9 +40,16 @@ class RewardcertPluginWarning(pytest.PytestWarning):
 def pytest_addoption(parser):
     parser.addini(INI_PATTERNS, type="linelist", default=[],
                   help="glob patterns (relative to the rootdir) of rewardcert certificates to verify as tests")
+    parser.addini(INI_MANIFESTS, type="linelist", default=[],
+                  help="glob patterns (relative to the rootdir) of rewardcert manifests; each check is a test")
 
 
 def pytest_collect_file(parent, file_path: Path):
+    manifests = parent.config.getini(INI_MANIFESTS)
+    if manifests and file_path.suffix in (".toml", ".json"):
+        relative = os.path.relpath(file_path, parent.config.rootpath)
+        if any(fnmatch.fnmatch(relative, pattern) for pattern in manifests):
+            return ManifestFile.from_parent(parent, path=file_path)
     patterns = parent.config.getini(INI_PATTERNS)
     if not patterns or file_path.suffix != ".json":
         return None
@@ -116,6 +124,44 @@ class CertificateItem(pytest.Item):
 
     def reportinfo(self):
         return self.path, None, f"rewardcert certificate {self.path.name}"
+
+
+class ManifestFile(pytest.File):
+    """A ``rewardcert/manifest-1`` file (``rewardcert_manifests``): one test per check."""
+
+    def collect(self):
+        from rewardcert.cli import build_parser
+        from rewardcert.commands import REGISTRY
+        from rewardcert.manifest import load_manifest
+        manifest = load_manifest(str(self.path), {entry.name for entry in REGISTRY})
+        shared: dict = {}                     # the checks share models read, as `rewardcert run` does
+        parser = build_parser()
+        for check in manifest.checks:
+            yield ManifestItem.from_parent(self, name=check.name, check=check, shared=shared, parser=parser)
+
+
+class ExpectationFailed(Exception):
+    pass
+
+
+class ManifestItem(pytest.Item):
+    def __init__(self, *, check, shared, parser, **kwargs):
+        super().__init__(**kwargs)
+        self.check, self.shared, self.parser = check, shared, parser
+
+    def runtest(self):
+        from rewardcert.manifest import run_check
+        outcome = run_check(self.check, self.parser, shared=self.shared, out_dir=None)
+        if not outcome.passed:
+            raise ExpectationFailed(outcome.error or "; ".join(outcome.failures))
+
+    def repr_failure(self, excinfo):
+        if isinstance(excinfo.value, ExpectationFailed):
+            return f"{self.path} [{self.check.name}]: {excinfo.value}"
+        return super().repr_failure(excinfo)
+
+    def reportinfo(self):
+        return self.path, None, f"rewardcert check {self.check.name}"
 
 
 def _as_fraction(value) -> Fraction:
