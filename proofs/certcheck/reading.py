@@ -23,7 +23,9 @@ RULES = ("format", "verdict", "model", "data", "epsilon", "regret-bound", "evide
          "node-occupancy-states", "node-occupancy-bound", "duplicate-actions", "interval", "internal",
          "internal-error", "reg-instance", "reg-witness-error", "reg-fixed-point", "reg-policy-box",
          "reg-comparison", "reg-regret", "reg-positive-data", "reg-split", "reg-far", "reg-bound",
-         "reg-preference-data", "reg-preference-error", "reg-preference-box", "reg-interval")
+         "reg-preference-data", "reg-preference-error", "reg-preference-box", "reg-interval",
+         "sq-instance", "sq-witness", "sq-policies", "sq-primal", "sq-stationarity", "sq-flow", "sq-dual-sign",
+         "sq-active", "sq-complementarity", "sq-safe-bound", "sq-threshold")
 
 
 class Reject(Exception):

@@ -258,6 +258,9 @@ def _critical_line(result: ThresholdResult, reason: str = "the search stopped at
 @command("certify", "decide whether D is safe for error eps and regret bound L, with a certificate",
          lambda p: _instance_arguments(p, epsilon=True))
 def run_certify(args: argparse.Namespace) -> int:
+    if args.error == "squared":
+        from . import squared
+        return squared.run_certify(args)
     if args.lam is not None or args.error != "absolute" or args.data == "reference":
         from . import regularised
         return regularised.run_certify(args)
@@ -326,6 +329,9 @@ def run_certify(args: argparse.Namespace) -> int:
 @command("threshold", "compute the critical error eps*(D) exactly, with its witness and a certificate",
          lambda p: _instance_arguments(p, epsilon=False))
 def run_threshold(args: argparse.Namespace) -> int:
+    if args.error == "squared":
+        from . import squared
+        return squared.run_threshold(args)
     if args.lam is not None or args.error != "absolute" or args.data == "reference":
         from . import regularised
         return regularised.run_threshold(args)
@@ -411,6 +417,9 @@ def verified_line(facts: dict) -> str:
         "unsafe": f"UNSAFE at eps = {shown(eps)}, L = {regret}, so eps*(D) <= {eps}",
         "threshold": f"eps*(D) = {shown(eps)} exactly at L = {regret}",
         "safest": f"eps** = max_D eps*(D) = {shown(eps)} at L = {regret}, with a safest D",
+        "squared-safe": f"SAFE at eps = {shown(eps)}, L = {regret} (mean-squared error), so eps*_MSE(D) > {eps}",
+        "squared-unsafe": f"UNSAFE at eps = {shown(eps)}, L = {regret} (mean-squared error), so eps*_MSE(D) <= {eps}",
+        "squared-threshold": f"eps*_MSE(D) = {shown(eps)} exactly at L = {regret} (mean-squared error)",
     }.get(verdict)
     if claim is None and verdict and verdict.startswith("regularised"):
         lam = facts.get("lambda")
