@@ -140,8 +140,8 @@ def _state_condition(mdp, s, variant, epsilon, L, lam, reference, range_r) -> St
     # would be exactly L, which intervals cannot certify (docs/theory.md §6).
     if lemma is None or lemma.upper < row[a_s]:
         level = row[a_s]
-    else:
-        level = rg.round_up(lemma.upper + lam / 1000, 40)
+    else:      # rounded up to 40 bits after the point, sign and all (round_up would clamp a negative to 0)
+        level = -rg.round_dyadic_down(-(lemma.upper + lam / 1000), 40)
     return StateCondition(s, False, a_s, r_l, enc, holds, level, lemma)
 
 
