@@ -204,12 +204,15 @@ def witness_lines(mdp, data, witness: Witness, bounds, *, changed_only: bool | N
     note = [f"({hidden} of {mdp.n_pairs} pairs where R^ = R not shown; --all-rows shows them)"] if hidden else []
     from rewardcert.symbolic.paper.closed_form import theorem_d11
     d11 = theorem_d11(mdp, witness.reward, regret, bounds)
+    projection = ("" if d11.projection_right is None else
+                  f"; with the projection, {'<=' if d11.projection_holds else '>'} 2 ||R - proj_R^ R||^2 = "
+                  f"{approximate(d11.projection_right)} ({'holds' if d11.projection_holds else 'CONTRADICTED'})")
     return (table(rows, ("state", "action", "R", "R^", "R^-R", "D")) + note
             + [f"optimal for R^: {policy_brief(mdp, witness.policy)}   regret under R: {with_decimal(regret)}",
                f"error E_D|R^-R| / range R = {with_decimal(witness.error)}",
                f"Thm D.11 (paper): Reg^2 (1-g)^2 range J^2 = {approximate(d11.left)} "
                f"{'<=' if d11.holds else '>'} 2 ||R - R^||^2 = {approximate(d11.right)} (decided exactly: "
-               f"{'holds' if d11.holds else 'CONTRADICTED'})"])
+               f"{'holds' if d11.holds else 'CONTRADICTED'}){projection}"])
 
 
 def _duplicates(result: ThresholdResult) -> int:

@@ -79,8 +79,9 @@ def soft_lemma_checks(mdp: MDP, regret_bound: Fraction, lam: Fraction,
     c34 = lemma_c34(mdp, regret_bound)
     for item in c34 or ():
         convention = "normalised J = D.R, App. C.5" if item.convention == NORMALISED else "unnormalised J = E[G]"
-        truth = (f"every one of {item.policies} deterministic policies within C of D^pi* has regret >= L" if item.holds
-                 else f"COUNTEREXAMPLE: {mdp.policy_to_mapping(item.counterexample)} has ||D^pi - D^pi*||^2 = "
+        truth = (f"every deterministic policy (of {item.policies}) within C of D^pi* has regret >= L" if item.holds
+                 else f"COUNTEREXAMPLE: {' '.join(f'{s}={a}' for s, a in mdp.policy_to_mapping(item.counterexample).items())}"
+                      f" has ||D^pi - D^pi*||^2 = "
                       f"{approximate(item.distance_squared)} <= C^2 but regret {approximate(item.regret)} < L")
         checks.append(TheoremCheck(
             f"Lemma C.34 ({convention})", "||D^pi - D^pi*|| <= C(L, R) = (1 - L) range J / ||R|| => Reg(pi) >= L",
