@@ -275,3 +275,14 @@ def test_theorems_with_squared_error(capsys):
     assert rows["Proposition B.1"]["agrees"] is True and rows["Proposition B.1"]["hypothesis_holds"] is True
     assert "eps*_MSE(D) = 1/6" in rows["Theorem E (the toolkit's; exact threshold with the MSE, App. B.3)"]["conclusion"]
     assert rows["Proposition 3.2 (MSE, App. B.3)"]["agrees"] is True
+
+
+def test_the_documented_example_is_real_output(fig4_result):
+    from .conftest import ROOT
+    text = (ROOT / "docs" / "certificate-format.md").read_text(encoding="utf-8")
+    section = text[text.index("### 3.9"):text.index("## 4. Worked example")]
+    block = section[section.index("```json") + len("```json"):]
+    shown = json.loads(block[:block.index("```")])
+    document = squared_certificate(FIG4, uniform_distribution(FIG4), F(4, 5), fig4_result)
+    assert document["evidence"]["policies"] == [shown]
+    assert document["instance"]["epsilon"] == "1/6"
