@@ -483,3 +483,76 @@ def test_prop_c25s_step_is_shown_invalid_and_the_statement_holds(capsys):
         tol = mpmath.mpf(10) ** -45
         assert mp(F(step["step_65"]["lower"])) - tol <= kl <= mp(F(step["step_65"]["upper"])) + tol
         assert mp(F(step["step_66"]["lower"])) - tol <= step_66 <= mp(F(step["step_66"]["upper"])) + tol
+
+
+# -- Prop C.7, Cor C.39 and App. B.3's Thm 4.2 ----------------------------------------------------
+
+@pytest.mark.parametrize("seed", range(6))
+def test_prop_c7_and_cor_c39_against_brute_force(seed):
+    from rewardcert.theorem_checks import theorem_instances
+    rng = random.Random(300 + seed)
+    mdp, data = random_instance(rng, max_states=2, zeros=seed % 2 == 0)
+    if return_bounds(mdp).degenerate:
+        return
+    eps, L = F(rng.randint(1, 6), 12), F(1, 2)
+    rows = {c.result: c for c in theorem_instances(mdp, data, eps, L).checks}
+    star, _ = ref.critical_epsilon(mdp, data, L)            # vertex enumeration, tests/reference.py
+    # Prop C.7, independently: Prop 3.2's hypothesis (float bound, far from eps here or skipped) and
+    # Prop 3.3's (a regret >= L policy whose support D-mass is below eps).
+    regrets = ref.regrets(mdp)
+    low = any(r >= L and sum(data[x] for x, e in enumerate(ref.occupancy(mdp, p)) if e) < eps
+              for p, r in regrets.items())
+    assert rows["Proposition C.7"].agrees is True
+    assert ("Prop 3.3's: holds" in rows["Proposition C.7"].truth) == low
+    # Cor C.39: the pessimal policy's support mass <= eps makes D unsafe
+    pessimal = min(regrets, key=lambda p: -regrets[p])
+    mass = sum(data[x] for x, e in enumerate(ref.occupancy(mdp, pessimal)) if e)
+    c39 = rows["Corollary C.39"]
+    if regrets[pessimal] == 1 and mass <= eps:
+        assert c39.hypothesis_holds is True and c39.agrees is True and star is not None and star <= eps
+    elif c39.hypothesis_holds:
+        assert star is not None and star <= eps
+
+
+def test_theorem_4_2_with_the_squared_error_on_the_lemma_c37_instance():
+    from rewardcert.symbolic.paper.regularised import theorem_4_2
+    from rewardcert.symbolic.paper.squared import theorem_4_2_squared
+    mdp, data = C37.mdp, C37.data
+    eps = F(1, 10)
+    th = theorem_4_2(mdp, data, eps, F(1, 10), F(1), C37_REF, timeout=2)
+    rows = theorem_4_2_squared(mdp, data, eps, th)
+    for v, row in zip(th.variants, rows):
+        supp = [x for x, (a, b) in enumerate(zip(v.witness_reward, mdp.reward)) if a != b]
+        mse = sum(data[x] * (v.witness_reward[x] - mdp.reward[x]) ** 2 for x in supp) / mdp.range_reward ** 2
+        # the level is C's enclosure rounded up to 40 bits, so the bound holds up to that rounding
+        assert row.squared_error == mse
+        assert row.squared_error <= th.support_mass * (1 + v.outer.upper) ** 2 * (1 + F(1, 10 ** 9))
+        assert row.hypothesis is True and row.verified is True
+        # the regret of eq. 103's optimum, independently
+        _, pi = soft_optimum(mdp, v.witness_reward, F(1), C37_REF)
+        bounds = return_bounds(mdp)
+        with mpmath.workdps(70):
+            regret = (mp(bounds.optimal_return) - true_return(mdp, pi)) / mp(bounds.range)
+            assert regret >= mp(F(1, 10))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_lemma_c29_on_random_bandits_against_mpmath(seed):
+    rng = random.Random(60 + seed)
+    n, m = rng.randint(1, 3), rng.randint(2, 4)
+    reward = tuple(F(rng.randint(-6, 6), rng.randint(1, 3)) for _ in range(n * m))
+    start = [rng.randint(1, 3) for _ in range(n)]
+    mdp = MDP(tuple(f"s{i}" for i in range(n)), tuple(f"a{j}" for j in range(m)), F(0),
+              tuple(F(w, sum(start)) for w in start), reward, None)
+    rows = []
+    for _ in range(n):
+        w = [rng.randint(1, 5) for _ in range(m)]
+        rows.append(tuple(F(v, sum(w)) for v in w))
+    lam = F(rng.randint(1, 4), 2)
+    c29 = lemma_c29(mdp, lam, tuple(rows))
+    _, pi = soft_optimum(mdp, mdp.reward, lam, tuple(rows))
+    with mpmath.workdps(70):
+        value = true_return(mdp, pi)
+        j_ref = true_return(mdp, [[mp(p) for p in row] for row in rows])
+        assert mp(c29.optimum_return.lower) - mpmath.mpf(10) ** -50 <= value
+        assert value >= j_ref and c29.holds is True
