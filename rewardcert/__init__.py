@@ -45,10 +45,12 @@ _PUBLIC = {
     "rewardcert.symbolic.paper.safest": ("safest_distribution",),
     "rewardcert.symbolic.paper.section3": ("corollary_3_4", "proposition_3_3"),
     "rewardcert.symbolic.search.engine": ("critical_epsilon",),
+    "rewardcert.symbolic.search.squared": ("SquaredResult", "squared_threshold"),
+    "rewardcert.symbolic.paper.index": ("paper_results",),
     "rewardcert.symbolic.search.policy_error": ("PolicyError", "policy_error"),
     "rewardcert.symbolic.search.results": ("ThresholdResult",),
-    "rewardcert.certificates": ("safest_certificate", "safety_certificate", "threshold_certificate",
-                                "unsafe_certificate", "write_certificate"),
+    "rewardcert.certificates": ("safest_certificate", "safety_certificate", "squared_certificate",
+                                "threshold_certificate", "unsafe_certificate", "write_certificate"),
     "rewardcert.theorem_checks": ("TheoremReport", "theorem_instances"),
 }
 _HOME = {name: module for module, names in _PUBLIC.items() for name in names}
@@ -57,7 +59,7 @@ _HOME = {name: module for module, names in _PUBLIC.items() for name in names}
 _EXACT_API = (
     "proposition_3_2", "advantages", "expected_return", "state_values", "return_bounds",
     "validate_distribution", "safety_matrix", "paper_algorithm_rows", "corollary_3_4", "proposition_3_3",
-    "safest_distribution", "critical_epsilon", "policy_error", "theorem_instances",
+    "safest_distribution", "critical_epsilon", "policy_error", "theorem_instances", "squared_threshold",
     "threshold_certificate", "safety_certificate", "unsafe_certificate", "safest_certificate",
 )
 

@@ -339,6 +339,20 @@ def write_threshold_certificate(args: argparse.Namespace, instance: Instance, re
                  f"eps*(D) in [{with_decimal(coarse.lower_bound)}, {with_decimal(coarse.upper_bound)}]")
 
 
+# -- the mean-squared error at λ = 0 (App. B.3) ---------------------------------------------------------
+
+def squared_search(args: argparse.Namespace, instance: Instance):
+    """``ε*_MSE(D)`` exactly (``symbolic/search/squared.py``): a ``SquaredResult``; ``SquaredUnsettled``
+    if ``--timeout`` or an interrupt stops the enumeration, or a policy's QP is not settled."""
+    from rewardcert.symbolic.search.squared import squared_threshold
+    remaining = search_budget(args)
+    deadline = None if remaining is None else time.monotonic() + remaining
+    with searching(args) as stop:
+        def stopped() -> bool:
+            return (stop is not None and stop()) or (deadline is not None and time.monotonic() > deadline)
+        return squared_threshold(instance.mdp, instance.data, args.regret, stop=stopped)
+
+
 # -- the regularised searches (λ > 0, preference error) ------------------------------------------------
 
 def regularised_search(args: argparse.Namespace, instance: Instance, epsilon: Fraction | None = None,
@@ -397,4 +411,4 @@ def goodhart_analysis(args: argparse.Namespace, options, *, bandit=None, family=
 
 __all__ = ["Instance", "load_instance", "BanditInstance", "load_bandit_instance", "check_parameters", "search_budget", "command_deadline", "searching",
            "write_certificate", "exact_search", "milp_seed", "write_threshold_certificate", "regularised_search",
-           "write_regularised_certificate", "goodhart_analysis"]
+           "squared_search", "write_regularised_certificate", "goodhart_analysis"]

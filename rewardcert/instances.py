@@ -17,11 +17,13 @@ from rewardcert.symbolic.core.model import MDP, uniform_distribution
 from rewardcert.symbolic.paper.safest import safest_distribution
 from rewardcert.symbolic.paper.section3 import proposition_3_3
 from rewardcert.symbolic.search.engine import critical_epsilon
+from rewardcert.symbolic.search.squared import squared_threshold
 
 from .certificates import (
     check_certificate_document,
     safest_certificate,
     safety_certificate,
+    squared_certificate,
     threshold_certificate,
     unsafe_certificate,
 )
@@ -53,6 +55,9 @@ def instances() -> dict[str, dict]:
         verdict = "safe" if suffix == "data" else "unsafe"
         out[f"figure4-{verdict}.json"] = safety_certificate(fig4, data, Fraction(1, 5), L, result)
     out["figure4-safest.json"] = safest_certificate(fig4, L, safest_distribution(fig4, L))
+    # App. B.3: the mean-squared error at uniform D, eps*_MSE = 1/6 (the absolute error's is 1/3).
+    out["figure4-squared-threshold-uniform.json"] = squared_certificate(fig4, uniform, L,
+                                                                        squared_threshold(fig4, uniform, L))
 
     # Example D.14 for several U, with L = U: eps*(uniform D) is sqrt 2 times Prop. 3.2's bound.
     for u in D14_U:

@@ -103,6 +103,7 @@ def _lambda_zero_generated() -> list[dict]:
     D = uniform_distribution(mdp)
     result = critical_epsilon(mdp, D, F(1, 2))
     out += [threshold_certificate(mdp, D, F(1, 2), result), safety_certificate(mdp, D, F(1, 100), F(1, 2), result)]
+    out += _squared_generated()
     for document in out:
         if "occupancy" in document["evidence"] and document["verdict"] != "interval":
             document["kind"] = "occupancy"
@@ -322,7 +323,10 @@ def claim_holds(mutant: dict, original: dict) -> tuple[bool | None, str]:
     try:
         with _no_number_limit():
             regularised = mutant["verdict"].startswith("regularised-")
-            holds = _regularised_claim_holds(mutant) if regularised else _exact_claim_holds(mutant)
+            if mutant["verdict"].startswith("squared-"):
+                holds = _squared_claim_holds(mutant)
+            else:
+                holds = _regularised_claim_holds(mutant) if regularised else _exact_claim_holds(mutant)
         return holds, "decided" if holds is not None else "inconclusive"
     except Exception as exc:            # the toolkit cannot read or decide it
         return None, f"{type(exc).__name__}: {str(exc)[:100]}"
@@ -353,6 +357,25 @@ def _exact_claim_holds(document: dict) -> bool:
         return star == v and (verdict == "threshold" or safest_distribution(mdp, L).max_critical_epsilon == v)
     epsilon = value("epsilon")
     return (star is None or epsilon < star) == (verdict == "safe")
+
+
+def _squared_claim_holds(document: dict) -> bool:
+    """The mean-squared error at λ = 0: decided by the exact engine (itself checked against a brute
+    force on the QP's dual in tests/test_squared.py)."""
+    from rewardcert.symbolic.core.io import data_from_table, model_from_document
+    from rewardcert.symbolic.core.numbers import parse_rational
+    from rewardcert.symbolic.search.squared import squared_threshold
+    instance, verdict = document["instance"], document["verdict"]
+    mdp, _ = model_from_document(instance["model"])
+    D = data_from_table(mdp, instance["data"])
+    L = parse_rational(instance["regret_bound"])
+    if not 0 < L <= 1 or instance.get("error") != "squared":
+        return False
+    star = squared_threshold(mdp, D, L).critical_epsilon         # None: +inf
+    epsilon = None if instance["epsilon"] == "inf" else parse_rational(instance["epsilon"])
+    if verdict == "squared-threshold":
+        return star == epsilon
+    return (star is None or epsilon < star) == (verdict == "squared-safe")
 
 
 def _regularised_claim_holds(document: dict) -> bool | None:
@@ -435,6 +458,23 @@ def _witness_attacks(document: dict, epsilon: F) -> bool | None:
 
 # -- the campaign -------------------------------------------------------------------------------
 
+def _squared_generated() -> list[dict]:
+    """The mean-squared error's three verdicts (App. B.3): Figure 4 and a 3-state chain."""
+    from rewardcert.certificates import squared_certificate
+    from rewardcert.symbolic.core.io import load_model
+    from rewardcert.symbolic.core.model import uniform_distribution
+    from rewardcert.symbolic.search.squared import squared_threshold
+    out = []
+    for name, L in (("figure4", F(4, 5)), ("chain3", F(1, 2))):
+        mdp = load_model(EXAMPLES / f"{name}.toml").mdp
+        D = uniform_distribution(mdp)
+        result = squared_threshold(mdp, D, L)
+        star = result.critical_epsilon
+        out += [squared_certificate(mdp, D, L, result), squared_certificate(mdp, D, L, result, star / 2),
+                squared_certificate(mdp, D, L, result, star)]
+    return out
+
+
 def _names(document: dict) -> list[str]:
     model = document["instance"]["model"]
     return list(model["states"][:2]) + list(model["actions"][:2])
@@ -500,6 +540,7 @@ def mutants_per_kind() -> int:
 
 
 KINDS = ["unsafe", "safe", "threshold", "safest", "interval", "duplicates", "occupancy", "action-sets",
+         "squared-unsafe", "squared-safe", "squared-threshold",
          "regularised-unsafe", "regularised-safe", "regularised-interval", "preference-unsafe", "preference-safe",
          "preference-interval"]
 

@@ -28,7 +28,8 @@ from tests.conftest import EXAMPLES, ROOT
 
 EXAMPLE_FILES = sorted(p for p in EXAMPLES.iterdir() if p.suffix in (".toml", ".json"))
 POLICY_FILES = [p for p in EXAMPLE_FILES if '"rewardcert/policy-1"' in p.read_text()]
-MODEL_FILES = [p for p in EXAMPLE_FILES if "-data" not in p.stem and p not in POLICY_FILES]
+MANIFEST_FILES = [p for p in EXAMPLE_FILES if '"rewardcert/manifest-1"' in p.read_text()]
+MODEL_FILES = [p for p in EXAMPLE_FILES if "-data" not in p.stem and p not in POLICY_FILES + MANIFEST_FILES]
 DATA_FILES = [p for p in EXAMPLE_FILES if "-data" in p.stem]
 
 
@@ -144,8 +145,11 @@ def doc_blocks(language: str) -> list[str]:
 def test_doc_toml_examples_load():
     blocks = doc_blocks("toml")
     formats = [tomllib.loads(b).get("format") for b in blocks]
-    assert formats == ["rewardcert/mdp-1", "rewardcert/data-1", None, "rewardcert/policy-1", None]
-    assert tomllib.loads(blocks[4])["enabled"] == {"s3": ["north", "east"]}
+    assert formats == ["rewardcert/mdp-1", "rewardcert/data-1", None, "rewardcert/policy-1", "rewardcert/mu-1", None]
+    assert tomllib.loads(blocks[5])["enabled"] == {"s3": ["north", "east"]}
+    from rewardcert.symbolic.core.policyfile import mu_from_table
+    bandit = load_model(EXAMPLES / "rlhf-bandit.toml").mdp
+    assert mu_from_table(bandit, tomllib.loads(blocks[4])["mu"]) == (F(1, 10), F(9, 10))
     figure4 = model_from_document(tomllib.loads(blocks[0]))[0]
     assert figure4 == load_model(EXAMPLES / "figure4.toml").mdp
     assert data_from_table(figure4, tomllib.loads(blocks[1])["data"]) == \
@@ -168,7 +172,7 @@ def test_doc_json_example_is_the_toml_example():
 @pytest.mark.parametrize("path", POLICY_FILES, ids=lambda p: p.name)
 def test_policy_files_load_for_their_model(path):
     from rewardcert.symbolic.core.policyfile import load_policy
-    model = load_model(EXAMPLES / (path.stem.split("-")[0] + ("-bandit" if path.stem.startswith("rlhf") else "")
-                                   + ".toml")).mdp
+    stem = path.stem.rsplit("-", 1)[0]              # chain3-policy, lemma-c37-reference, rlhf-reference
+    model = load_model(EXAMPLES / (("rlhf-bandit" if stem == "rlhf" else stem) + ".toml")).mdp
     policy = load_policy(path, model)
     assert all(sum(row) == 1 for row in policy) and len(policy) == model.n_states

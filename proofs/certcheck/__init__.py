@@ -7,6 +7,8 @@ One module per claim family (docs/certificate-format.md):
 * ``document``: the document's keys, and the table from verdict to claim function;
 * λ = 0: ``unregularised`` (safe, unsafe, threshold, safest, and their shared evidence),
   ``families`` (the tree of policy families and its leaves), ``interval`` (§3.5);
+* the mean-squared error at λ = 0 (App. B.3), imported only for its certificates: ``squared``
+  (a KKT point per high-regret policy, §3.9);
 * λ > 0, imported only for a regularised certificate: ``regularised`` (the three verdicts, box
   trees), ``softmax`` (soft and policy boxes), ``preference`` (the preference error), ``series``
   (rigorous ``exp`` and ``log``);

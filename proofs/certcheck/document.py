@@ -32,6 +32,14 @@ HEAVY_TAILS = {
     "heavy-tails-family": _heavy_tails("check_heavy_tails_family"),
 }
 
+
+def _squared(name: str):
+    """The mean-squared-error claim ``name`` of ``squared.py`` (§3.9), imported on first use."""
+    def claim(*args) -> dict:
+        return getattr(import_module(".squared", __package__), name)(*args)
+    return claim
+
+
 # verdict -> claim(inst, instance, evidence, verdict) -> facts; each raises ``Reject`` on a failed rule.
 CLAIMS = {
     "unsafe": check_unsafe,
@@ -42,6 +50,9 @@ CLAIMS = {
     "regularised-unsafe": _regularised("check_unsafe"),
     "regularised-safe": _regularised("check_safe"),
     "regularised-interval": _regularised("check_interval"),
+    "squared-unsafe": _squared("check_unsafe"),
+    "squared-safe": _squared("check_safe"),
+    "squared-threshold": _squared("check_threshold"),
 }
 
 
@@ -63,6 +74,8 @@ def check_certificate(document) -> dict:
     evidence = obj(document.get("evidence"), "evidence", "evidence")
     require(("regularisation" in instance) == verdict.startswith("regularised-"), "reg-instance",
             "instance.regularisation goes with the regularised verdicts, and only with them")
+    require((instance.get("error") == "squared") == verdict.startswith("squared-"), "sq-instance",
+            "instance.error = \"squared\" goes with the squared verdicts, and only with them")
     facts = CLAIMS[verdict](inst, instance, evidence, verdict)
     return facts if producer is None else {**facts, "producer": producer}
 

@@ -199,11 +199,11 @@ def read_epsilon(doc: dict, verdict: str) -> tuple[Fraction | None, Fraction | N
     if verdict == "regularised-interval":
         require("epsilon" not in doc, "epsilon", "an interval claim carries critical_error, not epsilon")
         epsilon = None
-    elif verdict in ("threshold", "safest") and raw == "inf":
+    elif verdict in ("threshold", "safest", "squared-threshold") and raw == "inf":
         epsilon = None
     else:
         epsilon = rational(raw, "epsilon", "instance.epsilon")
-        if verdict in ("threshold", "safest", "interval"):
+        if verdict in ("threshold", "safest", "interval", "squared-threshold"):
             require(epsilon >= 0, "epsilon", "the critical error must be >= 0")
         else:
             require(epsilon > 0, "epsilon", "epsilon must be > 0")

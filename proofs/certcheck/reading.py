@@ -25,7 +25,8 @@ RULES = ("format", "verdict", "model", "data", "epsilon", "regret-bound", "evide
          "reg-comparison", "reg-regret", "reg-positive-data", "reg-split", "reg-far", "reg-bound",
          "reg-preference-data", "reg-preference-error", "reg-preference-box", "reg-interval", "ht-instance",
          "ht-family", "ht-soft-optimum", "ht-bracket", "ht-donsker-varadhan", "ht-construction", "ht-condition",
-         "ht-claim")
+         "ht-claim", "sq-instance", "sq-witness", "sq-policies", "sq-primal", "sq-stationarity", "sq-flow",
+         "sq-dual-sign", "sq-active", "sq-complementarity", "sq-safe-bound", "sq-threshold")
 
 
 class Reject(Exception):

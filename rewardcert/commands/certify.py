@@ -218,12 +218,15 @@ def witness_lines(mdp, data, witness: Witness, bounds, *, changed_only: bool | N
     note = [f"({hidden} of {mdp.n_pairs} pairs where R^ = R not shown; --all-rows shows them)"] if hidden else []
     from rewardcert.symbolic.paper.closed_form import theorem_d11
     d11 = theorem_d11(mdp, witness.reward, regret, bounds)
+    projection = ("" if d11.projection_right is None else
+                  f"; with the projection, {'<=' if d11.projection_holds else '>'} 2 ||R - proj_R^ R||^2 = "
+                  f"{approximate(d11.projection_right)} ({'holds' if d11.projection_holds else 'CONTRADICTED'})")
     return (table(rows, ("state", "action", "R", "R^", "R^-R", "D")) + note
             + [f"optimal for R^: {policy_brief(mdp, witness.policy)}   regret under R: {with_decimal(regret)}",
                f"error E_D|R^-R| / range R = {with_decimal(witness.error)}",
                f"Thm D.11 (paper): Reg^2 (1-g)^2 range J^2 = {approximate(d11.left)} "
                f"{'<=' if d11.holds else '>'} 2 ||R - R^||^2 = {approximate(d11.right)} (decided exactly: "
-               f"{'holds' if d11.holds else 'CONTRADICTED'})"])
+               f"{'holds' if d11.holds else 'CONTRADICTED'}){projection}"])
 
 
 def _duplicates(result: ThresholdResult) -> int:
@@ -276,6 +279,9 @@ def run_certify(args: argparse.Namespace) -> int:
     if is_sweep(args):
         return run_sweep(args, "certify", run_certify)
     single(args)
+    if args.error == "squared":
+        from . import squared
+        return squared.run_certify(args)
     if args.lam is not None or args.error != "absolute" or args.data == "reference":
         from . import regularised
         return regularised.run_certify(args)
@@ -350,6 +356,9 @@ def run_threshold(args: argparse.Namespace) -> int:
     if is_sweep(args):
         return run_sweep(args, "threshold", run_threshold)
     single(args)
+    if args.error == "squared":
+        from . import squared
+        return squared.run_threshold(args)
     if args.lam is not None or args.error != "absolute" or args.data == "reference":
         from . import regularised
         return regularised.run_threshold(args)
@@ -443,6 +452,9 @@ def verified_line(facts: dict) -> str:
         "unsafe": f"UNSAFE at eps = {shown(eps)}, L = {regret}, so eps*(D) <= {eps}",
         "threshold": f"eps*(D) = {shown(eps)} exactly at L = {regret}",
         "safest": f"eps** = max_D eps*(D) = {shown(eps)} at L = {regret}, with a safest D",
+        "squared-safe": f"SAFE at eps = {shown(eps)}, L = {regret} (mean-squared error), so eps*_MSE(D) > {eps}",
+        "squared-unsafe": f"UNSAFE at eps = {shown(eps)}, L = {regret} (mean-squared error), so eps*_MSE(D) <= {eps}",
+        "squared-threshold": f"eps*_MSE(D) = {shown(eps)} exactly at L = {regret} (mean-squared error)",
     }.get(verdict)
     if claim is None and verdict and verdict.startswith("regularised"):
         lam = facts.get("lambda")

@@ -31,9 +31,10 @@ def add_regularisation_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--reference", metavar="REF",
                    help="with --lambda: the reference policy, a rewardcert/policy-1 file or 'uniform' (default)")
     if p.prog.split()[-1] in ("certify", "threshold"):
-        p.add_argument("--error", choices=("absolute", "preference"), default="absolute",
-                       help="P1's error measure: 'absolute' E_D|R^-R| (default) or 'preference', the "
-                            "Bradley-Terry KL of Def C.27 on D^ref (bandits, with --lambda and --data reference)")
+        p.add_argument("--error", choices=("absolute", "preference", "squared"), default="absolute",
+                       help="P1's error measure: 'absolute' E_D|R^-R| (default); 'preference', the "
+                            "Bradley-Terry KL of Def C.27 on D^ref (bandits, with --lambda and --data reference); "
+                            "or 'squared', App. B.3's E_D[(R^-R)^2] <= eps range R^2 (lambda = 0, exact)")
 
 
 

@@ -1,4 +1,5 @@
-"""Theorem instances: run each unregularised result of the paper (§3) on one instance.
+"""Theorem instances: run each unregularised result of the paper (§3, and App. C.1's Prop C.7 and
+App. C.5's Cor C.39) on one instance.
 
 Rows labelled "the toolkit's" (Theorem E, the safest D) are this toolkit's own
 results and additions (docs/theory.md §3), not the paper's; each names the paper's
@@ -179,9 +180,12 @@ def theorem_instances(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, reg
             checks.append(TheoremCheck(label, statement, reason, False, "no conclusion",
                                        f"eps*(D) = {star_text}", None))
 
+    checks.append(_corollary_c39(mdp, data, epsilon, regret_bound, bounds, result, verdict, certs))
+
     # -- Proposition 3.3
     if enumerable:
         low = proposition_3_3(mdp, data, epsilon, regret_bound, bounds)
+
         if low:
             first = low[0]
             ok_cert = verified_certificate(certs, "proposition-3.3-unsafe.json",
@@ -200,6 +204,8 @@ def theorem_instances(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, reg
                 "Proposition 3.3", "a policy with regret >= L and D(supp D^pi) < eps makes D unsafe",
                 "no regret>=L policy has D(supp D^pi) < eps", False, "no conclusion",
                 f"exact engine: {verdict.value}", None))
+
+        checks.append(_proposition_c7(positive and p32.applies and p32.below(epsilon), bool(low)))
 
         # -- Corollary 3.4 and the safest distribution
         family = corollary_3_4(mdp, regret_bound, bounds)
@@ -238,10 +244,47 @@ def theorem_instances(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, reg
     return TheoremReport(name or mdp.name, epsilon, regret_bound, star, tuple(checks), certs)
 
 
+def _proposition_c7(p32_holds: bool, p33_holds: bool) -> TheoremCheck:
+    """Prop C.7: Prop 3.2's and Prop 3.3's hypotheses on ``ε`` never hold together."""
+    return TheoremCheck("Proposition C.7", "the hypotheses on eps of Prop 3.2 and Prop 3.3 cannot hold together",
+                        "none", True, "not both", f"Prop 3.2's: {'holds' if p32_holds else 'fails'}; "
+                        f"Prop 3.3's: {'holds' if p33_holds else 'fails'}", not (p32_holds and p33_holds))
+
+
+def _corollary_c39(mdp, data, epsilon, regret_bound, bounds, result, verdict, certs) -> TheoremCheck:
+    """Cor C.39 (Thm C.38 at λ = 0): ``D(supp D^{π*}) ≤ ε`` for the pessimal ``π*`` makes ``D`` unsafe."""
+    from rewardcert.symbolic.paper.section3 import proposition_3_3_witness
+    statement = "D(supp D^pi*) <= eps for a regret-1 deterministic pi* => D unsafe (R^ = max R on the support)"
+    if bounds.degenerate:
+        return TheoremCheck("Corollary C.39", statement, "range J = 0", False, "no conclusion", "-", None)
+    low = proposition_3_3_witness(mdp, data, bounds.pessimal_policy, bounds)
+    holds = low.coverage <= epsilon
+    if not holds:
+        return TheoremCheck("Corollary C.39", statement, f"D(supp D^pi*) = {format_rational(low.coverage)} > eps",
+                            False, "no conclusion", f"exact engine: {verdict.value}", None)
+    ok = low.witness.error <= epsilon and verified_certificate(
+        certs, "corollary-c39-unsafe.json", unsafe_certificate(mdp, data, epsilon, regret_bound, low.witness, bounds))
+    return TheoremCheck(
+        "Corollary C.39", statement, f"D(supp D^pi*) = {format_rational(low.coverage)} <= eps", True,
+        f"D is unsafe at eps = {format_rational(epsilon)}", f"exact engine: {verdict.value}; the witness certificate "
+        f"is {'verified' if ok else 'REJECTED'}", ok and verdict is Verdict.UNSAFE,
+        ("corollary-c39-unsafe.json",) if ok else ())
+
+
+SECTION_ORDER = ("§3", "§4", "§5", "§6", "App. B.3", "App. C.1", "App. C.4.4", "App. C.5", "App. D.2", "App. D.3")
+
+
+def sections_text(checks: Sequence[TheoremCheck]) -> str:
+    """The paper's sections the rows come from, in the paper's order (``§3, App. D.2``)."""
+    from rewardcert.symbolic.paper.index import section_of
+    found = {section_of(c.result) for c in checks} - {None}
+    return ", ".join(sorted(found, key=lambda s: SECTION_ORDER.index(s) if s in SECTION_ORDER else 99))
+
+
 def markdown_report(report: TheoremReport) -> str:
     lines = [f"# Theorem instances: {report.model}", "",
-             "The paper's §3 results on this instance; rows marked \"the toolkit's\" are the toolkit's own "
-             "results and additions, not the paper's.", "",
+             f"The paper's results on this instance ({sections_text(report.checks)}); rows marked "
+             "\"the toolkit's\" are the toolkit's own results and additions, not the paper's.", "",
              f"epsilon = {format_rational(report.epsilon)}, L = {format_rational(report.regret_bound)}, "
              f"eps*(D) = {format_epsilon(report.critical_epsilon)}", "",
              "| result | hypothesis | holds | conclusion | exact truth | agrees |",

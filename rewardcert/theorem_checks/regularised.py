@@ -1,4 +1,5 @@
-"""Theorem instances for the paper's §4 (``rewardcert theorems --lambda``): Prop 4.1 and Thm 4.2."""
+"""Theorem instances for the paper's §4 and §6 (``rewardcert theorems --lambda``): Prop 4.1, Thm 4.2, and
+on bandits Thm 6.1 with Props C.31 and C.33."""
 
 from __future__ import annotations
 
@@ -22,8 +23,9 @@ def _interval(value: Enclosure | None) -> dict | None:
 
 def regularised_checks(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, regret_bound: Fraction,
                        lam: Fraction, reference: StochasticPolicy, certificates: dict, *,
-                       timeout: float = 30.0) -> tuple[list[TheoremCheck], dict]:
-    """The §4 rows and their constants (every constant an interval ``{"lower", "upper"}``)."""
+                       timeout: float = 30.0, squared: bool = False) -> tuple[list[TheoremCheck], dict]:
+    """The §4 rows and their constants (every constant an interval ``{"lower", "upper"}``); with
+    ``squared``, App. B.3's Thm 4.2 rows too."""
     bounds = return_bounds(mdp)
     checks: list[TheoremCheck] = []
     constants: dict = {"lambda": format_rational(lam)}
@@ -99,60 +101,44 @@ def regularised_checks(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, re
         checks.append(TheoremCheck(f"Theorem 4.2 (delta {v.name})",
                                    "D(supp D^pi*) <= eps/(1 + C) => D unsafe for (eps, L, lambda, omega)",
                                    hyp, v.hypothesis, conclusion, f"engine at eps: {truth}{cheapest}", agrees))
+    if squared:
+        from .squared import theorem_4_2_squared_checks
+        checks += theorem_4_2_squared_checks(mdp, data, epsilon, th)
     return checks, constants
 
 
-def theorem_d11_check(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction) -> TheoremCheck:
-    """Thm D.11's first two claims on the exact engine's λ = 0 witness, decided by squaring."""
-    from rewardcert.symbolic.exact.evaluation import expected_return
-    from rewardcert.symbolic.paper.closed_form import theorem_d11
-    from rewardcert.symbolic.search.engine import critical_epsilon
-    bounds = return_bounds(mdp)
-    result = critical_epsilon(mdp, data, regret_bound, bounds=bounds)
-    statement = "an optimal policy of R^ has Reg <= sqrt2 ||R - R^||_2 / ((1-gamma) range J)"
-    if result.witness is None:
-        return TheoremCheck("Theorem D.11", statement, "no witness (no policy has regret >= L)", False,
-                            "no conclusion", "-", None)
-    regret = bounds.regret_of_return(expected_return(mdp, result.witness.policy))
-    d11 = theorem_d11(mdp, result.witness.reward, regret, bounds)
-    return TheoremCheck(
-        "Theorem D.11", statement, "the exact engine's witness at eps*(D): its policy is optimal for R^", True,
-        "Reg^2 (1-gamma)^2 range J^2 <= 2 ||R - R^||^2",
-        f"{format_rational(d11.left)} {'<=' if d11.holds else '>'} {format_rational(d11.right)} (exact)",
-        d11.holds)
-
-
 def rlhf_checks(mdp: MDP, epsilon: Fraction, regret_bound: Fraction, lam: Fraction,
-                reference: StochasticPolicy) -> tuple[list[TheoremCheck], dict]:
-    """Thm 6.1 (C.32) and Props C.31, C.33 on a bandit, with D = D^ref."""
+                reference: StochasticPolicy, mu: Sequence[Fraction] | None = None) -> tuple[list[TheoremCheck], dict]:
+    """Thm 6.1 (C.32) and Props C.31, C.33 on a bandit, with ``D = D^ref_μ`` (``μ``: ``μ0`` unless given)."""
     from rewardcert.symbolic.paper.rlhf import rlhf_theorem
     checks, constants = [], {}
     for variant in ("Theorem 6.1", "Proposition C.31", "Proposition C.33"):
-        th = rlhf_theorem(mdp, epsilon, regret_bound, lam, reference, variant=variant, search_seconds=5.0)
+        th = rlhf_theorem(mdp, epsilon, regret_bound, lam, reference, variant=variant, mu=mu, search_seconds=5.0)
         measure = "mean absolute error" if variant == "Proposition C.33" else "preference KL"
         per_state = "; ".join(
-            f"{mdp.states[c.state]}: " + ("constant row" if c.constant_row else
+            f"{mdp.states[c.state]}: " + ("constant row (no a_s)" if c.constant_row else
                                          "no action below R_L" if c.action is None else
                                          f"a_s = {mdp.actions[c.action]}, bound {c.bound.text()}, "
                                          f"{'holds' if c.holds else 'fails' if c.holds is False else 'undecided'}")
             for c in th.conditions)
-        if th.hypothesis:
+        parts = (("as printed (every state)", th.hypothesis is True),
+                 ("the toolkit's reading (states with mu0(s) > 0, non-constant rows)", th.hypothesis_relaxed is True))
+        if th.hypothesis or th.hypothesis_relaxed:
             agrees = True if th.conclusion_verified else None
-            conclusion = ("D^ref unsafe; Lemma C.30's witness verified" if th.conclusion_verified else
-                          "D^ref unsafe; Lemma C.30's witness does not verify (not a counterexample)")
+            reading = "" if th.hypothesis else " (by the toolkit's reading only)"
+            conclusion = (f"D^ref_mu unsafe{reading}; Lemma C.30's witness verified" if th.conclusion_verified else
+                          f"D^ref_mu unsafe{reading}; Lemma C.30's witness does not verify (not a counterexample)")
         else:
-            agrees = None
-            conclusion = "no conclusion" + (
-                " (the printed hypothesis fails only on constant rows, which need no a_s)"
-                if th.hypothesis_without_constant_rows else "")
+            agrees, conclusion = None, "no conclusion"
         cheapest = "-" if th.cheapest is None else (
             f"cheapest witness found: {measure} / range R = {approximate(th.cheapest.error)} ({th.cheapest.kind})")
         truth = (f"witness {measure} / range R in {th.witness_error.text()} against eps = {format_rational(epsilon)}, "
                  f"regret in {th.witness_regret.text()}; " if th.witness_error else "") + cheapest
-        checks.append(TheoremCheck(variant, f"{measure} on D^ref: small pi_ref(a_s|s) => D^ref unsafe",
-                                   per_state, th.hypothesis, conclusion, truth, agrees))
+        checks.append(TheoremCheck(variant, f"{measure} on D^ref_mu: small pi_ref(a_s|s) => D^ref_mu unsafe",
+                                   per_state, th.hypothesis, conclusion, truth, agrees, hypothesis_parts=parts))
         constants[variant] = {
-            "hypothesis": th.hypothesis, "hypothesis_without_constant_rows": th.hypothesis_without_constant_rows,
+            "mu": {mdp.states[s]: format_rational(p) for s, p in enumerate(th.mu)},
+            "hypothesis": th.hypothesis, "hypothesis_relaxed": th.hypothesis_relaxed,
             "states": [{"state": mdp.states[c.state], "constant_row": c.constant_row,
                         "action": None if c.action is None else mdp.actions[c.action],
                         "R_L": format_rational(c.threshold), "bound": _interval(c.bound), "holds": c.holds,

@@ -62,6 +62,42 @@ def resolve_reference(spec: str | None, mdp: MDP) -> StochasticPolicy:
         raise exc.located(file=os.fspath(spec)) from None
 
 
+MU_FORMAT = "rewardcert/mu-1"
+_MU_KEYS = {"format", "name", "description", "mu"}
+
+
+def mu_from_table(mdp: MDP, table: Any) -> tuple:
+    """``{state: probability}`` (omitted states 0) → a distribution over the states, exactly."""
+    if not isinstance(table, Mapping):
+        raise ModelError("[mu] must be a table of states", table="mu")
+    values = []
+    for state in table:
+        if state not in mdp.states:
+            raise ModelError(f"unknown state {state!r}", table="mu", entry=str(state))
+    from .numbers import parse_rational
+    for state in mdp.states:
+        try:
+            p = parse_rational(table[state], what="probability") if state in table else parse_rational(0)
+        except ModelError as exc:
+            raise ModelError(exc.message, table="mu", entry=state) from None
+        if p < 0:
+            raise ModelError(f"negative probability {format_rational(p)}", table="mu", entry=state)
+        values.append(p)
+    if sum(values) != 1:
+        raise ModelError(f"probabilities sum to {format_rational(sum(values))}, not 1", table="mu")
+    return tuple(values)
+
+
+def resolve_mu(spec: str | None, mdp: MDP) -> tuple:
+    """``--mu``: a ``rewardcert/mu-1`` file, ``uniform``, or (``None``) the model's ``initial``."""
+    if spec is None:
+        return tuple(mdp.initial)
+    if spec == "uniform":
+        from fractions import Fraction
+        return tuple(Fraction(1, mdp.n_states) for _ in mdp.states)
+    return load_table_file(spec, MU_FORMAT, _MU_KEYS, "distribution file", "mu", lambda table: mu_from_table(mdp, table))
+
+
 def policy_to_document(mdp: MDP, policy: StochasticPolicy) -> dict[str, Any]:
     return {"format": POLICY_FORMAT,
             "policy": {s: {a: format_rational(p) for a, p in zip(mdp.actions, row) if p}
@@ -73,5 +109,5 @@ def policy_table(mdp: MDP, policy: StochasticPolicy) -> dict[str, dict[str, str]
     return policy_to_document(mdp, policy)["policy"]
 
 
-__all__ = ["POLICY_FORMAT", "load_policy", "policy_from_table", "policy_table", "policy_to_document",
+__all__ = ["MU_FORMAT", "POLICY_FORMAT", "load_policy", "mu_from_table", "resolve_mu", "policy_from_table", "policy_table", "policy_to_document",
            "resolve_reference"]

@@ -107,19 +107,59 @@ def proposition_3_2(mdp: MDP, data: Sequence[Fraction], regret_bound: Fraction,
 
 @dataclass(frozen=True)
 class TheoremD11:
-    """Thm D.11's first two claims on a witness, squared so that they are exact:
-    ``Reg² (1−γ)² range J² ≤ 2 ‖R − R̂‖₂²``."""
+    """Thm D.11's three claims for an optimal policy of ``R̂`` with regret ``Reg``, each squared so
+    that it is decided exactly over the rationals (all sums over the enabled pairs):
 
-    left: Fraction
-    right: Fraction
+    1. ``Reg² (1−γ)² range J² ≤ 2 ‖R − R̂‖²``;
+    2. if ``R·R̂ ≥ 0``: ``Reg² (1−γ)² range J² ≤ 2 ‖R − proj_R̂ R‖²``, where
+       ``‖R − proj_R̂ R‖² = ‖R‖² − (R·R̂)²/‖R̂‖²`` (``proj_0 R = 0``);
+    3. if ``D`` is positive: ``Reg² (1−γ)² range J² min D² ≤ 2 (E_D|R − R̂|)²``."""
+
+    left: Fraction                      # Reg² (1−γ)² range J²
+    right: Fraction                     # 2‖R − R̂‖²
+    inner_product: Fraction             # R·R̂
+    projection_right: Fraction | None   # 2‖R − proj_R̂ R‖², when R·R̂ ≥ 0
+    min_data: Fraction | None           # min D (None: no data given)
+    data_left: Fraction | None          # Reg² (1−γ)² range J² min D², when D is positive
+    data_right: Fraction | None         # 2 (E_D|R − R̂|)²
 
     @property
     def holds(self) -> bool:
+        """The first claim."""
         return self.left <= self.right
 
+    @property
+    def projection_holds(self) -> bool | None:
+        """The second claim (None: its hypothesis R·R̂ ≥ 0 fails)."""
+        return None if self.projection_right is None else self.left <= self.projection_right
 
-def theorem_d11(mdp: MDP, reward_model: Sequence[Fraction], regret: Fraction, bounds: ReturnBounds) -> TheoremD11:
-    """Decide Thm D.11 exactly for an optimal policy of ``reward_model`` with regret ``regret``."""
+    @property
+    def data_holds(self) -> bool | None:
+        """The third claim (None: D is not positive, or not given)."""
+        return None if self.data_left is None else self.data_left <= self.data_right
+
+    @property
+    def all_hold(self) -> bool:
+        return self.holds and self.projection_holds is not False and self.data_holds is not False
+
+
+def theorem_d11(mdp: MDP, reward_model: Sequence[Fraction], regret: Fraction, bounds: ReturnBounds,
+                data: Sequence[Fraction] | None = None) -> TheoremD11:
+    """Decide Thm D.11's claims exactly for an optimal policy of ``reward_model`` with regret ``regret``."""
+    pairs = mdp.enabled_pairs
     left = regret ** 2 * (1 - mdp.gamma) ** 2 * bounds.range ** 2
-    right = 2 * sum(((r - rh) ** 2 for r, rh in zip(mdp.reward, reward_model)), Fraction(0))
-    return TheoremD11(left, right)
+    right = 2 * sum(((mdp.reward[x] - reward_model[x]) ** 2 for x in pairs), Fraction(0))
+    dot = sum((mdp.reward[x] * reward_model[x] for x in pairs), Fraction(0))
+    projection = None
+    if dot >= 0:
+        norm_r = sum((mdp.reward[x] ** 2 for x in pairs), Fraction(0))
+        norm_rh = sum((reward_model[x] ** 2 for x in pairs), Fraction(0))
+        projection = 2 * (norm_r - (dot * dot / norm_rh if norm_rh else 0))
+    min_d = data_left = data_right = None
+    if data is not None:
+        min_d = min(data[x] for x in pairs)
+        if min_d > 0:
+            data_left = left * min_d ** 2
+            error = sum((data[x] * abs(mdp.reward[x] - reward_model[x]) for x in pairs), Fraction(0))
+            data_right = 2 * error ** 2
+    return TheoremD11(left, right, dot, projection, min_d, data_left, data_right)

@@ -48,12 +48,31 @@ class Inequality:
 
 
 @dataclass(frozen=True)
+class ProofStep:
+    """Step (65) ≤ (66) of Prop C.25's proof (Prop 5.2 in the main text) on one pair of trajectories
+    with ``x = G_R(ξ1) − G_R(ξ2)`` and ``y = G_R̂(ξ1) − G_R̂(ξ2)``: (65) is ``KL(Bern σ(x) ‖ Bern σ(y))``,
+    (66) is ``log σ(x)/σ(y) + log σ(−x)/σ(−y)``.  The step uses ``σ · log ≤ log``, false when the
+    log is negative (docs/errata.md); the proposition's statement is checked on its own."""
+
+    x: Fraction
+    y: Fraction
+    step_65: rg.Enclosure
+    step_66: rg.Enclosure
+    pairs: int                         # pairs of return values searched
+
+    @property
+    def fails(self) -> bool:
+        return self.step_65.lower > self.step_66.upper
+
+
+@dataclass(frozen=True)
 class MeasuresReport:
     horizon: int
     support: int                       # distinct (G_R, G_R̂) values of the final distribution
     prop_5_1: Inequality
     prop_5_2: Inequality
     prop_5_3: Inequality
+    proof_step: ProofStep | None = None  # Prop C.25's step (65) <= (66) at its worst pair, when asked
 
     @property
     def contradicted(self) -> bool:
@@ -201,8 +220,47 @@ def _decide(left: rg.Enclosure | Fraction, right: rg.Enclosure | Fraction) -> bo
     return None
 
 
-def error_measures(mdp: MDP, policy: StochasticPolicy, estimate: Sequence[Fraction], horizon: int) -> MeasuresReport:
-    """Both sides of Props 5.1–5.3 for ``π``, ``R̂`` and horizon ``T``."""
+MAX_STEP_PAIRS = 200_000
+"""Most pairs of return values the search for Prop C.25's failing proof step looks at (in floats;
+the pair it keeps is then enclosed)."""
+
+
+def proof_step_c25(law: dict) -> ProofStep | None:
+    """The pair of return values where (65) − (66) is largest (floats pick it; enclosures decide),
+    or ``None`` when the law has one value."""
+    import math
+
+    values = list(law)[:int(MAX_STEP_PAIRS ** 0.5) + 1]
+    if len(values) < 2:
+        return None
+
+    def sp(t: float) -> float:
+        return max(t, 0.0) + math.log1p(math.exp(-abs(t)))
+
+    def gap(x: float, y: float) -> float:
+        p = 1 / (1 + math.exp(-x))
+        kl = p * (sp(-y) - sp(-x)) + (1 - p) * (sp(y) - sp(x))
+        return kl - (sp(y) + sp(-y) - sp(x) - sp(-x))
+    best, pairs = None, 0
+    for i, (g1, h1) in enumerate(values):
+        for g2, h2 in values[i + 1:]:
+            pairs += 1
+            x, y = g1 - g2, h1 - h2
+            score = gap(float(x), float(y))
+            if best is None or score > best[0]:
+                best = (score, x, y)
+    _, x, y = best
+    with rg.Precision():
+        bx, by = rg.ball(x), rg.ball(y)
+        step_65 = rg.bounds(rg.bernoulli_kl(bx, by))
+        step_66 = rg.bounds(rg.softplus(by) + rg.softplus(-by) - rg.softplus(bx) - rg.softplus(-bx))
+    return ProofStep(x, y, step_65, step_66, pairs)
+
+
+def error_measures(mdp: MDP, policy: StochasticPolicy, estimate: Sequence[Fraction], horizon: int, *,
+                   proof_step: bool = False) -> MeasuresReport:
+    """Both sides of Props 5.1–5.3 for ``π``, ``R̂`` and horizon ``T``; with ``proof_step``, also
+    Prop C.25's step (65) ≤ (66) at its worst pair of trajectories."""
     require_all_actions(mdp, "the error measures of section 5")
     if not isinstance(horizon, int) or isinstance(horizon, bool) or horizon < 1:
         raise ModelError("the horizon T must be a whole number >= 1", entry="--horizon")
@@ -236,4 +294,5 @@ def error_measures(mdp: MDP, policy: StochasticPolicy, estimate: Sequence[Fracti
     return MeasuresReport(horizon, len(joint),
                           Inequality(left_51, right_51, left_51 <= right_51),
                           Inequality(left_52, right_52, _decide(left_52, right_52)),
-                          Inequality(left_53, right_53, holds_53))
+                          Inequality(left_53, right_53, holds_53),
+                          proof_step_c25(joint) if proof_step else None)

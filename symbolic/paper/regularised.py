@@ -89,6 +89,8 @@ class Theorem42Variant:
     witness: RegularisedWitness | None  # eq. 103's R̂, if it verified (P1 at ε and regret ≥ L)
     witness_error: Fraction | None
     witness_regret: rg.Enclosure | None
+    regret_verified: bool = False      # eq. 103's R̂ provably has regret >= L (whatever its error)
+    witness_reward: tuple | None = None  # eq. 103's R̂ (rational level on supp D^{π*})
 
 
 @dataclass(frozen=True)
@@ -106,7 +108,7 @@ class Theorem42:
         return variant.hypothesis is True and self.safe_at_epsilon is True
 
 
-def _min_path_probabilities(mdp: MDP, policy: Sequence[int]) -> tuple[list[Fraction], int]:
+def min_path_probabilities(mdp: MDP, policy: Sequence[int]) -> tuple[list[Fraction], int]:
     """``p_t = min`` over π*-compatible positive paths of length ``t ≤ t0`` of ``μ0(s0) Π τ``, and ``t0``."""
     m = mdp.n_actions
     current = {s: p for s, p in enumerate(mdp.initial) if p}
@@ -129,16 +131,29 @@ def _min_path_probabilities(mdp: MDP, policy: Sequence[int]) -> tuple[list[Fract
     return mins, t0
 
 
+def inner_constant(mdp: MDP, delta: rg.Ball, path_mins: Sequence[Fraction]) -> rg.Ball:
+    """Eq. 102's ``C(δ) = min_{t ≤ t0} γ^t p_t (1−δ)^t δ`` as a ball (call inside ``rg.Precision``)."""
+    terms = []
+    for t, p in enumerate(path_mins):
+        weight = rg.ball(mdp.gamma ** t * p) if t == 0 or mdp.gamma else rg.ball(0)
+        terms.append(weight * (1 - delta) ** t * delta)
+    inner = terms[0]
+    for term in terms[1:]:
+        inner = inner.min(term)
+    return inner
+
+
+def printed_delta(mdp: MDP, regret_bound: Fraction, range_return: Fraction) -> rg.Ball:
+    """Thm C.38's ``δ = (1−γ)(1−L) range J / (√|S×A| ‖R‖₂)`` as printed, for the given ``range J``
+    (call inside ``rg.Precision``)."""
+    norm = rg.ball(sum(r * r for r in mdp.reward)).sqrt()
+    return rg.ball((1 - mdp.gamma) * (1 - regret_bound) * range_return) / (rg.ball(mdp.n_pairs).sqrt() * norm)
+
+
 def _theorem_variant(name: str, mdp: MDP, data, epsilon, regret_bound, lam, reference, bounds, policy,
                      supp, support_mass, omega: rg.Enclosure, delta: rg.Ball, path_mins) -> Theorem42Variant:
     with rg.Precision():
-        terms = []
-        for t, p in enumerate(path_mins):
-            weight = rg.ball(mdp.gamma ** t * p) if t == 0 or mdp.gamma else rg.ball(0)
-            terms.append(weight * (1 - delta) ** t * delta)
-        inner = terms[0]
-        for term in terms[1:]:
-            inner = inner.min(term)
+        inner = inner_constant(mdp, delta, path_mins)
         delta_enc = rg.bounds(delta)
         if not (inner > 0):
             return Theorem42Variant(name, delta_enc, None, None, False, None, None, None, None)
@@ -157,7 +172,8 @@ def _theorem_variant(name: str, mdp: MDP, data, epsilon, regret_bound, lam, refe
                           (bounds.optimal_return - optimum.true_return.lower) / bounds.range)
     verified = problem.verify(reward, "Theorem 4.2's eq. 103")
     witness = verified if verified is not None and error <= epsilon else None
-    return Theorem42Variant(name, delta_enc, inner_enc, outer_enc, hypothesis, level_q, witness, error, regret)
+    return Theorem42Variant(name, delta_enc, inner_enc, outer_enc, hypothesis, level_q, witness, error, regret,
+                            verified is not None, reward)
 
 
 def theorem_4_2(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, regret_bound: Fraction, lam: Fraction,
@@ -173,11 +189,9 @@ def theorem_4_2(mdp: MDP, data: Sequence[Fraction], epsilon: Fraction, regret_bo
     supp = support(mdp, policy)
     support_mass = sum((data[x] for x in supp), Fraction(0))
     omega = kl_regulariser(mdp, deterministic_as_stochastic(mdp, policy), reference)
-    path_mins, t0 = _min_path_probabilities(mdp, policy)
+    path_mins, t0 = min_path_probabilities(mdp, policy)
     with rg.Precision():
-        norm = rg.ball(sum(r * r for r in mdp.reward)).sqrt()
-        base = (rg.ball((1 - mdp.gamma) * (1 - regret_bound) * bounds.range)
-                / (rg.ball(mdp.n_pairs).sqrt() * norm))
+        base = printed_delta(mdp, regret_bound, bounds.range)
         printed, corrected = base, base * rg.ball(1 - mdp.gamma)
     variants = tuple(_theorem_variant(name, mdp, data, epsilon, regret_bound, lam, reference, bounds, policy,
                                       supp, support_mass, omega, delta, path_mins)

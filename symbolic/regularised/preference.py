@@ -12,6 +12,7 @@ floats only guide.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Sequence
 
@@ -31,10 +32,12 @@ from .witness import find_witness
 ERROR_MEASURES = ("absolute", "preference")
 
 
-def reference_data(mdp: MDP, reference: StochasticPolicy) -> Vector:
-    """``D^ref_μ(s,a) = μ(s) π_ref(a|s)`` with ``μ`` the model's initial distribution."""
+def reference_data(mdp: MDP, reference: StochasticPolicy, mu: Sequence[Fraction] | None = None) -> Vector:
+    """``D^ref_μ(s,a) = μ(s) π_ref(a|s)``, with ``μ`` the model's initial distribution unless given
+    (Thm 6.1 and Props C.31, C.33 allow any ``μ ∈ Δ(S)``; the regret is still taken from ``μ0``)."""
     m = mdp.n_actions
-    return tuple(mdp.initial[x // m] * reference[x // m][x % m] for x in range(mdp.n_pairs))
+    mu = mdp.initial if mu is None else mu
+    return tuple(mu[x // m] * reference[x // m][x % m] for x in range(mdp.n_pairs))
 
 
 def check_bandit(mdp: MDP) -> None:
@@ -44,39 +47,43 @@ def check_bandit(mdp: MDP) -> None:
                          f"gamma must be 0, not {mdp.gamma}", entry="gamma")
 
 
-def _ordered_pairs(mdp: MDP):
+def _ordered_pairs(mdp: MDP, mu: Sequence[Fraction]):
     """``(s, x1, x2)`` for every state with ``μ(s) > 0`` and ordered pair of distinct actions."""
     m = mdp.n_actions
     for s in range(mdp.n_states):
-        if mdp.initial[s]:
+        if mu[s]:
             for a1 in range(m):
                 for a2 in range(m):
                     if a1 != a2:
                         yield s, s * m + a1, s * m + a2
 
 
-def _weight(mdp: MDP, reference: StochasticPolicy, s: int, x1: int, x2: int) -> rg.Ball:
+def _weight(mdp: MDP, reference: StochasticPolicy, s: int, x1: int, x2: int, mu: Sequence[Fraction]) -> rg.Ball:
     m = mdp.n_actions
-    return rg.ball(mdp.initial[s] * reference[s][x1 % m] * reference[s][x2 % m])
+    return rg.ball(mu[s] * reference[s][x1 % m] * reference[s][x2 % m])
 
 
-def preference_error(mdp: MDP, reference: StochasticPolicy, reward_model: Sequence[Fraction]) -> rg.Enclosure:
-    """``E_{s∼μ, a1,a2∼π_ref} KL(p_R ‖ p_R̂)``, enclosed (not divided by ``range R``)."""
+def preference_error(mdp: MDP, reference: StochasticPolicy, reward_model: Sequence[Fraction],
+                     mu: Sequence[Fraction] | None = None) -> rg.Enclosure:
+    """``E_{s∼μ, a1,a2∼π_ref} KL(p_R ‖ p_R̂)``, enclosed (not divided by ``range R``); ``μ`` is the
+    model's initial distribution unless given."""
+    mu = mdp.initial if mu is None else mu
     with rg.Precision():
         total = rg.ball(0)
-        for s, x1, x2 in _ordered_pairs(mdp):
+        for s, x1, x2 in _ordered_pairs(mdp, mu):
             u = mdp.reward[x1] - mdp.reward[x2]
             v = reward_model[x1] - reward_model[x2]
             if u != v:
-                total += _weight(mdp, reference, s, x1, x2) * pair_kl(u, v)
+                total += _weight(mdp, reference, s, x1, x2, mu) * pair_kl(u, v)
         enc = rg.bounds(total)
     return rg.Enclosure(max(enc.lower, Fraction(0)), enc.upper)
 
 
-def _float_preference_error(mdp: MDP, reference: np.ndarray, reward: np.ndarray, R: np.ndarray) -> float:
+def _float_preference_error(mdp: MDP, reference: np.ndarray, reward: np.ndarray, R: np.ndarray,
+                            mu: Sequence[Fraction]) -> float:
     n, m = mdp.n_states, mdp.n_actions
     total = 0.0
-    mu = [float(p) for p in mdp.initial]
+    mu = [float(p) for p in mu]
     for s in range(n):
         if not mu[s]:
             continue
@@ -92,19 +99,26 @@ def _float_preference_error(mdp: MDP, reference: np.ndarray, reward: np.ndarray,
     return total
 
 
+@dataclass
 class PreferenceProblem(RegularisedProblem):
-    """The regularised problem with P1 measured by the preference error on ``D^ref``."""
+    """The regularised problem with P1 measured by the preference error on ``D^ref_μ``; ``mu`` is the
+    contexts' distribution ``μ`` of the data (``None``: the model's ``μ0``, which also weights the regret)."""
+
+    mu: Vector | None = None
 
     def __post_init__(self):
         super().__post_init__()
+        if self.mu is None:
+            self.mu = self.mdp.initial
         self.ref_float = np.array([[float(p) for p in row] for row in self.reference])
 
     def float_cost(self, reward: np.ndarray) -> float:
-        return _float_preference_error(self.mdp, self.ref_float, reward, self.R) / self.range_r
+        return _float_preference_error(self.mdp, self.ref_float, reward, self.R, self.mu) / self.range_r
 
     def error(self, reward: Sequence[Fraction]) -> Fraction:
         """The *upper* end of the enclosure, divided by ``range R``: P1 holds at this ε."""
-        return rg.round_up(preference_error(self.mdp, self.reference, reward).upper / self.mdp.range_reward, 64)
+        enclosure = preference_error(self.mdp, self.reference, reward, self.mu)
+        return rg.round_up(enclosure.upper / self.mdp.range_reward, 64)
 
     # -- the safe side ---------------------------------------------------------------------
     # π̂(·|s) and every KL term depend on R̂(s,·) only through its differences, so each reward model
@@ -114,7 +128,7 @@ class PreferenceProblem(RegularisedProblem):
         """A short rational ρ with 2 w KL(u, u ± ρ) > target, w = μ(s)π_ref(a|s)π_ref(a0|s)."""
         m = self.mdp.n_actions
         u = self.mdp.reward[s * m + a] - self.mdp.reward[s * m]
-        weight = 2 * self.mdp.initial[s] * self.reference[s][a] * self.reference[s][0]
+        weight = 2 * self.mu[s] * self.reference[s][a] * self.reference[s][0]
         rho = Fraction(1, 64)
         while True:
             with rg.Precision():
@@ -126,6 +140,9 @@ class PreferenceProblem(RegularisedProblem):
 
     def root_box(self, epsilon: Fraction) -> tuple[Vector, Vector]:
         mdp, m = self.mdp, self.mdp.n_actions
+        if tuple(self.mu) != tuple(mdp.initial):
+            # Rows with μ(s) = 0 are fixed at R below; that is sound only when they carry no regret.
+            raise ModelError("the safe side of the preference error is for the data's contexts mu = mu0 only")
         target = epsilon * mdp.range_reward
         lo, hi = list(mdp.reward), list(mdp.reward)
         self.radii = {}
@@ -145,20 +162,22 @@ class PreferenceProblem(RegularisedProblem):
         mdp = self.mdp
         with rg.Precision():
             total = rg.ball(0)
-            for s, x1, x2 in _ordered_pairs(mdp):
+            for s, x1, x2 in _ordered_pairs(mdp, self.mu):
                 u = mdp.reward[x1] - mdp.reward[x2]
                 v = min(max(u, lo[x1] - hi[x2]), hi[x1] - lo[x2])
                 if v != u:
-                    total += _weight(mdp, self.reference, s, x1, x2) * pair_kl(u, v)
+                    total += _weight(mdp, self.reference, s, x1, x2, self.mu) * pair_kl(u, v)
             return max(rg.bounds(total).lower, Fraction(0))
 
 
 def preference_problem(mdp: MDP, regret_bound: Fraction, lam: Fraction, reference: StochasticPolicy | None,
-                       bounds: ReturnBounds | None = None, stop=None) -> PreferenceProblem:
+                       bounds: ReturnBounds | None = None, stop=None, mu: Sequence[Fraction] | None = None
+                       ) -> PreferenceProblem:
     check_bandit(mdp)
     reference = uniform_policy(mdp) if reference is None else check_reference(mdp, reference)
-    base = regularised_problem(mdp, reference_data(mdp, reference), regret_bound, lam, reference, bounds)
-    return PreferenceProblem(base.mdp, base.data, base.regret_bound, base.lam, base.reference, base.bounds, stop)
+    base = regularised_problem(mdp, reference_data(mdp, reference, mu), regret_bound, lam, reference, bounds)
+    return PreferenceProblem(base.mdp, base.data, base.regret_bound, base.lam, base.reference, base.bounds, stop,
+                             None if mu is None else tuple(mu))
 
 
 def rlhf_threshold(mdp: MDP, regret_bound: Fraction, lam: Fraction, reference: StochasticPolicy | None = None,
